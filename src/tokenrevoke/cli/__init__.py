@@ -1,0 +1,1 @@
+"""The `tokenrevoke` command line."""

@@ -1,0 +1,20 @@
+"""Plain typed records shared by every layer. No I/O here."""
+
+from tokenrevoke.model.client import AuthMethod, Client
+from tokenrevoke.model.config import AppConfiguration, ConfigError, FeatureFlag
+from tokenrevoke.model.script import ScriptDefinition
+from tokenrevoke.model.token import AuditEvent, TokenRecord, TokenType
+from tokenrevoke.model.user import User
+
+__all__ = [
+    "AppConfiguration",
+    "AuditEvent",
+    "AuthMethod",
+    "Client",
+    "ConfigError",
+    "FeatureFlag",
+    "ScriptDefinition",
+    "TokenRecord",
+    "TokenType",
+    "User",
+]

@@ -1,0 +1,81 @@
+"""OAuth clients, with the Janssen fields that matter for the token lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class AuthMethod(StrEnum):
+    """`tokenEndpointAuthMethod` values (RFC 7591, RFC 8705)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic"
+    CLIENT_SECRET_POST = "client_secret_post"
+    CLIENT_SECRET_JWT = "client_secret_jwt"
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    TLS_CLIENT_AUTH = "tls_client_auth"
+    SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
+    NONE = "none"
+
+
+SECRET_METHODS = frozenset(
+    {AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST, AuthMethod.CLIENT_SECRET_JWT}
+)
+
+
+@dataclass(slots=True)
+class Client:
+    """A registered client. `client_id` is Janssen's `inum`.
+
+    The secret is held only as an HMAC (for the constant-time check) and, when
+    `client_secret_jwt` needs the raw value, as an AES-GCM ciphertext.
+    """
+
+    client_id: str
+    client_name: str = ""
+    secret_hash: str | None = None
+    secret_encrypted: str | None = None
+    grant_types: list[str] = field(default_factory=lambda: ["client_credentials"])
+    scopes: list[str] = field(default_factory=list)
+    auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    authorized_origins: list[str] = field(default_factory=list)
+    access_token_as_jwt: bool = False
+    access_token_lifetime: int | None = None
+    refresh_token_lifetime: int | None = None
+    id_token_lifetime: int | None = None
+    tls_subject_dn: str | None = None
+    tls_bound_tokens: bool = False
+    disabled: bool = False
+    created_at: int = 0
+
+    @property
+    def is_public(self) -> bool:
+        return self.auth_method is AuthMethod.NONE
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    def to_json(self) -> dict[str, Any]:
+        """Janssen's client JSON names; never includes the secret."""
+        return {
+            "inum": self.client_id,
+            "clientName": self.client_name,
+            "grantTypes": list(self.grant_types),
+            "scopes": list(self.scopes),
+            "tokenEndpointAuthMethod": self.auth_method.value,
+            "jwks": self.jwks,
+            "jwksUri": self.jwks_uri,
+            "accessTokenAsJwt": self.access_token_as_jwt,
+            "accessTokenLifetime": self.access_token_lifetime,
+            "disabled": self.disabled,
+            "attributes": {
+                "authorizedOrigins": list(self.authorized_origins),
+                "tlsClientAuthSubjectDn": self.tls_subject_dn,
+                "refreshTokenLifetime": self.refresh_token_lifetime,
+                "idTokenLifetime": self.id_token_lifetime,
+                "tlsClientCertificateBoundAccessTokens": self.tls_bound_tokens,
+            },
+        }

@@ -1,0 +1,209 @@
+"""Auth-server properties (Janssen's AppConfiguration JSON names), defaults and validation.
+
+The stored document holds only what an operator set; `AppConfiguration` merges it over the
+defaults. Validation happens here, once, so every writer (CLI, config API) gets the same
+rules and a bad value is rejected before anything is stored.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A property that does not exist, has the wrong type, or a bad value."""
+
+
+class FeatureFlag(StrEnum):
+    """Janssen's feature flag names. Empty `featureFlags` means every feature is enabled."""
+
+    UNKNOWN = "UNKNOWN"
+    HEALTH_CHECK = "HEALTH_CHECK"
+    USERINFO = "USERINFO"
+    CLIENTINFO = "CLIENTINFO"
+    ID_GENERATION = "ID_GENERATION"
+    REGISTRATION = "REGISTRATION"
+    INTROSPECTION = "INTROSPECTION"
+    REVOKE_TOKEN = "REVOKE_TOKEN"
+    REVOKE_SESSION = "REVOKE_SESSION"
+    GLOBAL_TOKEN_REVOCATION = "GLOBAL_TOKEN_REVOCATION"
+    ACTIVE_SESSION = "ACTIVE_SESSION"
+    END_SESSION = "END_SESSION"
+    STATUS_SESSION = "STATUS_SESSION"
+    JANS_CONFIGURATION = "JANS_CONFIGURATION"
+    CIBA = "CIBA"
+    UMA = "UMA"
+    U2F = "U2F"
+    DEVICE_AUTHZ = "DEVICE_AUTHZ"
+    METRIC = "METRIC"
+    STAT = "STAT"
+    PAR = "PAR"
+    SSA = "SSA"
+    STATUS_LIST = "STATUS_LIST"
+    ACCESS_EVALUATION = "ACCESS_EVALUATION"
+    RATE_LIMIT = "RATE_LIMIT"
+
+
+DEFAULT_CORS_FILTER: dict[str, Any] = {
+    "filterName": "CorsFilter",
+    "corsEnabled": True,
+    "corsAllowedOrigins": "*",
+    "corsAllowedMethods": "GET,POST,HEAD,OPTIONS",
+    "corsAllowedHeaders": "",
+    "corsExposedHeaders": "",
+    "corsSupportCredentials": True,
+    "corsLoggingEnabled": False,
+    "corsPreflightMaxAge": 1800,
+    "corsRequestDecorate": True,
+}
+
+_URL = "url"
+# name -> (kind, default). `None` defaults for URLs mean "derived from the issuer".
+PROPERTIES: dict[str, tuple[str, Any]] = {
+    "issuer": (_URL, None),
+    "tokenEndpoint": (_URL, None),
+    "tokenRevocationEndpoint": (_URL, None),
+    "mtlsTokenRevocationEndpoint": (_URL, None),
+    "introspectionEndpoint": (_URL, None),
+    "mtlsIntrospectionEndpoint": (_URL, None),
+    "mtlsTokenEndpoint": (_URL, None),
+    "jwksUri": (_URL, None),
+    "allowAllValueForRevokeEndpoint": ("bool", False),
+    "allowRevokeForOtherClients": ("bool", False),
+    "featureFlags": ("flags", []),
+    "errorReasonEnabled": ("bool", False),
+    "accessTokenLifetime": ("posint", 300),
+    "refreshTokenLifetime": ("posint", 86400),
+    "idTokenLifetime": ("posint", 3600),
+    "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", False),
+    "introspectionAccessTokenMustHaveUmaProtectionScope": ("bool", False),
+    "introspectionRestrictBasicAuthnToOwnTokens": ("bool", False),
+    "introspectionSkipAuthorization": ("bool", False),
+    "persistRefreshToken": ("bool", True),
+    "corsConfigurationFilters": ("cors", [DEFAULT_CORS_FILTER]),
+    "discoveryAllowedKeys": ("strlist", []),
+    "discoveryDenyKeys": ("strlist", []),
+    "cleanServiceInterval": ("posint", 60),
+    "cleanServiceBatchChunkSize": ("posint", 10000),
+    "keyRegenerationEnabled": ("bool", True),
+    "keyRegenerationInterval": ("posint", 48),
+    # Ours (not in Janssen): a hung interception script must not hold a request forever.
+    "revokeTokenScriptTimeoutMs": ("posint", 1000),
+}
+
+
+def _check_value(name: str, kind: str, value: Any) -> Any:
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return value
+    if kind == "posint":
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        return value
+    if kind == _URL:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{name} must be an absolute http(s) URL, got {value!r}")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name} must be an absolute http(s) URL, got {value!r}")
+        return value.rstrip("/")
+    if kind in ("strlist", "flags"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of strings, got {value!r}")
+        if kind == "flags":
+            # Janssen ignores names it does not know; we keep them (an operator's typo stays
+            # visible) but they never enable anything.
+            return [v.strip() for v in value if v.strip()]
+        return list(value)
+    if kind == "cors":
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(f"{name} must be a list of CORS filter objects")
+        filters = []
+        for item in value:
+            unknown = set(item) - set(DEFAULT_CORS_FILTER)
+            if unknown:
+                raise ConfigError(f"{name}: unknown CORS filter keys {sorted(unknown)}")
+            merged = {**DEFAULT_CORS_FILTER, **item}
+            for key in ("corsEnabled", "corsSupportCredentials", "corsLoggingEnabled",
+                        "corsRequestDecorate"):
+                if not isinstance(merged[key], bool):
+                    raise ConfigError(f"{name}: {key} must be true or false")
+            age = merged["corsPreflightMaxAge"]
+            if isinstance(age, bool) or not isinstance(age, int) or age < 0:
+                raise ConfigError(f"{name}: corsPreflightMaxAge must be a non-negative integer")
+            filters.append(merged)
+        return filters
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def validate_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a cleaned copy of an operator's property document, or raise ConfigError."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError("the configuration must be a JSON object")
+    cleaned: dict[str, Any] = {}
+    for name, value in doc.items():
+        if name not in PROPERTIES:
+            raise ConfigError(f"unknown property {name!r}")
+        kind, _ = PROPERTIES[name]
+        cleaned[name] = _check_value(name, kind, value)
+    return cleaned
+
+
+def parse_property_value(name: str, text: str) -> Any:
+    """Turn a command-line string into a typed property value (for `config set`)."""
+    import json
+
+    if name not in PROPERTIES:
+        raise ConfigError(f"unknown property {name!r}")
+    kind, _ = PROPERTIES[name]
+    if kind in ("strlist", "flags") and not text.lstrip().startswith("["):
+        return [v.strip() for v in text.split(",") if v.strip()]
+    if kind == _URL and not text.startswith(("[", "{", '"')) and text != "null":
+        return text
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {text!r} is not valid JSON") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfiguration:
+    """The effective configuration: stored values over defaults, plus derived URLs."""
+
+    values: Mapping[str, Any]
+    revision: int
+    enabled_flags: frozenset[str] | None  # None means every feature is enabled
+
+    @classmethod
+    def build(cls, stored: Mapping[str, Any], revision: int, base_url: str) -> AppConfiguration:
+        values = {name: copy.deepcopy(default) for name, (_, default) in PROPERTIES.items()}
+        values.update(stored)
+        issuer = values["issuer"] or base_url.rstrip("/")
+        values["issuer"] = issuer
+        derived = {
+            "tokenEndpoint": "/jans-auth/restv1/token",
+            "tokenRevocationEndpoint": "/jans-auth/restv1/revoke",
+            "introspectionEndpoint": "/jans-auth/restv1/introspection",
+            "jwksUri": "/jans-auth/restv1/jwks",
+        }
+        for name, path in derived.items():
+            values[name] = values[name] or issuer + path
+        names = {f.upper() for f in values["featureFlags"]}
+        known = {f.value for f in FeatureFlag}
+        # Unknown names are ignored, so a list of only unknown names enables everything.
+        flags = frozenset(names & known) or None
+        return cls(values=values, revision=revision, enabled_flags=flags)
+
+    def enabled(self, flag: FeatureFlag) -> bool:
+        return self.enabled_flags is None or flag.value in self.enabled_flags
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]

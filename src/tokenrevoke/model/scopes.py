@@ -1,0 +1,46 @@
+"""Scope ids this server knows out of the box."""
+
+from __future__ import annotations
+
+CONFIG = "https://jans.io/oauth/config/"
+AUTH_CONFIG = "https://jans.io/oauth/jans-auth-server/config/"
+
+REVOKE_ANY_TOKEN = "revoke_any_token"
+INTROSPECTION = "introspection"
+UMA_PROTECTION = "uma_protection"
+GLOBAL_TOKEN_REVOCATION = "global_token_revocation"
+OPENID = "openid"
+
+CONFIG_API_SCOPES: tuple[str, ...] = (
+    CONFIG + "token.readonly",
+    CONFIG + "token.write",
+    CONFIG + "token.delete",
+    CONFIG + "token.admin",
+    CONFIG + "openid/openid.delete",
+    CONFIG + "openid/clients.readonly",
+    CONFIG + "openid/clients.write",
+    CONFIG + "openid/clients.delete",
+    CONFIG + "scopes.readonly",
+    CONFIG + "scopes.write",
+    CONFIG + "scopes.delete",
+    CONFIG + "scripts.readonly",
+    CONFIG + "scripts.write",
+    CONFIG + "scripts.delete",
+    AUTH_CONFIG + "properties.readonly",
+    AUTH_CONFIG + "properties.write",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+    CONFIG + "delete-all",
+)
+
+BUILTIN_SCOPES: tuple[str, ...] = (
+    OPENID,
+    "profile",
+    "email",
+    "offline_access",
+    INTROSPECTION,
+    UMA_PROTECTION,
+    REVOKE_ANY_TOKEN,
+    GLOBAL_TOKEN_REVOCATION,
+    *CONFIG_API_SCOPES,
+)

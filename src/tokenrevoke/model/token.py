@@ -1,0 +1,61 @@
+"""Token rows (Janssen's `token` entity) and audit events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class TokenType(StrEnum):
+    ACCESS_TOKEN = "access_token"
+    REFRESH_TOKEN = "refresh_token"
+    ID_TOKEN = "id_token"
+    AUTHORIZATION_CODE = "authorization_code"
+    TX_TOKEN = "tx_token"
+
+    @property
+    def enum_name(self) -> str:
+        """Janssen's `tokenTypeEnum` spelling (ACCESS_TOKEN, ...)."""
+        return self.name
+
+
+@dataclass(slots=True)
+class TokenRecord:
+    """One stored token. `code` is sha256_hex(raw token); the raw token is never stored.
+
+    A revoked token keeps its row (a tombstone) until it would have expired, so that a
+    revoked JWT still introspects inactive and the revocation stays auditable.
+    """
+
+    code: str
+    grant_id: str
+    client_id: str
+    token_type: TokenType
+    grant_type: str
+    created_at: int
+    expires_at: int
+    scope: str = ""
+    user_id: str | None = None
+    user_dn: str | None = None
+    session_id: str | None = None
+    reference_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    deletable: bool = True
+    revoked_at: int | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+    def is_live(self, now: int) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+@dataclass(slots=True, frozen=True)
+class AuditEvent:
+    """Who revoked what, why. Written in the same transaction as the revocation."""
+
+    action: str
+    actor: str
+    reason: str
+    client_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)

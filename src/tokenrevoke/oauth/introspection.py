@@ -1,0 +1,125 @@
+"""RFC 7662 introspection with Janssen's caller rules (contract section 3)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tokenrevoke.crypto import sha256_hex
+from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenRecord, TokenType
+from tokenrevoke.model.scopes import INTROSPECTION, UMA_PROTECTION
+from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.store.base import Store
+
+INACTIVE: dict[str, Any] = {"active": False}
+_INTROSPECTABLE = frozenset({TokenType.ACCESS_TOKEN, TokenType.REFRESH_TOKEN, TokenType.TX_TOKEN})
+_TOKEN_TYPE_NAMES = {TokenType.ACCESS_TOKEN: "Bearer", TokenType.TX_TOKEN: "Bearer"}
+
+
+def invalid_token(description: str) -> OAuthError:
+    return OAuthError(
+        401, "invalid_token", description,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+    )  # fmt: skip
+
+
+class IntrospectionService:
+    def __init__(
+        self,
+        store: Store,
+        authenticator: ClientAuthenticator,
+        config: Callable[[], AppConfiguration],
+        keys: KeyRing,
+    ) -> None:
+        self._store = store
+        self._auth = authenticator
+        self._config = config
+        self._keys = keys
+
+    async def introspect(self, request: OAuthRequest) -> tuple[dict[str, Any], str | None]:
+        """The response claims, and a signed JWT of them when `response_as_jwt=true`."""
+        cfg = self._config()
+        if not cfg.enabled(FeatureFlag.INTROSPECTION):
+            raise access_denied("the introspection endpoint is disabled", "INTROSPECTION is off")
+        caller = await self._authorize(request, cfg)
+        token = request.param("token")
+        if not token:
+            raise invalid_request("token is required")
+        now = int(time.time())
+        record = await self._store.get_token(sha256_hex(token))
+        claims = INACTIVE
+        if record is not None and record.is_live(now) and record.token_type in _INTROSPECTABLE:
+            restricted = (
+                cfg["introspectionRestrictBasicAuthnToOwnTokens"]
+                and caller is not None
+                and caller.method != "bearer"
+                and record.client_id != caller.client.client_id
+            )
+            if not restricted:
+                claims = self._claims(record, cfg)
+        jwt_response = None
+        if (request.param("response_as_jwt") or "").lower() == "true":
+            jwt_response = self._keys.sign({**claims, "iss": cfg["issuer"], "iat": now}, typ="JWT")
+        return claims, jwt_response
+
+    async def _authorize(self, request: OAuthRequest, cfg: AppConfiguration) -> AuthenticatedClient | None:
+        if cfg["introspectionSkipAuthorization"]:
+            return None
+        scheme, _, value = (request.authorization or "").partition(" ")
+        if scheme.lower() == "bearer":
+            return await self._bearer_caller(value.strip(), cfg)
+        has_credentials = bool(request.authorization) or any(
+            p in request.params for p in ("client_secret", "client_assertion")
+        ) or request.client_cert is not None  # fmt: skip
+        if not has_credentials:
+            raise invalid_request("an Authorization header is required")
+        result = await self._auth.authenticate(request)
+        if not isinstance(result, AuthenticatedClient) or result.client.is_public:
+            raise invalid_client("client authentication failed")
+        return result
+
+    async def _bearer_caller(self, token: str, cfg: AppConfiguration) -> AuthenticatedClient:
+        now = int(time.time())
+        record = await self._store.get_token(sha256_hex(token)) if token else None
+        if record is None or record.token_type is not TokenType.ACCESS_TOKEN or not record.is_live(now):
+            raise invalid_token("the access token is not active")
+        scopes = set(record.scope.split())
+        if cfg["introspectionAccessTokenMustHaveIntrospectionScope"] and INTROSPECTION not in scopes:
+            raise invalid_token("the access token lacks the introspection scope")
+        if cfg["introspectionAccessTokenMustHaveUmaProtectionScope"] and UMA_PROTECTION not in scopes:
+            raise invalid_token("the access token lacks the uma_protection scope")
+        client = await self._auth_lookup(record.client_id)
+        return AuthenticatedClient(client, "bearer", bearer=record)
+
+    async def _auth_lookup(self, client_id: str) -> Any:
+        result = await self._auth.lookup(client_id)
+        if result is None or result.disabled:
+            raise invalid_token("the access token's client no longer exists")
+        return result
+
+    @staticmethod
+    def _claims(record: TokenRecord, cfg: AppConfiguration) -> dict[str, Any]:
+        claims: dict[str, Any] = {
+            "active": True,
+            "scope": record.scope,
+            "client_id": record.client_id,
+            "sub": record.user_id or record.client_id,
+            "iss": cfg["issuer"],
+            "aud": record.client_id,
+            "exp": record.expires_at,
+            "iat": record.created_at,
+            "token_type": _TOKEN_TYPE_NAMES.get(record.token_type, record.token_type.value),
+        }
+        username = record.attributes.get("username")
+        if username:
+            claims["username"] = username
+        if record.reference_id:
+            claims["jti"] = record.reference_id
+        thumbprint = record.attributes.get("x5t#S256")
+        if thumbprint:
+            claims["cnf"] = {"x5t#S256": thumbprint}
+        return claims

@@ -1,0 +1,108 @@
+"""The server's signing keys: creation, rotation, JWKS, signing and verifying our own JWTs.
+
+Private keys are stored encrypted (AES-GCM under the master key). A new key becomes the
+signing key after `keyRegenerationInterval` hours; retired keys stay published until every
+token they signed has expired, so verifiers never meet an unknown `kid`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from tokenrevoke.crypto import SecretBox, new_id
+from tokenrevoke.store.base import SigningKey, Store
+
+ALGORITHM = "RS256"
+
+
+class KeyRing:
+    def __init__(self, store: Store, box: SecretBox) -> None:
+        self._store = store
+        self._box = box
+        self._keys: list[SigningKey] = []
+        self._private: dict[str, rsa.RSAPrivateKey] = {}
+        self._public: dict[str, Any] = {}
+
+    async def load(self) -> None:
+        keys = await self._store.list_signing_keys()
+        private = {}
+        public = {}
+        for key in keys:
+            pem = self._box.decrypt(key.private_pem_encrypted, f"signing-key:{key.kid}")
+            loaded = serialization.load_pem_private_key(pem.encode(), password=None)
+            assert isinstance(loaded, rsa.RSAPrivateKey)
+            private[key.kid] = loaded
+            public[key.kid] = loaded.public_key()
+        self._keys, self._private, self._public = keys, private, public
+
+    async def rotate_if_due(self, interval_hours: int, max_token_lifetime: int) -> bool:
+        """Create a key when none is current; drop keys whose tokens have all expired."""
+        now = int(time.time())
+        changed = False
+        current = self.current
+        if current is None or now - current.created_at >= interval_hours * 3600:
+            await self._store.save_signing_key(self._generate(now, interval_hours, max_token_lifetime))
+            changed = True
+        for key in self._keys:
+            if key.expires_at <= now and key is not self.current:
+                await self._store.delete_signing_key(key.kid)
+                changed = True
+        if changed:
+            await self.load()
+        return changed
+
+    def _generate(self, now: int, interval_hours: int, max_token_lifetime: int) -> SigningKey:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        kid = new_id()
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+        return SigningKey(
+            kid=kid,
+            alg=ALGORITHM,
+            private_pem_encrypted=self._box.encrypt(pem, f"signing-key:{kid}"),
+            public_jwk=jwk,
+            created_at=now,
+            # Published until the last token it could sign has expired.
+            expires_at=now + interval_hours * 3600 + max_token_lifetime,
+        )
+
+    @property
+    def current(self) -> SigningKey | None:
+        return self._keys[-1] if self._keys else None
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.public_jwk for k in self._keys]}
+
+    def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
+        key = self.current
+        if key is None:
+            raise RuntimeError("no signing key loaded")
+        return jwt.encode(
+            claims, self._private[key.kid], algorithm=key.alg, headers={"kid": key.kid, "typ": typ}
+        )
+
+    def verify(self, token: str, audience: str | None = None) -> dict[str, Any] | None:
+        """Claims of a JWT we signed, or None when it is not ours or not valid."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            public = self._public.get(kid) if isinstance(kid, str) else None
+            if public is None:
+                return None
+            claims: dict[str, Any] = jwt.decode(
+                token, public, algorithms=[ALGORITHM], audience=audience,
+                options={"verify_aud": audience is not None},
+            )  # fmt: skip
+            return claims
+        except jwt.PyJWTError:
+            return None

@@ -1,0 +1,154 @@
+"""RFC 7009 revocation with Janssen's rules (contract section 2).
+
+Order of checks: client authentication (401), REVOKE_TOKEN flag (403), blank token (400),
+resolve the client (unknown or non-public `client_id`: 200, nothing done), interception
+scripts (veto: 200, nothing done), then revoke-all or per-token processing. A list of
+tokens is validated as a whole before anything is revoked, and revoked in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tokenrevoke.crypto import sha256_hex
+from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag, TokenRecord, TokenType
+from tokenrevoke.model.scopes import REVOKE_ANY_TOKEN
+from tokenrevoke.oauth.client_auth import (
+    AuthenticatedClient,
+    ClientAuthenticator,
+    UnauthenticatedClientId,
+)
+from tokenrevoke.oauth.errors import access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.scripts import RevokeScriptRequest, RevokeTokenScripts
+from tokenrevoke.store.base import RevocationTarget, Store
+
+log = logging.getLogger("tokenrevoke.revoke")
+
+MAX_TOKENS_PER_REQUEST = 1000
+_ACCESS_HINTS = {"access_token": TokenType.ACCESS_TOKEN, "tx_token": TokenType.TX_TOKEN}
+_ACCESS_TYPES = frozenset({TokenType.ACCESS_TOKEN, TokenType.TX_TOKEN})
+_TYPE_FILTERS = {
+    "access_token": TokenType.ACCESS_TOKEN,
+    "refresh_token": TokenType.REFRESH_TOKEN,
+    "tx_token": TokenType.TX_TOKEN,
+}
+
+
+@dataclass(slots=True)
+class RevokeOutcome:
+    revoked: int = 0
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    client_id: str | None = None
+
+
+class RevocationService:
+    def __init__(
+        self,
+        store: Store,
+        authenticator: ClientAuthenticator,
+        config: Callable[[], AppConfiguration],
+        scripts: RevokeTokenScripts,
+    ) -> None:
+        self._store = store
+        self._auth = authenticator
+        self._config = config
+        self._scripts = scripts
+
+    async def revoke(self, request: OAuthRequest) -> RevokeOutcome:
+        result = await self._auth.authenticate(request, allow_bearer=True)
+        if result is None:
+            raise invalid_client("client authentication is required")
+        cfg = self._config()
+        if not cfg.enabled(FeatureFlag.REVOKE_TOKEN):
+            raise access_denied("the revocation endpoint is disabled", "REVOKE_TOKEN is off")
+        token = (request.param("token") or "").strip()
+        if not token:
+            raise invalid_request("token is required")
+        if isinstance(result, UnauthenticatedClientId):
+            # Janssen: a client_id that names no public client gets 200 and nothing happens.
+            return RevokeOutcome()
+        outcome = RevokeOutcome(client_id=result.client.client_id)
+        if self._scripts.active:
+            verdict = await self._scripts.run(self._script_request(request, result))
+            outcome.headers = list(verdict.response_headers)
+            if not verdict.allowed:
+                log.warning(
+                    "revocation by client %s stopped by script %s (%s)",
+                    result.client.client_id, verdict.script, verdict.outcome,
+                )  # fmt: skip
+                return outcome
+        hint = request.param("token_type_hint")
+        if cfg["allowAllValueForRevokeEndpoint"]:
+            if hint == "all":
+                outcome.revoked = await self._revoke_client(result, None)
+                return outcome
+            if token.lower() == "all":
+                types = [_TYPE_FILTERS[hint]] if hint in _TYPE_FILTERS else None
+                outcome.revoked = await self._revoke_client(result, types)
+                return outcome
+        outcome.revoked = await self._revoke_tokens(result, token, hint, cfg)
+        return outcome
+
+    async def _revoke_client(
+        self, auth: AuthenticatedClient, types: list[TokenType] | None
+    ) -> int:
+        now = int(time.time())
+        audit = AuditEvent(
+            action="revoke_all", actor=f"client:{auth.client.client_id}", reason="revoke_endpoint",
+            client_id=auth.client.client_id,
+            details={"token_types": [t.value for t in types] if types else "all"},
+        )  # fmt: skip
+        return await self._store.revoke(RevocationTarget.client(auth.client.client_id, types), now, audit)
+
+    async def _revoke_tokens(
+        self, auth: AuthenticatedClient, token: str, hint: str | None, cfg: AppConfiguration
+    ) -> int:
+        raw = [t for t in token.split(" ") if t]
+        if len(raw) > MAX_TOKENS_PER_REQUEST:
+            raise invalid_request(f"at most {MAX_TOKENS_PER_REQUEST} tokens may be revoked at once")
+        now = int(time.time())
+        records = await self._store.get_tokens([sha256_hex(t) for t in raw])
+        matches = [r for r in records if r.is_live(now) and _hint_matches(r, hint)]
+        if not matches:
+            return 0  # unknown tokens: 200 (RFC 7009 section 2.2)
+        client = auth.client
+        foreign = [r for r in matches if r.client_id != client.client_id]
+        if foreign and not (cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes):
+            raise invalid_request(
+                "the token was not issued to this client", "token belongs to another client"
+            )
+        audit = AuditEvent(
+            action="revoke", actor=f"client:{client.client_id}", reason="revoke_endpoint",
+            client_id=client.client_id,
+            details={
+                "grants": sorted({r.grant_id for r in matches}),
+                "token_codes": sorted({r.code for r in matches}),
+                "other_clients": sorted({r.client_id for r in foreign}),
+            },
+        )  # fmt: skip
+        grants = RevocationTarget.grants({r.grant_id for r in matches})
+        return await self._store.revoke(grants, now, audit)
+
+    @staticmethod
+    def _script_request(request: OAuthRequest, auth: AuthenticatedClient) -> RevokeScriptRequest:
+        return RevokeScriptRequest(
+            params=dict(request.params),
+            headers=dict(request.headers or {}),
+            remote_addr=request.remote_addr,
+            client=auth.client,
+        )
+
+
+def _hint_matches(record: TokenRecord, hint: str | None) -> bool:
+    # access_token/tx_token hints match only those types, with no fallback; any other
+    # hint (or none) matches every type. Janssen never answers unsupported_token_type.
+    if hint in _ACCESS_HINTS:
+        return record.token_type in _ACCESS_TYPES
+    return True
+
+
+__all__ = ["MAX_TOKENS_PER_REQUEST", "RevocationService", "RevokeOutcome"]

@@ -1,0 +1,207 @@
+"""The token endpoint: client_credentials, password and refresh_token grants.
+
+All tokens of one grant share a grant id (the revocation cascade key, and the refresh-token
+family). Only sha256_hex of each token is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from tokenrevoke.crypto import new_id, new_token, sha256_hex
+from tokenrevoke.model import AppConfiguration, Client, TokenRecord, TokenType, User
+from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.oauth.client_auth import AuthenticatedClient
+from tokenrevoke.oauth.errors import OAuthError, invalid_grant, invalid_request
+from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.store.base import Store
+
+SUPPORTED_GRANTS = ("client_credentials", "password", "refresh_token")
+_MAX_SCOPE_LENGTH = 4096
+# A hash to verify against when the user does not exist, so the answer takes as long.
+_DUMMY_HASH = PasswordHasher().hash("tokenrevoke-timing-equaliser")
+
+
+@dataclass(slots=True)
+class _Grant:
+    grant_id: str
+    grant_type: str
+    client: Client
+    scopes: list[str]
+    user: User | None = None
+    auth_time: int | None = None
+    cert_thumbprint: str | None = None
+
+
+class TokenService:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        config: Callable[[], AppConfiguration],
+        users: Callable[[str], Any],
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._config = config
+        self._users = users
+        self._hasher = PasswordHasher()
+
+    async def issue(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
+        grant_type = request.param("grant_type")
+        if not grant_type:
+            raise invalid_request("grant_type is required")
+        if grant_type not in SUPPORTED_GRANTS:
+            raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+        client = auth.client
+        if not client.allows_grant(grant_type):
+            raise OAuthError(400, "unauthorized_client", f"client may not use grant_type {grant_type}")
+        if grant_type == "refresh_token":
+            return await self._refresh(auth, request)
+        scopes = self._granted_scopes(client, request.param("scope"))
+        grant = _Grant(new_id(), grant_type, client, scopes, cert_thumbprint=self._binding(auth))
+        if grant_type == "password":
+            grant.user = await self._password_user(request)
+            grant.auth_time = int(time.time())
+        return await self._mint(grant, with_refresh=grant_type == "password")
+
+    def _binding(self, auth: AuthenticatedClient) -> str | None:
+        # RFC 8705 section 3: bind when the client asked for it and authenticated with a cert.
+        return auth.cert_thumbprint if auth.client.tls_bound_tokens else None
+
+    @staticmethod
+    def _granted_scopes(client: Client, requested: str | None) -> list[str]:
+        if requested is None:
+            return list(client.scopes)
+        if len(requested) > _MAX_SCOPE_LENGTH:
+            raise invalid_request("scope is too long")
+        # Janssen grants the intersection with the client's scopes and drops the rest.
+        wanted = list(dict.fromkeys(requested.split()))
+        return [s for s in wanted if s in client.scopes]
+
+    async def _password_user(self, request: OAuthRequest) -> User:
+        username, password = request.param("username"), request.param("password")
+        if not username or password is None:
+            raise invalid_request("username and password are required")
+        user: User | None = await self._users(username)
+        stored = user.password_hash if user and not user.disabled else _DUMMY_HASH
+        try:
+            # argon2 is deliberately slow: keep it off the event loop.
+            await asyncio.to_thread(self._hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            raise invalid_grant("invalid username or password") from None
+        if user is None or user.disabled:
+            raise invalid_grant("invalid username or password")
+        return user
+
+    async def _refresh(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
+        raw = request.param("refresh_token")
+        if not raw:
+            raise invalid_request("refresh_token is required")
+        now = int(time.time())
+        old = await self._store.get_token(sha256_hex(raw))
+        if (
+            old is None
+            or old.token_type is not TokenType.REFRESH_TOKEN
+            or not old.is_live(now)
+            or old.client_id != auth.client.client_id
+        ):
+            raise invalid_grant("refresh token is invalid, expired or revoked")
+        original = old.scope.split()
+        requested = request.param("scope")
+        scopes = original
+        if requested is not None:
+            scopes = list(dict.fromkeys(requested.split()))
+            if not set(scopes) <= set(original):
+                raise OAuthError(400, "invalid_scope", "requested scope exceeds the original grant")
+        user = await self._users_by_record(old)
+        grant = _Grant(
+            old.grant_id, old.grant_type, auth.client, scopes, user=user,
+            auth_time=old.attributes.get("auth_time"), cert_thumbprint=self._binding(auth),
+        )  # fmt: skip
+        response, records = self._build(grant, with_refresh=True, keep_refresh_scope=original)
+        if not await self._store.rotate_refresh_token(old.code, records, now):
+            raise invalid_grant("refresh token is invalid, expired or revoked")
+        return response
+
+    async def _users_by_record(self, record: TokenRecord) -> User | None:
+        username = record.attributes.get("username")
+        return await self._users(username) if isinstance(username, str) else None
+
+    async def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
+        response, records = self._build(grant, with_refresh=with_refresh)
+        await self._store.insert_tokens(records)
+        return response
+
+    def _build(
+        self, grant: _Grant, *, with_refresh: bool, keep_refresh_scope: list[str] | None = None
+    ) -> tuple[dict[str, Any], list[TokenRecord]]:
+        cfg = self._config()
+        client = grant.client
+        now = int(time.time())
+        subject = grant.user.inum if grant.user else client.client_id
+        attributes: dict[str, Any] = {}
+        if grant.user:
+            attributes["username"] = grant.user.uid
+        if grant.auth_time:
+            attributes["auth_time"] = grant.auth_time
+        if grant.cert_thumbprint:
+            attributes["x5t#S256"] = grant.cert_thumbprint
+
+        def record(code: str, token_type: TokenType, lifetime: int, scope: list[str], jti: str | None = None) -> TokenRecord:
+            return TokenRecord(
+                code=code, grant_id=grant.grant_id, client_id=client.client_id,
+                token_type=token_type, grant_type=grant.grant_type, created_at=now,
+                expires_at=now + lifetime, scope=" ".join(scope),
+                user_id=grant.user.inum if grant.user else None,
+                user_dn=grant.user.dn if grant.user else None,
+                reference_id=jti, attributes=dict(attributes),
+            )  # fmt: skip
+
+        access_lifetime = client.access_token_lifetime or cfg["accessTokenLifetime"]
+        jti = None
+        if client.access_token_as_jwt:
+            jti = new_id()
+            claims: dict[str, Any] = {
+                "iss": cfg["issuer"], "sub": subject, "aud": client.client_id,
+                "client_id": client.client_id, "iat": now, "nbf": now,
+                "exp": now + access_lifetime, "jti": jti, "scope": " ".join(grant.scopes),
+            }  # fmt: skip
+            if grant.user:
+                claims["username"] = grant.user.uid
+            if grant.cert_thumbprint:
+                claims["cnf"] = {"x5t#S256": grant.cert_thumbprint}
+            access = self._keys.sign(claims, typ="at+jwt")
+        else:
+            access = new_token()
+        records = [record(sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti)]
+        response: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": access_lifetime,
+            "scope": " ".join(grant.scopes),
+        }
+        if with_refresh and client.allows_grant("refresh_token"):
+            refresh = new_token()
+            lifetime = client.refresh_token_lifetime or cfg["refreshTokenLifetime"]
+            scope = keep_refresh_scope if keep_refresh_scope is not None else grant.scopes
+            records.append(record(sha256_hex(refresh), TokenType.REFRESH_TOKEN, lifetime, scope))
+            response["refresh_token"] = refresh
+        if OPENID in grant.scopes and grant.user is not None:
+            lifetime = client.id_token_lifetime or cfg["idTokenLifetime"]
+            id_jti = new_id()
+            id_token = self._keys.sign({
+                "iss": cfg["issuer"], "sub": subject, "aud": client.client_id, "iat": now,
+                "exp": now + lifetime, "auth_time": grant.auth_time or now, "jti": id_jti,
+            })  # fmt: skip
+            records.append(record(sha256_hex(id_token), TokenType.ID_TOKEN, lifetime, grant.scopes, id_jti))
+            response["id_token"] = id_token
+        return response, records

@@ -1,0 +1,168 @@
+"""The composition root: opens the store, wires the services, keeps caches fresh.
+
+Caches hold only what is versioned (configuration, clients, scripts, keys); every node
+polls the store's revision counters and reloads what changed, so a change made anywhere is
+in force everywhere within `REFRESH_SECONDS`. Token liveness is never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from cryptography import x509
+
+from tokenrevoke.crypto import SecretBox
+from tokenrevoke.model import AppConfiguration, Client, User
+from tokenrevoke.model.scopes import BUILTIN_SCOPES
+from tokenrevoke.oauth.client_auth import ClientAuthenticator
+from tokenrevoke.oauth.introspection import IntrospectionService
+from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.scripts import RevokeTokenScripts
+from tokenrevoke.settings import Settings
+from tokenrevoke.store import Store, StoreUnavailable, open_store
+from tokenrevoke.store.base import Revisions
+
+log = logging.getLogger("tokenrevoke.runtime")
+
+REFRESH_SECONDS = 0.5
+
+
+class Runtime:
+    def __init__(self, settings: Settings, store: Store, box: SecretBox) -> None:
+        self.settings = settings
+        self.store = store
+        self.box = box
+        self.keys = KeyRing(store, box)
+        self.scripts = RevokeTokenScripts()
+        self._config: AppConfiguration | None = None
+        self._clients: dict[str, Client | None] = {}
+        self._revisions: Revisions | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_purge = 0.0
+        self.scopes = list(BUILTIN_SCOPES)
+        # Called with every client whenever clients change (the TLS layer trusts the
+        # self-signed certificates of self_signed_tls_client_auth clients this way).
+        self.client_listeners: list[Callable[[list[Client]], None]] = []
+        ca = _load_certificates(settings.tls_client_ca) if settings.tls_client_ca else []
+        self.authenticator = ClientAuthenticator(
+            self.get_client, store, box, self._accepted_audiences, ca
+        )
+        self.tokens = TokenService(store, self.keys, self.config, self.get_user)
+        self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
+        self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        store = await open_store(settings.store_url)
+        runtime = cls(settings, store, SecretBox(settings.master_key()))
+        await runtime.refresh(force=True)
+        return runtime
+
+    # -- cached, versioned state ------------------------------------------------------
+    def config(self) -> AppConfiguration:
+        assert self._config is not None, "runtime not started"
+        return self._config
+
+    async def get_client(self, client_id: str) -> Client | None:
+        if client_id in self._clients:
+            return self._clients[client_id]
+        client = await self.store.get_client(client_id)
+        if len(self._clients) > 100_000:  # unknown ids must not grow the cache forever
+            self._clients.clear()
+        self._clients[client_id] = client
+        return client
+
+    async def get_user(self, uid: str) -> User | None:
+        return await self.store.get_user_by_uid(uid)
+
+    def _accepted_audiences(self) -> list[str]:
+        cfg = self.config()
+        return [cfg["issuer"], cfg["tokenEndpoint"], cfg["tokenRevocationEndpoint"],
+                cfg["introspectionEndpoint"]]  # fmt: skip
+
+    async def refresh(self, force: bool = False) -> None:
+        """Reload whatever changed since the last look."""
+        revisions = await self.store.revisions()
+        old = self._revisions
+        if force or old is None or revisions.config != old.config:
+            stored, revision = await self.store.load_config()
+            self._config = AppConfiguration.build(stored, revision, self.settings.base_url)
+            self.scripts.set_timeout(self._config["revokeTokenScriptTimeoutMs"] / 1000)
+        if force or old is None or revisions.clients != old.clients:
+            self._clients = {}
+            if self.client_listeners:
+                clients = await self.store.list_clients()
+                for listener in self.client_listeners:
+                    listener(clients)
+        if force or old is None or revisions.scripts != old.scripts:
+            scripts = await self.store.list_scripts()
+            # Loading runs scripts' top-level code and init(): keep it off the event loop.
+            for name, error in await asyncio.to_thread(self.scripts.load, scripts):
+                log.error("revoke_token script %s failed to load: %s", name, error)
+        if force or old is None or revisions.keys != old.keys:
+            await self.keys.load()
+        self._revisions = revisions
+
+    async def rotate_keys(self) -> None:
+        cfg = self.config()
+        if self.keys.current is None or cfg["keyRegenerationEnabled"]:
+            longest = max(cfg["accessTokenLifetime"], cfg["idTokenLifetime"])
+            await self.keys.rotate_if_due(cfg["keyRegenerationInterval"], longest)
+
+    # -- background work --------------------------------------------------------------
+    async def start(self) -> None:
+        if self.client_listeners:
+            clients = await self.store.list_clients()
+            for listener in self.client_listeners:
+                listener(clients)
+        await self.rotate_keys()
+        self._tasks.append(asyncio.create_task(self._maintain(), name="tokenrevoke-maintenance"))
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+                await self.rotate_keys()
+                await self._purge_if_due()
+            except StoreUnavailable as exc:
+                log.warning("store unavailable during maintenance: %s", exc)
+            except Exception:
+                log.exception("maintenance step failed")
+
+    async def _purge_if_due(self) -> None:
+        cfg = self.config()
+        if time.monotonic() - self._last_purge < cfg["cleanServiceInterval"]:
+            return
+        self._last_purge = time.monotonic()
+        total = 0
+        while True:
+            deleted = await self.store.purge_expired(int(time.time()), cfg["cleanServiceBatchChunkSize"])
+            total += deleted
+            if deleted < cfg["cleanServiceBatchChunkSize"]:
+                break
+            await asyncio.sleep(0)  # let requests through between batches
+        if total:
+            log.info("purged %d expired tokens", total)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(self.scripts.close)
+        await self.authenticator.close()
+        await self.store.close()
+
+
+def _load_certificates(path: object) -> list[x509.Certificate]:
+    from pathlib import Path
+
+    return x509.load_pem_x509_certificates(Path(str(path)).read_bytes())

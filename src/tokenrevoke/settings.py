@@ -1,0 +1,64 @@
+"""Process settings (how to run), as opposed to auth-server properties (how to behave).
+
+Every option also reads an environment variable `TOKENREVOKE_<NAME>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokenrevoke.store.factory import sqlite_url
+
+
+@dataclass(slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("tokenrevoke-data")
+    database_url: str | None = None
+    issuer: str | None = None
+    workers: int = 1
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    # Behind a TLS terminator: take the client certificate (URL-encoded PEM) from this
+    # header, but only on connections from these addresses.
+    client_cert_header: str | None = None
+    trusted_proxies: list[str] = field(default_factory=list)
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "info"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    @property
+    def base_url(self) -> str:
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
+    def master_key(self) -> bytes:
+        """From TOKENREVOKE_MASTER_KEY (base64url), else `<data dir>/master.key`, created on
+        first use with mode 0600. Several nodes sharing one database must share this key."""
+        env = os.environ.get("TOKENREVOKE_MASTER_KEY")
+        if env:
+            key = base64.urlsafe_b64decode(env + "=" * (-len(env) % 4))
+            if len(key) < 32:
+                raise ValueError("TOKENREVOKE_MASTER_KEY must decode to at least 32 bytes")
+            return key
+        path = self.data_dir / "master.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        return base64.urlsafe_b64decode(path.read_text().strip())

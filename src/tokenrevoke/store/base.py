@@ -1,0 +1,162 @@
+"""The Store interface. Every backend implements it and passes the same contract tests.
+
+Writes return only after they are committed: a caller that answers 200 after `await`ing a
+write has made that write durable.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tokenrevoke.model import AuditEvent, Client, ScriptDefinition, TokenRecord, TokenType, User
+
+
+class StoreUnavailable(RuntimeError):
+    """The store could not be reached or could not commit. Maps to 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationTarget:
+    """What to revoke. Each kind is one indexed statement in every backend."""
+
+    column: str  # "grant", "client", "user" or "session"
+    values: tuple[str, ...]
+    token_types: tuple[TokenType, ...] | None = None
+
+    @classmethod
+    def grants(cls, grant_ids: Collection[str]) -> RevocationTarget:
+        return cls("grant", tuple(sorted(set(grant_ids))))
+
+    @classmethod
+    def client(
+        cls, client_id: str, token_types: Collection[TokenType] | None = None
+    ) -> RevocationTarget:
+        types = tuple(sorted(set(token_types))) if token_types else None
+        return cls("client", (client_id,), types)
+
+    @classmethod
+    def user(cls, user_id: str) -> RevocationTarget:
+        return cls("user", (user_id,))
+
+    @classmethod
+    def session(cls, session_id: str) -> RevocationTarget:
+        return cls("session", (session_id,))
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_pem_encrypted: str
+    public_jwk: dict[str, Any]
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Revisions:
+    """Counters bumped by every write of a cached kind; nodes poll them to invalidate."""
+
+    config: int
+    clients: int
+    scripts: int
+    keys: int
+
+
+class Store(ABC):
+    # -- tokens -----------------------------------------------------------------------
+    @abstractmethod
+    async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None: ...
+
+    @abstractmethod
+    async def get_token(self, code: str) -> TokenRecord | None: ...
+
+    @abstractmethod
+    async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]: ...
+
+    @abstractmethod
+    async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
+        """Tombstone every live token of the target; write the audit record in the same
+        transaction. Returns how many tokens were newly revoked."""
+
+    @abstractmethod
+    async def rotate_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> bool:
+        """Atomically retire a live refresh token and insert its successors. False (and no
+        change) when the old token was no longer live: a concurrent refresh won."""
+
+    @abstractmethod
+    async def purge_expired(self, now: int, batch_size: int) -> int:
+        """Delete up to `batch_size` tokens (tombstones included) past their expiry, and
+        expired replay-cache entries. Returns how many tokens were deleted."""
+
+    @abstractmethod
+    async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int: ...
+
+    # -- clients and users ------------------------------------------------------------
+    @abstractmethod
+    async def get_client(self, client_id: str) -> Client | None: ...
+
+    @abstractmethod
+    async def list_clients(self) -> list[Client]: ...
+
+    @abstractmethod
+    async def save_client(self, client: Client) -> None: ...
+
+    @abstractmethod
+    async def delete_client(self, client_id: str) -> bool: ...
+
+    @abstractmethod
+    async def get_user_by_uid(self, uid: str) -> User | None: ...
+
+    @abstractmethod
+    async def save_user(self, user: User) -> None: ...
+
+    # -- configuration, scripts, keys -------------------------------------------------
+    @abstractmethod
+    async def load_config(self) -> tuple[dict[str, Any], int]: ...
+
+    @abstractmethod
+    async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
+        """Replace the stored property document. With `expected_revision`, fail with
+        `ConflictError` when someone else wrote in between. Returns the new revision."""
+
+    @abstractmethod
+    async def list_scripts(self) -> list[ScriptDefinition]: ...
+
+    @abstractmethod
+    async def save_script(self, script: ScriptDefinition) -> ScriptDefinition: ...
+
+    @abstractmethod
+    async def delete_script(self, inum: str) -> bool: ...
+
+    @abstractmethod
+    async def list_signing_keys(self) -> list[SigningKey]: ...
+
+    @abstractmethod
+    async def save_signing_key(self, key: SigningKey) -> None: ...
+
+    @abstractmethod
+    async def delete_signing_key(self, kid: str) -> None: ...
+
+    @abstractmethod
+    async def revisions(self) -> Revisions: ...
+
+    # -- replay protection, audit -----------------------------------------------------
+    @abstractmethod
+    async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
+        """Record a client assertion id. False when it was already seen (a replay)."""
+
+    @abstractmethod
+    async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class ConflictError(RuntimeError):
+    """An optimistic write lost against a concurrent one."""

@@ -1,0 +1,5 @@
+"""The embedded SQLite backend (WAL, one writer thread with group commit)."""
+
+from tokenrevoke.store.sqlite.store import SqliteStore
+
+__all__ = ["SqliteStore"]

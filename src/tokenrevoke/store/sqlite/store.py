@@ -1,0 +1,422 @@
+"""SQLite implementation of the Store interface.
+
+Reads run on the caller's thread over their own connection (WAL lets them proceed while
+the writer commits); writes go through the group-commit writer thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from tokenrevoke.model import AuditEvent, Client, ScriptDefinition, TokenRecord, TokenType, User
+from tokenrevoke.model.client import AuthMethod
+from tokenrevoke.store import migrations
+from tokenrevoke.store.base import (
+    ConflictError,
+    RevocationTarget,
+    Revisions,
+    SigningKey,
+    Store,
+    StoreUnavailable,
+)
+from tokenrevoke.store.sqlite.writer import GroupCommitWriter
+
+T = TypeVar("T")
+
+_TOKEN_COLUMNS = (
+    "tkn_cde, grt_id, cln_id, usr_id, usr_dn, ssn_id, tkn_typ, grt_typ, iat, exp, scp, "
+    "jans_id, attr, del, revoked_at, revoked_by, revoke_reason"
+)
+_TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
+# SQLite's default limit on bound parameters is 32766; stay far below it.
+_IN_CHUNK = 500
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: every commit is fsynced, so a 200 survives power loss, not just a crash.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def _row_to_token(row: sqlite3.Row | tuple[Any, ...]) -> TokenRecord:
+    return TokenRecord(
+        code=row[0],
+        grant_id=row[1],
+        client_id=row[2],
+        user_id=row[3],
+        user_dn=row[4],
+        session_id=row[5],
+        token_type=TokenType(row[6]),
+        grant_type=row[7],
+        created_at=row[8],
+        expires_at=row[9],
+        scope=row[10],
+        reference_id=row[11],
+        attributes=orjson.loads(row[12]) if row[12] else {},
+        deletable=bool(row[13]),
+        revoked_at=row[14],
+        revoked_by=row[15],
+        revoke_reason=row[16],
+    )
+
+
+def _token_params(t: TokenRecord) -> tuple[Any, ...]:
+    return (
+        t.code, t.grant_id, t.client_id, t.user_id, t.user_dn, t.session_id,
+        t.token_type.value, t.grant_type, t.created_at, t.expires_at, t.scope,
+        t.reference_id, orjson.dumps(t.attributes).decode() if t.attributes else None,
+        int(t.deletable), t.revoked_at, t.revoked_by, t.revoke_reason,
+    )  # fmt: skip
+
+
+def client_to_json(client: Client) -> str:
+    return orjson.dumps(dataclasses.asdict(client)).decode()
+
+
+def client_from_json(text: str | bytes) -> Client:
+    data = orjson.loads(text)
+    data["auth_method"] = AuthMethod(data["auth_method"])
+    return Client(**data)
+
+
+def _bump(conn: sqlite3.Connection, kind: str) -> None:
+    conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = ?", (kind,))
+
+
+def _write_audit(conn: sqlite3.Connection, at: int, audit: AuditEvent, count: int) -> None:
+    conn.execute(
+        "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (at, audit.action, audit.actor, audit.reason, audit.client_id, count,
+         orjson.dumps(audit.details).decode()),
+    )  # fmt: skip
+
+
+class SqliteStore(Store):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reader = _connect(path)
+        self._writer = GroupCommitWriter(lambda: _connect(path))
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        migrate(path)
+        return cls(path)
+
+    # -- plumbing ---------------------------------------------------------------------
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return await self._writer.submit(work)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite write failed: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
+
+    # -- tokens -----------------------------------------------------------------------
+    async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None:
+        rows = [_token_params(t) for t in tokens]
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
+
+        await self._write(work)
+
+    async def get_token(self, code: str) -> TokenRecord | None:
+        rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde = ?", (code,))
+        return _row_to_token(rows[0]) if rows else None
+
+    async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
+        found: list[TokenRecord] = []
+        unique = list(dict.fromkeys(codes))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde IN ({marks})", chunk)
+            found.extend(_row_to_token(r) for r in rows)
+        return found
+
+    async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
+        column = _TARGET_COLUMN[target.column]
+        type_filter = ""
+        type_params: tuple[str, ...] = ()
+        if target.token_types:
+            type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
+            type_params = tuple(t.value for t in target.token_types)
+
+        def work(conn: sqlite3.Connection) -> int:
+            count = 0
+            for start in range(0, len(target.values), _IN_CHUNK):
+                chunk = target.values[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cur = conn.execute(
+                    f"UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+                    f"WHERE {column} IN ({marks}) AND revoked_at IS NULL AND exp > ?{type_filter}",
+                    (at, audit.actor, audit.reason, *chunk, at, *type_params),
+                )
+                count += cur.rowcount
+            if count:
+                _write_audit(conn, at, audit, count)
+            return count
+
+        return await self._write(work)
+
+    async def rotate_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> bool:
+        rows = [_token_params(t) for t in new_tokens]
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE tokens SET revoked_at = ?, revoked_by = 'rotation', revoke_reason = "
+                "'rotated' WHERE tkn_cde = ? AND revoked_at IS NULL AND exp > ?",
+                (at, old_code, at),
+            )
+            if cur.rowcount != 1:
+                return False
+            conn.executemany(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
+            return True
+
+        return await self._write(work)
+
+    async def purge_expired(self, now: int, batch_size: int) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM tokens WHERE tkn_cde IN "
+                "(SELECT tkn_cde FROM tokens WHERE exp <= ? LIMIT ?)",
+                (now, batch_size),
+            )
+            conn.execute(
+                "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
+                "(SELECT cln_id, jti FROM jti_seen WHERE exp <= ? LIMIT ?)",
+                (now, batch_size),
+            )
+            return cur.rowcount
+
+        return await self._write(work)
+
+    async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
+        clauses, params = [], []
+        if client_id is not None:
+            clauses.append("cln_id = ?")
+            params.append(client_id)
+        if live_at is not None:
+            clauses.append("revoked_at IS NULL AND exp > ?")
+            params.append(str(live_at))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return int(self._read(f"SELECT count(*) FROM tokens{where}", params)[0][0])
+
+    # -- clients and users ------------------------------------------------------------
+    async def get_client(self, client_id: str) -> Client | None:
+        rows = self._read("SELECT data FROM clients WHERE inum = ?", (client_id,))
+        return client_from_json(rows[0][0]) if rows else None
+
+    async def list_clients(self) -> list[Client]:
+        return [client_from_json(r[0]) for r in self._read("SELECT data FROM clients ORDER BY inum")]
+
+    async def save_client(self, client: Client) -> None:
+        data = client_to_json(client)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO clients (inum, data) VALUES (?, ?) "
+                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
+                (client.client_id, data),
+            )
+            _bump(conn, "clients")
+
+        await self._write(work)
+
+    async def delete_client(self, client_id: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            deleted = conn.execute("DELETE FROM clients WHERE inum = ?", (client_id,)).rowcount
+            _bump(conn, "clients")
+            return deleted == 1
+
+        return await self._write(work)
+
+    async def get_user_by_uid(self, uid: str) -> User | None:
+        rows = self._read("SELECT data FROM users WHERE uid = ?", (uid,))
+        return User(**orjson.loads(rows[0][0])) if rows else None
+
+    async def save_user(self, user: User) -> None:
+        data = orjson.dumps(dataclasses.asdict(user)).decode()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO users (inum, uid, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, data = excluded.data",
+                (user.inum, user.uid, data),
+            )
+
+        await self._write(work)
+
+    # -- configuration, scripts, keys -------------------------------------------------
+    async def load_config(self) -> tuple[dict[str, Any], int]:
+        document, revision = self._read("SELECT document, revision FROM app_config WHERE id = 1")[0]
+        return orjson.loads(document), int(revision)
+
+    async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
+        text = orjson.dumps(document).decode()
+
+        def work(conn: sqlite3.Connection) -> int:
+            (current,) = conn.execute("SELECT revision FROM app_config WHERE id = 1").fetchone()
+            if expected_revision is not None and current != expected_revision:
+                raise ConflictError(f"configuration changed (revision {current})")
+            conn.execute(
+                "UPDATE app_config SET document = ?, revision = ? WHERE id = 1",
+                (text, current + 1),
+            )
+            return int(current) + 1
+
+        return await self._write(work)
+
+    async def list_scripts(self) -> list[ScriptDefinition]:
+        rows = self._read("SELECT data FROM scripts")
+        scripts = [ScriptDefinition(**orjson.loads(r[0])) for r in rows]
+        return sorted(scripts, key=lambda s: (s.level, s.name))
+
+    async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
+        def work(conn: sqlite3.Connection) -> ScriptDefinition:
+            (revision,) = conn.execute(
+                "SELECT revision FROM revisions WHERE kind = 'scripts'"
+            ).fetchone()
+            saved = dataclasses.replace(script, revision=int(revision) + 1)
+            conn.execute(
+                "INSERT INTO scripts (inum, data) VALUES (?, ?) "
+                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
+                (saved.inum, orjson.dumps(dataclasses.asdict(saved)).decode()),
+            )
+            _bump(conn, "scripts")
+            return saved
+
+        return await self._write(work)
+
+    async def delete_script(self, inum: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            deleted = conn.execute("DELETE FROM scripts WHERE inum = ?", (inum,)).rowcount
+            _bump(conn, "scripts")
+            return deleted == 1
+
+        return await self._write(work)
+
+    async def list_signing_keys(self) -> list[SigningKey]:
+        rows = self._read("SELECT data FROM signing_keys")
+        keys = [SigningKey(**orjson.loads(r[0])) for r in rows]
+        return sorted(keys, key=lambda k: k.created_at)
+
+    async def save_signing_key(self, key: SigningKey) -> None:
+        data = orjson.dumps(dataclasses.asdict(key)).decode()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO signing_keys (kid, data) VALUES (?, ?)", (key.kid, data))
+            _bump(conn, "keys")
+
+        await self._write(work)
+
+    async def delete_signing_key(self, kid: str) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM signing_keys WHERE kid = ?", (kid,))
+            _bump(conn, "keys")
+
+        await self._write(work)
+
+    async def revisions(self) -> Revisions:
+        rows = dict(self._read("SELECT kind, revision FROM revisions"))
+        (config,) = self._read("SELECT revision FROM app_config WHERE id = 1")[0]
+        return Revisions(
+            config=int(config),
+            clients=int(rows["clients"]),
+            scripts=int(rows["scripts"]),
+            keys=int(rows["keys"]),
+        )
+
+    # -- replay protection, audit -----------------------------------------------------
+    async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
+        now = int(time.time())
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "INSERT INTO jti_seen (cln_id, jti, exp) VALUES (?, ?, ?) "
+                "ON CONFLICT (cln_id, jti) DO UPDATE SET exp = excluded.exp "
+                "WHERE jti_seen.exp <= ?",
+                (client_id, jti, expires_at, now),
+            )
+            return cur.rowcount == 1
+
+        return await self._write(work)
+
+    async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT id, at, action, actor, reason, cln_id, count, details FROM audit "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("id", "at", "action", "actor", "reason", "clientId", "count", "details")
+        return [{**dict(zip(keys, r, strict=True)), "details": orjson.loads(r[7])} for r in rows]
+
+    async def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
+
+
+_PLACEHOLDERS = ",".join("?" * len(_TOKEN_COLUMNS.split(",")))
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply pending migrations. Safe to run concurrently from several processes."""
+    conn = _connect(path)
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        )
+        applied_names: list[str] = []
+        conn.execute("BEGIN IMMEDIATE")  # serialises concurrent starters
+        try:
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            for migration in migrations.pending("sqlite", done):
+                for statement in _split_sql(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, int(time.time())),
+                )
+                applied_names.append(migration.name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return applied_names
+    finally:
+        conn.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration file into statements (executescript would commit implicitly)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        if sqlite3.complete_statement("\n".join(current)):
+            statements.append("\n".join(current).strip())
+            current = []
+    if "\n".join(current).strip():
+        raise ValueError("migration ends with an incomplete statement")
+    return [s for s in statements if s]

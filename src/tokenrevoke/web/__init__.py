@@ -1,0 +1,1 @@
+"""HTTP: parse requests, call the protocol services, render responses. No business rules."""

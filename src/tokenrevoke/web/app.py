@@ -1,0 +1,74 @@
+"""The ASGI application: routes, CORS, lifecycle of the runtime."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tokenrevoke.model import AppConfiguration, AuthMethod, Client
+from tokenrevoke.oauth.client_auth import jwks_certificates
+from tokenrevoke.runtime import Runtime
+from tokenrevoke.settings import Settings
+from tokenrevoke.web import routes
+from tokenrevoke.web.cors import CorsMiddleware
+from tokenrevoke.web.responses import json_response
+from tokenrevoke.web.tls import trust_self_signed
+
+AUTH = "/jans-auth/restv1"
+
+
+def create_app(settings: Settings) -> Starlette:
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = await Runtime.open(settings)
+        if settings.tls_cert:
+            runtime.client_listeners.append(trust_registered_certificates)
+        await runtime.start()
+        app.state.runtime = runtime
+        holder["runtime"] = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    def config_provider() -> AppConfiguration:
+        return holder["runtime"].config()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error = "not_found" if exc.status_code == 404 else "invalid_request"
+        return json_response({"error": error, "error_description": exc.detail}, exc.status_code)
+
+    return Starlette(
+        routes=[
+            Route(f"{AUTH}/token", routes.token, methods=["POST"]),
+            Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
+            Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
+            Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
+            Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
+            Route("/health/live", routes.live, methods=["GET"]),
+            Route("/health/ready", routes.ready, methods=["GET"]),
+        ],
+        middleware=[Middleware(CorsMiddleware, config=config_provider)],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+
+
+def trust_registered_certificates(clients: list[Client]) -> None:
+    trust_self_signed(
+        der
+        for client in clients
+        if client.auth_method is AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH and not client.disabled
+        for der in jwks_certificates(client.jwks)
+    )

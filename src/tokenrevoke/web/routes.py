@@ -1,0 +1,98 @@
+"""The auth-server endpoints. Each handler: parse, call one service, render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tokenrevoke.oauth.client_auth import require_client
+from tokenrevoke.oauth.discovery import discovery_document
+from tokenrevoke.oauth.errors import OAuthError, unavailable
+from tokenrevoke.runtime import Runtime
+from tokenrevoke.store import StoreUnavailable
+from tokenrevoke.web.requests import oauth_request
+from tokenrevoke.web.responses import empty_response, error_response, json_response
+
+log = logging.getLogger("tokenrevoke.web")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def guarded(handler: Handler) -> Handler:
+    """Every failure becomes a shaped error: OAuthError as is, a store outage as 503, and
+    anything unexpected as a bare 500 (logged, never a stack trace on the wire)."""
+
+    async def wrapper(request: Request) -> Response:
+        runtime = runtime_of(request)
+        try:
+            return await handler(request)
+        except OAuthError as error:
+            return error_response(error, runtime.config()["errorReasonEnabled"])
+        except StoreUnavailable as exc:
+            log.error("store unavailable on %s: %s", request.url.path, exc)
+            return error_response(unavailable(), False)
+        except Exception:
+            log.exception("unexpected error on %s", request.url.path)
+            error = OAuthError(500, "server_error", "the server could not complete the request")
+            return error_response(error, False)
+
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
+@guarded
+async def token(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request, runtime.settings)
+    auth = require_client(await runtime.authenticator.authenticate(oauth))
+    request.scope.setdefault("state", {})["cors_origins"] = auth.client.authorized_origins
+    return json_response(await runtime.tokens.issue(auth, oauth))
+
+
+@guarded
+async def revoke(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request, runtime.settings)
+    outcome = await runtime.revocation.revoke(oauth)
+    return empty_response(outcome.headers)
+
+
+@guarded
+async def introspect(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request, runtime.settings)
+    claims, as_jwt = await runtime.introspection.introspect(oauth)
+    if as_jwt is not None:
+        return Response(as_jwt, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"},
+                        media_type="application/jwt")  # fmt: skip
+    return json_response(claims)
+
+
+@guarded
+async def jwks(request: Request) -> Response:
+    return json_response(runtime_of(request).keys.jwks())
+
+
+@guarded
+async def discovery(request: Request) -> Response:
+    runtime = runtime_of(request)
+    return json_response(discovery_document(runtime.config(), runtime.scopes))
+
+
+@guarded
+async def live(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+@guarded
+async def ready(request: Request) -> Response:
+    await runtime_of(request).store.revisions()  # raises StoreUnavailable -> 503
+    return json_response({"status": "ready"})
