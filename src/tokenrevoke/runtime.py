@@ -83,8 +83,12 @@ class Runtime:
 
     def _accepted_audiences(self) -> list[str]:
         cfg = self.config()
-        return [cfg["issuer"], cfg["tokenEndpoint"], cfg["tokenRevocationEndpoint"],
-                cfg["introspectionEndpoint"]]  # fmt: skip
+        return [
+            cfg["issuer"],
+            cfg["tokenEndpoint"],
+            cfg["tokenRevocationEndpoint"],
+            cfg["introspectionEndpoint"],
+        ]
 
     async def refresh(self, force: bool = False) -> None:
         """Reload whatever changed since the last look."""
@@ -143,7 +147,9 @@ class Runtime:
         self._last_purge = time.monotonic()
         total = 0
         while True:
-            deleted = await self.store.purge_expired(int(time.time()), cfg["cleanServiceBatchChunkSize"])
+            deleted = await self.store.purge_expired(
+                int(time.time()), cfg["cleanServiceBatchChunkSize"]
+            )
             total += deleted
             if deleted < cfg["cleanServiceBatchChunkSize"]:
                 break

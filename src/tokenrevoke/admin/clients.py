@@ -69,9 +69,10 @@ async def create_client(
 async def delete_client(store: Store, client_id: str, actor: str) -> bool:
     """Delete a client and revoke every token it holds."""
     await store.revoke(
-        RevocationTarget.client(client_id), int(time.time()),
+        RevocationTarget.client(client_id),
+        int(time.time()),
         AuditEvent("revoke_all", actor, "client_deleted", client_id),
-    )  # fmt: skip
+    )
     return await store.delete_client(client_id)
 
 

@@ -32,7 +32,9 @@ async def set_feature(store: Store, base_url: str, flag: FeatureFlag, enabled: b
     """Enable or disable one feature. Disabling from "empty list = everything on" writes
     every other known flag explicitly, so only that one feature goes off."""
     cfg = await effective(store, base_url)
-    current = set(cfg.enabled_flags) if cfg.enabled_flags is not None else {f.value for f in FeatureFlag}
+    current = (
+        set(cfg.enabled_flags) if cfg.enabled_flags is not None else {f.value for f in FeatureFlag}
+    )
     if enabled:
         current.add(flag.value)
     else:

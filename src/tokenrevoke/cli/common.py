@@ -21,18 +21,28 @@ err_console = Console(stderr=True)
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", envvar="TOKENREVOKE_DATA_DIR", help="Where the SQLite store and master key live."),
+    typer.Option(
+        "--data-dir",
+        envvar="TOKENREVOKE_DATA_DIR",
+        help="Where the SQLite store and master key live.",
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="TOKENREVOKE_DATABASE_URL", help="Store URL (default: SQLite in the data dir)."),
+    typer.Option(
+        "--database-url",
+        envvar="TOKENREVOKE_DATABASE_URL",
+        help="Store URL (default: SQLite in the data dir).",
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripting.")]
 DEFAULT_DATA_DIR = Path("tokenrevoke-data")
 
 
 def run_with_store(
-    data_dir: Path, database_url: str | None, work: Callable[[Store, SecretBox, Settings], Awaitable[T]]
+    data_dir: Path,
+    database_url: str | None,
+    work: Callable[[Store, SecretBox, Settings], Awaitable[T]],
 ) -> T:
     settings = Settings(data_dir=data_dir, database_url=database_url)
 

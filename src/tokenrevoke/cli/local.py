@@ -29,10 +29,18 @@ from tokenrevoke.model.config import parse_property_value
 from tokenrevoke.scripts import ScriptError, validate_revoke_script
 
 client_app = typer.Typer(help="Manage clients (local store).", no_args_is_help=True)
-user_app = typer.Typer(help="Manage users for the password grant (local store).", no_args_is_help=True)
-script_app = typer.Typer(help="Manage revoke_token interception scripts (local store).", no_args_is_help=True)
-config_app = typer.Typer(help="Read and change auth-server properties (local store).", no_args_is_help=True)
-feature_app = typer.Typer(help="List, enable and disable feature flags (local store).", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Manage users for the password grant (local store).", no_args_is_help=True
+)
+script_app = typer.Typer(
+    help="Manage revoke_token interception scripts (local store).", no_args_is_help=True
+)
+config_app = typer.Typer(
+    help="Read and change auth-server properties (local store).", no_args_is_help=True
+)
+feature_app = typer.Typer(
+    help="List, enable and disable feature flags (local store).", no_args_is_help=True
+)
 
 
 # -- clients ------------------------------------------------------------------------------
@@ -43,7 +51,9 @@ def client_create(
     secret: Annotated[str | None, typer.Option(help="Fix the secret (default: random).")] = None,
     grant_type: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
     scope: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
-    auth_method: Annotated[AuthMethod, typer.Option(help="tokenEndpointAuthMethod.")] = AuthMethod.CLIENT_SECRET_BASIC,
+    auth_method: Annotated[
+        AuthMethod, typer.Option(help="tokenEndpointAuthMethod.")
+    ] = AuthMethod.CLIENT_SECRET_BASIC,
     jwks_file: Annotated[Path | None, typer.Option(help="JWKS JSON file.")] = None,
     jwks_uri: Annotated[str | None, typer.Option()] = None,
     authorized_origin: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
@@ -51,24 +61,35 @@ def client_create(
     access_token_lifetime: Annotated[int | None, typer.Option()] = None,
     refresh_token_lifetime: Annotated[int | None, typer.Option()] = None,
     tls_subject_dn: Annotated[str | None, typer.Option(help="For tls_client_auth.")] = None,
-    tls_bound_tokens: Annotated[bool, typer.Option(help="Bind access tokens to the client certificate.")] = False,
+    tls_bound_tokens: Annotated[
+        bool, typer.Option(help="Bind access tokens to the client certificate.")
+    ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
-) -> None:  # fmt: skip
+) -> None:
     """Create a client; its secret is printed this once."""
     jwks = json.loads(jwks_file.read_text()) if jwks_file else None
     client = Client(
-        client_id=client_id or "", client_name=name,
-        grant_types=grant_type or ["client_credentials"], scopes=scope or [],
-        auth_method=auth_method, jwks=jwks, jwks_uri=jwks_uri,
-        authorized_origins=authorized_origin or [], access_token_as_jwt=access_token_as_jwt,
-        access_token_lifetime=access_token_lifetime, refresh_token_lifetime=refresh_token_lifetime,
-        tls_subject_dn=tls_subject_dn, tls_bound_tokens=tls_bound_tokens,
-    )  # fmt: skip
+        client_id=client_id or "",
+        client_name=name,
+        grant_types=grant_type or ["client_credentials"],
+        scopes=scope or [],
+        auth_method=auth_method,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        authorized_origins=authorized_origin or [],
+        access_token_as_jwt=access_token_as_jwt,
+        access_token_lifetime=access_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
+        tls_subject_dn=tls_subject_dn,
+        tls_bound_tokens=tls_bound_tokens,
+    )
     try:
         created, raw = run_with_store(
-            data_dir, database_url, lambda s, box, _: client_admin.create_client(s, box, client, secret)
+            data_dir,
+            database_url,
+            lambda s, box, _: client_admin.create_client(s, box, client, secret),
         )
     except client_admin.ClientError as exc:
         raise fail(str(exc)) from None
@@ -81,8 +102,9 @@ def client_create(
 
 
 @client_app.command("list")
-def client_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None,
-                as_json: AsJson = False) -> None:  # fmt: skip
+def client_list(
+    data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None, as_json: AsJson = False
+) -> None:
     """List clients."""
     found = run_with_store(data_dir, database_url, lambda s, _b, _c: s.list_clients())
     if as_json:
@@ -90,14 +112,20 @@ def client_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl 
         return
     table = Table("client id", "name", "auth method", "grant types", "scopes")
     for c in found:
-        table.add_row(c.client_id, c.client_name, c.auth_method.value, " ".join(c.grant_types),
-                      str(len(c.scopes)))  # fmt: skip
+        table.add_row(
+            c.client_id,
+            c.client_name,
+            c.auth_method.value,
+            " ".join(c.grant_types),
+            str(len(c.scopes)),
+        )
     console.print(table)
 
 
 @client_app.command("delete")
-def client_delete(client_id: str, data_dir: DataDir = DEFAULT_DATA_DIR,
-                  database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def client_delete(
+    client_id: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Delete a client and revoke all its tokens."""
     deleted = run_with_store(
         data_dir, database_url, lambda s, _b, _c: client_admin.delete_client(s, client_id, "cli")
@@ -111,19 +139,28 @@ def client_delete(client_id: str, data_dir: DataDir = DEFAULT_DATA_DIR,
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                          envvar="TOKENREVOKE_USER_PASSWORD")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TOKENREVOKE_USER_PASSWORD",
+        ),
+    ],
     email: Annotated[str | None, typer.Option()] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
-) -> None:  # fmt: skip
+) -> None:
     """Create a user (password stored as an argon2 hash)."""
 
     async def work(store, _box, _settings):  # type: ignore[no-untyped-def]
         if await store.get_user_by_uid(username) is not None:
             raise fail(f"user {username} already exists")
-        user = User(inum=new_id(), uid=username, password_hash=PasswordHasher().hash(password), email=email)
+        user = User(
+            inum=new_id(), uid=username, password_hash=PasswordHasher().hash(password), email=email
+        )
         await store.save_user(user)
         return user
 
@@ -151,7 +188,7 @@ def script_add(
     attribute: Annotated[list[str] | None, typer.Option(help="name=value, repeatable.")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Add a revoke_token script (validated before it is stored)."""
     source = file.read_text()
     try:
@@ -159,19 +196,28 @@ def script_add(
     except ScriptError as exc:
         raise fail(f"script rejected: {exc}") from None
     attrs = dict(a.split("=", 1) for a in attribute or [] if "=" in a)
-    script = ScriptDefinition(inum=new_id(), name=name, source=source, enabled=enabled,
-                              level=level, configuration_attributes=attrs)  # fmt: skip
+    script = ScriptDefinition(
+        inum=new_id(),
+        name=name,
+        source=source,
+        enabled=enabled,
+        level=level,
+        configuration_attributes=attrs,
+    )
     saved = run_with_store(data_dir, database_url, lambda s, _b, _c: s.save_script(script))
     console.print(f"added script {saved.name} (inum {saved.inum})")
 
 
 @script_app.command("list")
-def script_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None,
-                as_json: AsJson = False) -> None:  # fmt: skip
+def script_list(
+    data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None, as_json: AsJson = False
+) -> None:
     """List scripts in the order they run."""
     found = run_with_store(data_dir, database_url, lambda s, _b, _c: s.list_scripts())
     if as_json:
-        print_json([{k: v for k, v in dataclasses.asdict(s).items() if k != "source"} for s in found])
+        print_json(
+            [{k: v for k, v in dataclasses.asdict(s).items() if k != "source"} for s in found]
+        )
         return
     table = Table("inum", "name", "type", "level", "enabled")
     for s in found:
@@ -189,19 +235,25 @@ def _toggle(key: str, enabled: bool, data_dir: Path, database_url: str | None) -
 
 
 @script_app.command("enable")
-def script_enable(key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def script_enable(
+    key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Enable a script (by inum or name)."""
     _toggle(key, True, data_dir, database_url)
 
 
 @script_app.command("disable")
-def script_disable(key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def script_disable(
+    key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Disable a script (by inum or name)."""
     _toggle(key, False, data_dir, database_url)
 
 
 @script_app.command("remove")
-def script_remove(key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def script_remove(
+    key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Remove a script (by inum or name)."""
 
     async def work(store, _box, _settings):  # type: ignore[no-untyped-def]
@@ -215,10 +267,15 @@ def script_remove(key: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: 
 
 # -- properties and feature flags ---------------------------------------------------------
 @config_app.command("get")
-def config_get(name: Annotated[str | None, typer.Argument()] = None, data_dir: DataDir = DEFAULT_DATA_DIR,
-               database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def config_get(
+    name: Annotated[str | None, typer.Argument()] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Print the effective properties (or one of them) as JSON."""
-    cfg = run_with_store(data_dir, database_url, lambda s, _b, st: config_admin.effective(s, st.base_url))
+    cfg = run_with_store(
+        data_dir, database_url, lambda s, _b, st: config_admin.effective(s, st.base_url)
+    )
     if name is None:
         print_json(dict(cfg.values))
     elif name in cfg.values:
@@ -228,22 +285,28 @@ def config_get(name: Annotated[str | None, typer.Argument()] = None, data_dir: D
 
 
 @config_app.command("set")
-def config_set(name: str, value: str, data_dir: DataDir = DEFAULT_DATA_DIR,
-               database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def config_set(
+    name: str, value: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Set one property; VALUE is JSON (lists may be comma-separated). Takes effect live."""
     try:
         parsed: Any = parse_property_value(name, value)
-        run_with_store(data_dir, database_url, lambda s, _b, _c: config_admin.set_properties(s, {name: parsed}))
+        run_with_store(
+            data_dir, database_url, lambda s, _b, _c: config_admin.set_properties(s, {name: parsed})
+        )
     except ConfigError as exc:
         raise fail(str(exc)) from None
     console.print(f"{name} = {json.dumps(parsed)}")
 
 
 @feature_app.command("list")
-def feature_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None,
-                 as_json: AsJson = False) -> None:  # fmt: skip
+def feature_list(
+    data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None, as_json: AsJson = False
+) -> None:
     """Show every feature flag and whether it is enabled."""
-    cfg = run_with_store(data_dir, database_url, lambda s, _b, st: config_admin.effective(s, st.base_url))
+    cfg = run_with_store(
+        data_dir, database_url, lambda s, _b, st: config_admin.effective(s, st.base_url)
+    )
     state = {f.value: cfg.enabled(f) for f in FeatureFlag}
     if as_json:
         print_json(state)
@@ -260,19 +323,24 @@ def _set_flag(name: str, enabled: bool, data_dir: Path, database_url: str | None
     except ConfigError as exc:
         raise fail(str(exc)) from None
     run_with_store(
-        data_dir, database_url,
+        data_dir,
+        database_url,
         lambda s, _b, st: config_admin.set_feature(s, st.base_url, flag, enabled),
-    )  # fmt: skip
+    )
     console.print(f"{flag.value} {'enabled' if enabled else 'disabled'}")
 
 
 @feature_app.command("enable")
-def feature_enable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def feature_enable(
+    name: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Enable a feature flag (for example REVOKE_TOKEN)."""
     _set_flag(name, True, data_dir, database_url)
 
 
 @feature_app.command("disable")
-def feature_disable(name: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+def feature_disable(
+    name: str, data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None
+) -> None:
     """Disable a feature flag (for example REVOKE_TOKEN)."""
     _set_flag(name, False, data_dir, database_url)

@@ -132,8 +132,12 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
             if unknown:
                 raise ConfigError(f"{name}: unknown CORS filter keys {sorted(unknown)}")
             merged = {**DEFAULT_CORS_FILTER, **item}
-            for key in ("corsEnabled", "corsSupportCredentials", "corsLoggingEnabled",
-                        "corsRequestDecorate"):
+            for key in (
+                "corsEnabled",
+                "corsSupportCredentials",
+                "corsLoggingEnabled",
+                "corsRequestDecorate",
+            ):
                 if not isinstance(merged[key], bool):
                     raise ConfigError(f"{name}: {key} must be true or false")
             age = merged["corsPreflightMaxAge"]

@@ -27,7 +27,9 @@ def invalid_request(description: str, reason: str | None = None) -> OAuthError:
 
 
 def invalid_client(description: str, reason: str | None = None) -> OAuthError:
-    return OAuthError(401, "invalid_client", description, reason, {"WWW-Authenticate": BASIC_CHALLENGE})
+    return OAuthError(
+        401, "invalid_client", description, reason, {"WWW-Authenticate": BASIC_CHALLENGE}
+    )
 
 
 def invalid_grant(description: str, reason: str | None = None) -> OAuthError:

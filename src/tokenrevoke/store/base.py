@@ -95,7 +95,9 @@ class Store(ABC):
         expired replay-cache entries. Returns how many tokens were deleted."""
 
     @abstractmethod
-    async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int: ...
+    async def count_tokens(
+        self, client_id: str | None = None, live_at: int | None = None
+    ) -> int: ...
 
     # -- clients and users ------------------------------------------------------------
     @abstractmethod

@@ -20,8 +20,8 @@ from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.store import migrations
 from tokenrevoke.store.base import (
     ConflictError,
-    RevocationTarget,
     Revisions,
+    RevocationTarget,
     SigningKey,
     Store,
     StoreUnavailable,
@@ -73,11 +73,24 @@ def _row_to_token(row: sqlite3.Row | tuple[Any, ...]) -> TokenRecord:
 
 def _token_params(t: TokenRecord) -> tuple[Any, ...]:
     return (
-        t.code, t.grant_id, t.client_id, t.user_id, t.user_dn, t.session_id,
-        t.token_type.value, t.grant_type, t.created_at, t.expires_at, t.scope,
-        t.reference_id, orjson.dumps(t.attributes).decode() if t.attributes else None,
-        int(t.deletable), t.revoked_at, t.revoked_by, t.revoke_reason,
-    )  # fmt: skip
+        t.code,
+        t.grant_id,
+        t.client_id,
+        t.user_id,
+        t.user_dn,
+        t.session_id,
+        t.token_type.value,
+        t.grant_type,
+        t.created_at,
+        t.expires_at,
+        t.scope,
+        t.reference_id,
+        orjson.dumps(t.attributes).decode() if t.attributes else None,
+        int(t.deletable),
+        t.revoked_at,
+        t.revoked_by,
+        t.revoke_reason,
+    )
 
 
 def client_to_json(client: Client) -> str:
@@ -98,9 +111,16 @@ def _write_audit(conn: sqlite3.Connection, at: int, audit: AuditEvent, count: in
     conn.execute(
         "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (at, audit.action, audit.actor, audit.reason, audit.client_id, count,
-         orjson.dumps(audit.details).decode()),
-    )  # fmt: skip
+        (
+            at,
+            audit.action,
+            audit.actor,
+            audit.reason,
+            audit.client_id,
+            count,
+            orjson.dumps(audit.details).decode(),
+        ),
+    )
 
 
 class SqliteStore(Store):
@@ -133,7 +153,9 @@ class SqliteStore(Store):
         rows = [_token_params(t) for t in tokens]
 
         def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
+            conn.executemany(
+                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows
+            )
 
         await self._write(work)
 
@@ -147,7 +169,9 @@ class SqliteStore(Store):
         for start in range(0, len(unique), _IN_CHUNK):
             chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde IN ({marks})", chunk)
+            rows = self._read(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde IN ({marks})", chunk
+            )
             found.extend(_row_to_token(r) for r in rows)
         return found
 
@@ -189,7 +213,9 @@ class SqliteStore(Store):
             )
             if cur.rowcount != 1:
                 return False
-            conn.executemany(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows)
+            conn.executemany(
+                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows
+            )
             return True
 
         return await self._write(work)
@@ -227,7 +253,9 @@ class SqliteStore(Store):
         return client_from_json(rows[0][0]) if rows else None
 
     async def list_clients(self) -> list[Client]:
-        return [client_from_json(r[0]) for r in self._read("SELECT data FROM clients ORDER BY inum")]
+        return [
+            client_from_json(r[0]) for r in self._read("SELECT data FROM clients ORDER BY inum")
+        ]
 
     async def save_client(self, client: Client) -> None:
         data = client_to_json(client)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tokenrevoke.store import Store, open_store
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, loop: asyncio.AbstractEventLoop
+) -> Iterator[Store]:
+    """Each backend in turn; every contract test runs against all of them."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    opened = loop.run_until_complete(open_store(url))
+    try:
+        yield opened
+    finally:
+        loop.run_until_complete(opened.close())

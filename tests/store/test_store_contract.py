@@ -1,0 +1,242 @@
+"""The Store contract: every backend must pass these."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from tokenrevoke.crypto import new_id, sha256_hex
+from tokenrevoke.model import (
+    AuditEvent,
+    AuthMethod,
+    Client,
+    ScriptDefinition,
+    TokenRecord,
+    TokenType,
+    User,
+)
+from tokenrevoke.store import RevocationTarget, Store
+from tokenrevoke.store.base import ConflictError, SigningKey
+
+T = TypeVar("T")
+NOW = int(time.time())
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    return loop.run_until_complete(coro)
+
+
+def token(
+    grant: str = "g1",
+    client: str = "c1",
+    kind: TokenType = TokenType.ACCESS_TOKEN,
+    user: str | None = None,
+    session: str | None = None,
+    ttl: int = 300,
+) -> TokenRecord:
+    return TokenRecord(
+        code=sha256_hex(new_id()),
+        grant_id=grant,
+        client_id=client,
+        token_type=kind,
+        grant_type="password",
+        created_at=NOW,
+        expires_at=NOW + ttl,
+        scope="openid",
+        user_id=user,
+        session_id=session,
+        attributes={"username": "alice"},
+    )
+
+
+def audit(reason: str = "test") -> AuditEvent:
+    return AuditEvent("revoke", "tester", reason, "c1", {"why": reason})
+
+
+def live(loop: asyncio.AbstractEventLoop, store: Store, *records: TokenRecord) -> list[bool]:
+    found = {t.code: t for t in run(loop, store.get_tokens([r.code for r in records]))}
+    return [found[r.code].is_live(NOW) for r in records]
+
+
+def test_insert_and_get_round_trip(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    record = token(user="u1", session="s1")
+    run(loop, store.insert_tokens([record]))
+    assert run(loop, store.get_token(record.code)) == record
+    assert run(loop, store.get_token(sha256_hex("nope"))) is None
+
+
+def test_get_tokens_handles_many_codes(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    records = [token(grant=f"g{i}") for i in range(1200)]
+    run(loop, store.insert_tokens(records))
+    codes = [r.code for r in records] + [sha256_hex("unknown")]
+    assert {t.code for t in run(loop, store.get_tokens(codes))} == {r.code for r in records}
+
+
+def test_revoke_by_grant_cascades_within_the_grant_only(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    a1, r1 = token("g1"), token("g1", kind=TokenType.REFRESH_TOKEN)
+    other = token("g2")
+    run(loop, store.insert_tokens([a1, r1, other]))
+    assert run(loop, store.revoke(RevocationTarget.grants(["g1"]), NOW, audit())) == 2
+    assert live(loop, store, a1, r1, other) == [False, False, True]
+    revoked = run(loop, store.get_token(a1.code))
+    assert revoked is not None and revoked.revoked_at == NOW and revoked.revoked_by == "tester"
+
+
+def test_revoke_is_idempotent_and_audited_once(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    run(loop, store.insert_tokens([token("g1")]))
+    assert run(loop, store.revoke(RevocationTarget.grants(["g1"]), NOW, audit("first"))) == 1
+    assert run(loop, store.revoke(RevocationTarget.grants(["g1"]), NOW, audit("second"))) == 0
+    records = run(loop, store.list_audit())
+    assert [r["reason"] for r in records] == ["first"]
+    assert records[0]["count"] == 1 and records[0]["details"] == {"why": "first"}
+
+
+def test_revoke_by_client_with_type_filter(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    access = token("g1", "c1")
+    refresh = token("g1", "c1", TokenType.REFRESH_TOKEN)
+    foreign = token("g2", "c2")
+    run(loop, store.insert_tokens([access, refresh, foreign]))
+    target = RevocationTarget.client("c1", [TokenType.REFRESH_TOKEN])
+    assert run(loop, store.revoke(target, NOW, audit())) == 1
+    assert live(loop, store, access, refresh, foreign) == [True, False, True]
+    assert run(loop, store.revoke(RevocationTarget.client("c1"), NOW, audit())) == 1
+    assert live(loop, store, access, refresh, foreign) == [False, False, True]
+
+
+def test_revoke_by_user_and_by_session(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    alice1 = token("g1", user="alice", session="s1")
+    alice2 = token("g2", client="c2", user="alice", session="s2")
+    bob = token("g3", user="bob", session="s3")
+    run(loop, store.insert_tokens([alice1, alice2, bob]))
+    assert run(loop, store.revoke(RevocationTarget.session("s2"), NOW, audit())) == 1
+    assert live(loop, store, alice1, alice2, bob) == [True, False, True]
+    assert run(loop, store.revoke(RevocationTarget.user("alice"), NOW, audit())) == 1
+    assert live(loop, store, alice1, alice2, bob) == [False, False, True]
+
+
+def test_expired_tokens_are_not_revoked_again(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    expired = dataclasses.replace(token("g1"), expires_at=NOW - 1)
+    run(loop, store.insert_tokens([expired]))
+    assert run(loop, store.revoke(RevocationTarget.grants(["g1"]), NOW, audit())) == 0
+
+
+def test_rotation_has_exactly_one_winner(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    old = token("g1", kind=TokenType.REFRESH_TOKEN)
+    run(loop, store.insert_tokens([old]))
+
+    async def race() -> list[bool]:
+        attempts = [
+            store.rotate_refresh_token(old.code, [token("g1", kind=TokenType.REFRESH_TOKEN)], NOW)
+            for _ in range(20)
+        ]
+        return list(await asyncio.gather(*attempts))
+
+    assert sorted(run(loop, race())) == [False] * 19 + [True]
+    assert live(loop, store, old) == [False]
+    assert run(loop, store.count_tokens(live_at=NOW)) == 1
+
+
+def test_purge_removes_expired_rows_in_batches(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    expired = [dataclasses.replace(token(f"g{i}"), expires_at=NOW - 10) for i in range(25)]
+    keep = token("keep")
+    run(loop, store.insert_tokens([*expired, keep]))
+    run(loop, store.revoke(RevocationTarget.grants(["g0"]), NOW - 20, audit()))
+    assert run(loop, store.purge_expired(NOW, 10)) == 10
+    assert run(loop, store.purge_expired(NOW, 10)) == 10
+    assert run(loop, store.purge_expired(NOW, 10)) == 5
+    assert run(loop, store.purge_expired(NOW, 10)) == 0
+    assert run(loop, store.count_tokens()) == 1
+
+
+def test_concurrent_writes_are_all_committed(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    records = [token(f"g{i}") for i in range(500)]
+
+    async def storm() -> None:
+        await asyncio.gather(*(store.insert_tokens([r]) for r in records))
+
+    run(loop, storm())
+    assert run(loop, store.count_tokens()) == 500
+
+
+def test_one_failing_write_does_not_sink_its_batch(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    dup = token("g1")
+    run(loop, store.insert_tokens([dup]))
+    fresh = [token(f"n{i}") for i in range(20)]
+
+    async def mixed() -> list[Any]:
+        jobs = [store.insert_tokens([r]) for r in fresh] + [store.insert_tokens([dup])]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    results = run(loop, mixed())
+    assert all(r is None for r in results[:-1])
+    assert isinstance(results[-1], Exception)
+    assert run(loop, store.count_tokens()) == 21
+
+
+def test_replayed_jti_is_refused(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    assert run(loop, store.remember_jti("c1", "j1", NOW + 60)) is True
+    assert run(loop, store.remember_jti("c1", "j1", NOW + 60)) is False
+    assert run(loop, store.remember_jti("c2", "j1", NOW + 60)) is True
+    # An entry whose assertion has expired may be reused (and is purged anyway).
+    assert run(loop, store.remember_jti("c3", "j2", NOW - 1)) is True
+    assert run(loop, store.remember_jti("c3", "j2", NOW + 60)) is True
+
+
+def test_config_revisions_and_conflicts(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    doc, revision = run(loop, store.load_config())
+    assert doc == {}
+    new_revision = run(loop, store.save_config({"errorReasonEnabled": True}, revision))
+    assert new_revision == revision + 1
+    assert run(loop, store.load_config()) == ({"errorReasonEnabled": True}, new_revision)
+    with pytest.raises(ConflictError):
+        run(loop, store.save_config({}, revision))
+    assert run(loop, store.revisions()).config == new_revision
+
+
+def test_clients_users_scripts_keys(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    before = run(loop, store.revisions())
+    client = Client(
+        "c1",
+        "one",
+        secret_hash="h",
+        auth_method=AuthMethod.PRIVATE_KEY_JWT,
+        jwks={"keys": []},
+        scopes=["openid"],
+    )
+    run(loop, store.save_client(client))
+    assert run(loop, store.get_client("c1")) == client
+    assert [c.client_id for c in run(loop, store.list_clients())] == ["c1"]
+    run(loop, store.save_user(User("u1", "alice", "hash", "a@example.com")))
+    assert run(loop, store.get_user_by_uid("alice")) == User("u1", "alice", "hash", "a@example.com")
+    saved = run(loop, store.save_script(ScriptDefinition("s1", "veto", "source", level=5)))
+    assert saved.revision > 0
+    assert run(loop, store.list_scripts()) == [saved]
+    key = SigningKey("k1", "RS256", "enc", {"kty": "RSA", "kid": "k1"}, NOW, NOW + 10)
+    run(loop, store.save_signing_key(key))
+    assert run(loop, store.list_signing_keys()) == [key]
+    after = run(loop, store.revisions())
+    assert (
+        after.clients > before.clients
+        and after.scripts > before.scripts
+        and after.keys > before.keys
+    )
+    assert run(loop, store.delete_client("c1")) is True
+    assert run(loop, store.delete_client("c1")) is False
+    assert run(loop, store.delete_script("s1")) is True
+    run(loop, store.delete_signing_key("k1"))
+    assert run(loop, store.list_signing_keys()) == []

@@ -1,0 +1,78 @@
+"""Auth-server properties: defaults, validation, feature flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenrevoke.model import AppConfiguration, ConfigError, FeatureFlag
+from tokenrevoke.model.config import PROPERTIES, parse_property_value, validate_document
+
+BASE = "https://as.example.com"
+
+
+def test_defaults_and_derived_urls() -> None:
+    cfg = AppConfiguration.build({}, 1, BASE)
+    assert cfg["issuer"] == BASE
+    assert cfg["tokenRevocationEndpoint"] == f"{BASE}/jans-auth/restv1/revoke"
+    assert cfg["allowAllValueForRevokeEndpoint"] is False
+    assert cfg["accessTokenLifetime"] == 300
+    assert cfg["mtlsTokenRevocationEndpoint"] is None
+
+
+def test_endpoints_follow_a_configured_issuer() -> None:
+    cfg = AppConfiguration.build({"issuer": "https://id.example.org"}, 1, BASE)
+    assert cfg["introspectionEndpoint"] == "https://id.example.org/jans-auth/restv1/introspection"
+
+
+def test_empty_flag_list_enables_everything() -> None:
+    cfg = AppConfiguration.build({}, 1, BASE)
+    assert all(cfg.enabled(flag) for flag in FeatureFlag)
+
+
+def test_flags_are_case_insensitive_and_unknown_names_ignored() -> None:
+    cfg = AppConfiguration.build({"featureFlags": ["revoke_token", "NO_SUCH_FLAG"]}, 1, BASE)
+    assert cfg.enabled(FeatureFlag.REVOKE_TOKEN)
+    assert not cfg.enabled(FeatureFlag.INTROSPECTION)
+    only_unknown = AppConfiguration.build({"featureFlags": ["NO_SUCH_FLAG"]}, 1, BASE)
+    assert only_unknown.enabled(FeatureFlag.INTROSPECTION)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"noSuchProperty": 1}, "unknown property"),
+        ({"allowAllValueForRevokeEndpoint": "yes"}, "true or false"),
+        ({"accessTokenLifetime": 0}, "positive integer"),
+        ({"accessTokenLifetime": True}, "positive integer"),
+        ({"issuer": "ftp://x"}, "http(s) URL"),
+        ({"featureFlags": "REVOKE_TOKEN"}, "list of strings"),
+        ({"corsConfigurationFilters": [{"corsEnabled": "on"}]}, "true or false"),
+        ({"corsConfigurationFilters": [{"bogus": 1}]}, "unknown CORS filter keys"),
+    ],
+)
+def test_bad_documents_are_refused(doc: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate_document(doc)
+
+
+def test_cors_filters_are_completed_with_defaults() -> None:
+    cleaned = validate_document({"corsConfigurationFilters": [{"corsAllowedOrigins": "https://a"}]})
+    (rules,) = cleaned["corsConfigurationFilters"]
+    assert rules["corsAllowedOrigins"] == "https://a" and rules["corsPreflightMaxAge"] == 1800
+
+
+def test_command_line_values_are_typed() -> None:
+    assert parse_property_value("allowAllValueForRevokeEndpoint", "true") is True
+    assert parse_property_value("featureFlags", "REVOKE_TOKEN, INTROSPECTION") == [
+        "REVOKE_TOKEN",
+        "INTROSPECTION",
+    ]
+    assert parse_property_value("featureFlags", "[]") == []
+    assert parse_property_value("mtlsTokenRevocationEndpoint", "https://m/r") == "https://m/r"
+    with pytest.raises(ConfigError):
+        parse_property_value("accessTokenLifetime", "soon")
+
+
+def test_every_property_default_validates() -> None:
+    defaults = {name: default for name, (_, default) in PROPERTIES.items() if default is not None}
+    assert validate_document(defaults).keys() == defaults.keys()

@@ -1,0 +1,157 @@
+"""Revocation rules (contract section 2) as fast unit tests over the real store, no HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tokenrevoke.admin.clients import create_client
+from tokenrevoke.admin.config import set_properties
+from tokenrevoke.model import AuthMethod, Client
+from tokenrevoke.oauth.errors import OAuthError
+from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.runtime import Runtime
+from tokenrevoke.settings import Settings
+
+
+class Harness:
+    def __init__(self, tmp: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.rt: Runtime = self.run(Runtime.open(Settings(data_dir=tmp)))
+        self.run(self.rt.rotate_keys())
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def client(
+        self,
+        name: str,
+        *scopes: str,
+        method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
+        grants: tuple[str, ...] = ("client_credentials",),
+    ) -> tuple[Client, str | None]:
+        spec = Client("", name, grant_types=list(grants), scopes=list(scopes), auth_method=method)
+        created, secret = self.run(create_client(self.rt.store, self.rt.box, spec))
+        self.run(self.rt.refresh())
+        return created, secret
+
+    def set(self, **props: Any) -> None:
+        self.run(set_properties(self.rt.store, props))
+        self.run(self.rt.refresh())
+
+    @staticmethod
+    def basic(client: Client, secret: str | None) -> str:
+        return "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+    def issue(self, client: Client, secret: str | None) -> str:
+        auth = self.run(
+            self.rt.authenticator.authenticate(
+                OAuthRequest({"grant_type": "client_credentials"}, self.basic(client, secret))
+            )
+        )
+        return str(
+            self.run(
+                self.rt.tokens.issue(auth, OAuthRequest({"grant_type": "client_credentials"}))
+            )["access_token"]
+        )
+
+    def revoke(self, client: Client | None, secret: str | None, **params: str) -> int:
+        auth = self.basic(client, secret) if client else None
+        return int(self.run(self.rt.revocation.revoke(OAuthRequest(params, auth))).revoked)
+
+    def active(self, token: str) -> bool:
+        admin_claims, _ = self.run(
+            self.rt.introspection.introspect(OAuthRequest({"token": token}, None))
+        )
+        return bool(admin_claims["active"])
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    harness = Harness(tmp_path)
+    harness.set(introspectionSkipAuthorization=True)
+    try:
+        yield harness
+    finally:
+        harness.run(harness.rt.close())
+        harness.loop.close()
+
+
+def test_access_hint_does_not_fall_back_to_other_types(h: Harness) -> None:
+    c, s = h.client("a")
+    tok = h.issue(c, s)
+    assert h.revoke(c, s, token=tok, token_type_hint="refresh_token") == 1
+    assert not h.active(tok)
+
+
+def test_unknown_hint_matches_any_type(h: Harness) -> None:
+    c, s = h.client("a")
+    tok = h.issue(c, s)
+    assert h.revoke(c, s, token=tok, token_type_hint="nonsense") == 1
+
+
+def test_list_is_validated_before_anything_is_revoked(h: Harness) -> None:
+    a, sa = h.client("a")
+    b, sb = h.client("b")
+    mine, theirs = h.issue(a, sa), h.issue(b, sb)
+    with pytest.raises(OAuthError) as err:
+        h.revoke(a, sa, token=f"{mine} {theirs}")
+    assert (err.value.status, err.value.error) == (400, "invalid_request")
+    assert h.active(mine) and h.active(theirs)
+
+
+def test_other_clients_tokens_need_property_and_scope(h: Harness) -> None:
+    a, sa = h.client("a", "revoke_any_token")
+    b, sb = h.client("b")
+    theirs = h.issue(b, sb)
+    with pytest.raises(OAuthError):
+        h.revoke(a, sa, token=theirs)
+    h.set(allowRevokeForOtherClients=True)
+    with pytest.raises(OAuthError):
+        h.revoke(b, sb, token=h.issue(a, sa))  # b lacks the scope
+    assert h.revoke(a, sa, token=theirs) == 1
+
+
+def test_revoke_all_forms_only_with_the_property(h: Harness) -> None:
+    a, sa = h.client("a")
+    b, sb = h.client("b")
+    mine = [h.issue(a, sa) for _ in range(3)]
+    theirs = h.issue(b, sb)
+    assert h.revoke(a, sa, token="x", token_type_hint="all") == 0
+    assert h.revoke(a, sa, token="ALL") == 0
+    h.set(allowAllValueForRevokeEndpoint=True)
+    assert h.revoke(a, sa, token="ALL", token_type_hint="refresh_token") == 0
+    assert h.revoke(a, sa, token="x", token_type_hint="all") == 3
+    assert not any(h.active(t) for t in mine) and h.active(theirs)
+
+
+def test_unauthenticated_client_id_is_a_silent_no_op(h: Harness) -> None:
+    a, sa = h.client("a")
+    tok = h.issue(a, sa)
+    assert h.revoke(None, None, token=tok, client_id=a.client_id) == 0
+    assert h.revoke(None, None, token=tok, client_id="no-such-client") == 0
+    assert h.active(tok)
+
+
+def test_public_client_revokes_with_client_id_alone(h: Harness) -> None:
+    pub, _ = h.client("p", method=AuthMethod.NONE, grants=("password", "refresh_token"))
+    conf, sc = h.client("c")
+    tok = h.issue(conf, sc)
+    with pytest.raises(OAuthError):  # a public client may not touch other clients' tokens
+        h.revoke(None, None, token=tok, client_id=pub.client_id)
+
+
+def test_flag_checked_after_authentication(h: Harness) -> None:
+    a, sa = h.client("a")
+    h.set(featureFlags=["INTROSPECTION"])
+    with pytest.raises(OAuthError) as err:
+        h.revoke(a, "wrong-secret-xxxxxxxx", token="t")
+    assert err.value.status == 401
+    with pytest.raises(OAuthError) as err:
+        h.revoke(a, sa, token="")
+    assert err.value.status == 403
