@@ -21,7 +21,7 @@ from tokenrevoke.model import (
     User,
 )
 from tokenrevoke.store import RevocationTarget, Store
-from tokenrevoke.store.base import ConflictError, SigningKey
+from tokenrevoke.store.base import ConflictError, SigningKey, TokenQuery
 
 T = TypeVar("T")
 NOW = int(time.time())
@@ -240,3 +240,25 @@ def test_clients_users_scripts_keys(store: Store, loop: asyncio.AbstractEventLoo
     assert run(loop, store.delete_script("s1")) is True
     run(loop, store.delete_signing_key("k1"))
     assert run(loop, store.list_signing_keys()) == []
+
+
+def test_search_by_pattern_fields_and_pages(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    records = [token(f"grant-{i:02d}", client="alpha" if i % 2 else "beta") for i in range(10)]
+    records.append(token("odd_%_grant", client="gamma", kind=TokenType.REFRESH_TOKEN))
+    run(loop, store.insert_tokens(records))
+    total, page = run(loop, store.search_tokens(TokenQuery(patterns=("alpha",), limit=3)))
+    assert total == 5 and len(page) == 3 and all(t.client_id == "alpha" for t in page)
+    total, _ = run(loop, store.search_tokens(TokenQuery(patterns=("alpha", "gamma"))))
+    assert total == 6
+    # LIKE wildcards in a pattern are literal characters.
+    total, page = run(loop, store.search_tokens(TokenQuery(patterns=("_%_",))))
+    assert total == 1 and page[0].grant_id == "odd_%_grant"
+    query = TokenQuery(
+        fields=(("clnId", "beta"), ("tknTyp", "access_token")), sort_by="grtId", descending=True
+    )
+    total, page = run(loop, store.search_tokens(query))
+    assert total == 5 and [t.grant_id for t in page] == sorted(
+        (t.grant_id for t in page), reverse=True
+    )
+    _, second = run(loop, store.search_tokens(TokenQuery(start=8, limit=5)))
+    assert len(second) == 3

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tokenrevoke.admin.clients import create_client
-from tokenrevoke.admin.config import set_properties
+from tokenrevoke.configapi.clients import create_client
+from tokenrevoke.configapi.config import set_properties
 from tokenrevoke.model import AuthMethod, Client
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.oauth.request import OAuthRequest

@@ -11,8 +11,8 @@ import typer
 from argon2 import PasswordHasher
 from rich.table import Table
 
-from tokenrevoke.admin import clients as client_admin
-from tokenrevoke.admin import config as config_admin
+from tokenrevoke.configapi import clients as client_admin
+from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.cli.common import (
     DEFAULT_DATA_DIR,
     AsJson,

@@ -46,6 +46,39 @@ class RevocationTarget:
         return cls("session", (session_id,))
 
 
+# Janssen's token attribute names -> our columns (the config API searches by these names).
+TOKEN_ATTRIBUTES: dict[str, str] = {
+    "tknCde": "tkn_cde",
+    "grtId": "grt_id",
+    "clnId": "cln_id",
+    "usrId": "usr_id",
+    "jansUsrDN": "usr_dn",
+    "ssnId": "ssn_id",
+    "tknTyp": "tkn_typ",
+    "grtTyp": "grt_typ",
+    "iat": "iat",
+    "exp": "exp",
+    "scp": "scp",
+    "jansId": "jans_id",
+    "del": "del",
+}
+# The attributes a search `pattern` matches against (Janssen's TokenResource).
+PATTERN_ATTRIBUTES = ("grtId", "usrId", "jansUsrDN", "clnId", "scp", "tknTyp", "grtTyp", "jansId")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenQuery:
+    """A token search. `patterns`: any one substring matching any pattern attribute;
+    `fields`: exact attribute values, all required. Revoked tombstones are included."""
+
+    patterns: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+    start: int = 0
+    limit: int = 50
+    sort_by: str = "iat"
+    descending: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKey:
     kid: str
@@ -93,6 +126,10 @@ class Store(ABC):
     async def purge_expired(self, now: int, batch_size: int) -> int:
         """Delete up to `batch_size` tokens (tombstones included) past their expiry, and
         expired replay-cache entries. Returns how many tokens were deleted."""
+
+    @abstractmethod
+    async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
+        """The total number of matches and one page of them."""
 
     @abstractmethod
     async def count_tokens(

@@ -23,8 +23,11 @@ from tokenrevoke.store.base import (
     Revisions,
     RevocationTarget,
     SigningKey,
+    PATTERN_ATTRIBUTES,
+    TOKEN_ATTRIBUTES,
     Store,
     StoreUnavailable,
+    TokenQuery,
 )
 from tokenrevoke.store.sqlite.writer import GroupCommitWriter
 
@@ -235,6 +238,33 @@ class SqliteStore(Store):
             return cur.rowcount
 
         return await self._write(work)
+
+    async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.patterns:
+            ors = []
+            for piece in query.patterns:
+                like = (
+                    "%" + piece.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                )
+                for attr in PATTERN_ATTRIBUTES:
+                    ors.append(f"{TOKEN_ATTRIBUTES[attr]} LIKE ? ESCAPE '\\'")
+                    params.append(like)
+            clauses.append(f"({' OR '.join(ors)})")
+        for attr, value in query.fields:
+            clauses.append(f"{TOKEN_ATTRIBUTES[attr]} = ?")
+            params.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = int(self._read(f"SELECT count(*) FROM tokens{where}", params)[0][0])
+        order = (
+            f"{TOKEN_ATTRIBUTES[query.sort_by]} {'DESC' if query.descending else 'ASC'}, tkn_cde"
+        )
+        rows = self._read(
+            f"SELECT {_TOKEN_COLUMNS} FROM tokens{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, query.limit, query.start],
+        )
+        return total, [_row_to_token(r) for r in rows]
 
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
         clauses, params = [], []
