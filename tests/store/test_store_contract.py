@@ -189,12 +189,13 @@ def test_one_failing_write_does_not_sink_its_batch(
 
 
 def test_replayed_jti_is_refused(store: Store, loop: asyncio.AbstractEventLoop) -> None:
-    assert run(loop, store.remember_jti("c1", "j1", NOW + 60)) is True
-    assert run(loop, store.remember_jti("c1", "j1", NOW + 60)) is False
-    assert run(loop, store.remember_jti("c2", "j1", NOW + 60)) is True
+    now = int(time.time())  # the store compares against the wall clock
+    assert run(loop, store.remember_jti("c1", "j1", now + 60)) is True
+    assert run(loop, store.remember_jti("c1", "j1", now + 60)) is False
+    assert run(loop, store.remember_jti("c2", "j1", now + 60)) is True
     # An entry whose assertion has expired may be reused (and is purged anyway).
-    assert run(loop, store.remember_jti("c3", "j2", NOW - 1)) is True
-    assert run(loop, store.remember_jti("c3", "j2", NOW + 60)) is True
+    assert run(loop, store.remember_jti("c3", "j2", now - 1)) is True
+    assert run(loop, store.remember_jti("c3", "j2", now + 60)) is True
 
 
 def test_config_revisions_and_conflicts(store: Store, loop: asyncio.AbstractEventLoop) -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -59,10 +60,14 @@ class Client:
 
 class Server:
     def __init__(self, data_dir: Path, *, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None, scheme: str = "http") -> None:  # fmt: skip
+                 env: dict[str, str] | None = None, scheme: str = "http",
+                 verify: ssl.SSLContext | str | bool | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
         self.port = free_port()
         self.scheme = scheme
+        # For https: how clients verify the server (an SSLContext or CA file). When set,
+        # start() also waits for /health/live over TLS and http() uses it by default.
+        self.verify = verify
         self.extra_args = extra_args or []
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -91,6 +96,9 @@ class Server:
                     pass
                 if self.scheme == "http":
                     httpx.get(f"{self.url}/health/live", timeout=1.0).raise_for_status()
+                elif self.verify is not None:
+                    httpx.get(f"{self.url}/health/live", timeout=1.0,
+                              verify=self.verify).raise_for_status()  # fmt: skip
                 return self
             except (OSError, httpx.HTTPError):
                 time.sleep(0.1)
@@ -130,6 +138,8 @@ class Server:
 
     # -- the wire ---------------------------------------------------------------------
     def http(self, **kwargs: Any) -> httpx.Client:
+        if self.verify is not None:
+            kwargs.setdefault("verify", self.verify)
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)
 
     def token(self, client: Client, **form: str) -> dict[str, Any]:
@@ -154,3 +164,79 @@ class Server:
 
     def active(self, token: str) -> bool:
         return bool(self.introspect(token)["active"])
+
+    # -- helpers added for the integration suite (additive) -----------------------------
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file the server (and the CLI) use."""
+        return self.data_dir / "tokenrevoke.db"
+
+    def configure(self, values: dict[str, Any]) -> Server:
+        """Set properties through the CLI without waiting for propagation: for a server that
+        is not started yet (a running one needs `set_config`, or polling with `wait_until`)."""
+        for name, value in values.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            self.cli("config", "set", name, text)
+        return self
+
+    def create_user(self, username: str, password: str) -> None:
+        self.cli("user", "create", "--username", username, "--password", password)
+
+    def password_token(self, client: Client, username: str, password: str,
+                       **form: str) -> dict[str, Any]:  # fmt: skip
+        return self.fetch_token(client, grant_type="password", username=username,
+                                password=password, **form)  # fmt: skip
+
+    def refresh(self, client: Client, refresh_token: str, **form: str) -> dict[str, Any]:
+        return self.fetch_token(client, grant_type="refresh_token", refresh_token=refresh_token,
+                                **form)  # fmt: skip
+
+    def discovery(self, path: str = "/.well-known/openid-configuration") -> dict[str, Any]:
+        response = self.session.get(path)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    # Keep-alive variants of token/revoke/introspect/active: creating an httpx.Client costs
+    # ~30 ms (its TLS context), so a suite making hundreds of calls reuses one.
+    @property
+    def session(self) -> httpx.Client:
+        session: httpx.Client | None = self.__dict__.get("_session")
+        if session is None or session.is_closed:
+            session = self.http()
+            self.__dict__["_session"] = session
+        return session
+
+    def close_session(self) -> None:
+        session = self.__dict__.pop("_session", None)
+        if session is not None:
+            session.close()
+
+    def fetch_token(self, client: Client, **form: str) -> dict[str, Any]:
+        form.setdefault("grant_type", "client_credentials")
+        response = self.session.post(f"{AUTH}/token", data=form, auth=client.basic)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def send_revoke(self, client: Client | None, **form: str) -> httpx.Response:
+        return self.session.post(f"{AUTH}/revoke", data=form,
+                                 auth=client.basic if client else None)  # fmt: skip
+
+    def fetch_introspection(self, token: str, **form: str) -> dict[str, Any]:
+        response = self.session.post(f"{AUTH}/introspection", data={"token": token, **form},
+                                     auth=(ADMIN_ID, ADMIN_SECRET))  # fmt: skip
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def is_active(self, token: str) -> bool:
+        return bool(self.fetch_introspection(token)["active"])
+
+    def wait_until(self, predicate: Any, timeout: float = 5.0, interval: float = 0.1) -> None:
+        """Poll `predicate()` until it is true (a change made through the CLI is live)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not reached within {timeout}s")
+            time.sleep(interval)

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from urllib.parse import unquote_plus
 import httpx
 import jwt
 from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
 from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.model import AuthMethod, Client, TokenRecord, TokenType
@@ -37,6 +45,9 @@ _HMAC_ALGS = ["HS256", "HS384", "HS512"]
 _KEY_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 _CLOCK_SKEW = 30
 _JWKS_CACHE_SECONDS = 300
+_JWKS_REFETCH_SECONDS = 10  # at most this often on an unknown kid
+_ALG_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
+_EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 
 ClientLookup = Callable[[str], Awaitable[Client | None]]
 
@@ -60,13 +71,139 @@ def cert_thumbprint(der: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
-def _normalise_dn(dn: str) -> list[str]:
-    parts = []
-    for rdn in dn.replace(";", ",").split(","):
-        if "=" in rdn:
-            attr, _, value = rdn.partition("=")
-            parts.append(f"{attr.strip().casefold()}={value.strip().casefold()}")
+# Attribute names a registered subject DN may use (case-insensitive), besides dotted OIDs.
+# Janssen parses the DN with Bouncy Castle's BCStyle; these are the names in common use.
+_DN_NAMES: dict[str, x509.ObjectIdentifier] = {
+    "CN": NameOID.COMMON_NAME,
+    "C": NameOID.COUNTRY_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "STREET": NameOID.STREET_ADDRESS,
+    "DC": NameOID.DOMAIN_COMPONENT,
+    "UID": NameOID.USER_ID,
+    "E": NameOID.EMAIL_ADDRESS,
+    "EMAIL": NameOID.EMAIL_ADDRESS,
+    "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
+    "SERIALNUMBER": NameOID.SERIAL_NUMBER,
+    "T": NameOID.TITLE,
+    "TITLE": NameOID.TITLE,
+    "GIVENNAME": NameOID.GIVEN_NAME,
+    "SURNAME": NameOID.SURNAME,
+    "POSTALCODE": NameOID.POSTAL_CODE,
+    "DNQ": NameOID.DN_QUALIFIER,
+    "DNQUALIFIER": NameOID.DN_QUALIFIER,
+    "BUSINESSCATEGORY": NameOID.BUSINESS_CATEGORY,
+    "ORGANIZATIONIDENTIFIER": x509.ObjectIdentifier("2.5.4.97"),
+}
+_DOTTED_OID = re.compile(r"(?:OID\.)?([0-2](?:\.[0-9]+)+)", re.IGNORECASE)
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+DnKey = list[tuple[str, str]]
+
+
+def _normalise_value(value: str) -> str:
+    # As Bouncy Castle's canonical form: case-insensitive, whitespace runs collapsed.
+    return " ".join(value.split()).casefold()
+
+
+def _split_unescaped(text: str, separators: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = quoted = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch in separators and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
     return parts
+
+
+def _unescape_dn_value(raw: str) -> str:
+    """RFC 4514 (and RFC 2253 quoted) value escapes: `\\,`, `\\+`, `\\XX` UTF-8 bytes."""
+    text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            pair = text[i + 1 : i + 3]
+            if len(pair) == 2 and pair[0] in _HEX and pair[1] in _HEX:
+                out.append(int(pair, 16))
+                i += 3
+                continue
+            out += text[i + 1].encode()
+            i += 2
+            continue
+        out += ch.encode()
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def parse_subject_dn(dn: str) -> DnKey | None:
+    """A registered subject DN as a sorted list of (OID, normalised value); None when it
+    cannot be parsed. Order-insensitive, as Janssen's `CertUtils.equalsRdn` (Bouncy
+    Castle's X500Name equality), so `CN=a, O=b, C=US` and `C=US,O=b,CN=a` are the same DN;
+    escaped separators (`O=Example\\, Inc.`) are part of the value."""
+    attributes: DnKey = []
+    for rdn in _split_unescaped(dn, ",;"):
+        if not rdn.strip():
+            continue
+        for ava in _split_unescaped(rdn, "+"):
+            name, sep, value = ava.partition("=")
+            if not sep:
+                return None
+            name = name.strip()
+            oid = _DN_NAMES.get(name.upper())
+            if oid is not None:
+                dotted = oid.dotted_string
+            elif match := _DOTTED_OID.fullmatch(name):
+                dotted = match.group(1)
+            else:
+                return None
+            attributes.append((dotted, _normalise_value(_unescape_dn_value(value))))
+    return sorted(attributes) or None
+
+
+def certificate_subject_key(cert: x509.Certificate) -> DnKey:
+    out: DnKey = []
+    for attribute in cert.subject:
+        value = attribute.value
+        text = value if isinstance(value, str) else value.hex()
+        out.append((attribute.oid.dotted_string, _normalise_value(text)))
+    return sorted(out)
+
+
+def _client_cert_policy() -> PolicyBuilder:
+    """The chain policy for tls_client_auth certificates.
+
+    cryptography's client verifier applies the CA/Browser Forum Web PKI profile, which
+    requires a subjectAltName (and an authorityKeyIdentifier) on the leaf. Client
+    certificates from private and enterprise CAs often have neither: RFC 8705
+    tls_client_auth identifies the client by its subject DN. Both are allowed to be
+    absent here; everything else stays as the profile has it (signature chain to the
+    configured CA, validity period, CA basic constraints and key usage, and an
+    extendedKeyUsage, when present, that allows clientAuth).
+    """
+    ee_policy = (
+        ExtensionPolicy.webpki_defaults_ee()
+        .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+        .may_be_present(x509.AuthorityKeyIdentifier, Criticality.AGNOSTIC, None)
+    )
+    return PolicyBuilder().extension_policies(
+        ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee_policy
+    )
 
 
 class ClientAuthenticator:
@@ -117,12 +254,17 @@ class ClientAuthenticator:
             return await self._assertion(request)
         client_id = params.get("client_id")
         if has_post_secret:
-            return await self._secret(client_id or "", params["client_secret"], AuthMethod.CLIENT_SECRET_POST)
+            return await self._secret(
+                client_id or "", params["client_secret"], AuthMethod.CLIENT_SECRET_POST
+            )
         if not client_id:
             return None
         client = await self._lookup(client_id)
         if client is not None and not client.disabled:
-            if client.auth_method in (AuthMethod.TLS_CLIENT_AUTH, AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH):
+            if client.auth_method in (
+                AuthMethod.TLS_CLIENT_AUTH,
+                AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH,
+            ):
                 return self._mtls(client, request.client_cert)
             if client.is_public:
                 return AuthenticatedClient(client, AuthMethod.NONE.value)
@@ -138,7 +280,9 @@ class ClientAuthenticator:
         if not sep:
             raise invalid_client("malformed HTTP Basic credentials")
         # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic encoding.
-        return await self._secret(unquote_plus(user), unquote_plus(password), AuthMethod.CLIENT_SECRET_BASIC)
+        return await self._secret(
+            unquote_plus(user), unquote_plus(password), AuthMethod.CLIENT_SECRET_BASIC
+        )
 
     async def _secret(self, client_id: str, secret: str, method: AuthMethod) -> AuthenticatedClient:
         client = await self._lookup(client_id) if client_id else None
@@ -192,61 +336,80 @@ class ClientAuthenticator:
         client = await self._lookup(client_id)
         if client is None:
             raise invalid_client("client authentication failed", "unknown client")
-        if client.auth_method is AuthMethod.CLIENT_SECRET_JWT:
-            key: Any = self._raw_secret(client)
-            algorithms = _HMAC_ALGS
-        elif client.auth_method is AuthMethod.PRIVATE_KEY_JWT:
-            key = await self._client_key(client, header.get("kid"), header.get("alg"))
-            algorithms = _KEY_ALGS
-        else:
+        if client.auth_method not in (AuthMethod.CLIENT_SECRET_JWT, AuthMethod.PRIVATE_KEY_JWT):
             raise invalid_client(
                 "client authentication failed",
                 f"client is registered for {client.auth_method.value}, not a JWT assertion",
             )
         self._require_usable(client, client.auth_method)
+        keys: list[Any]
+        if client.auth_method is AuthMethod.CLIENT_SECRET_JWT:
+            keys = [self._raw_secret(client)]
+            algorithms = _HMAC_ALGS
+        else:
+            keys = await self._client_keys(client, header.get("kid"), header.get("alg"))
+            algorithms = _KEY_ALGS
         audiences = [*self._audiences(), request.endpoint]
-        try:
-            claims = jwt.decode(
-                assertion, key, algorithms=algorithms, audience=audiences, leeway=_CLOCK_SKEW,
-                options={"require": ["exp", "jti", "aud", "iss", "sub"]},
-            )  # fmt: skip
-        except jwt.PyJWTError as exc:
-            raise invalid_client("client_assertion is not valid", str(exc)) from None
-        if not await self._store.remember_jti(client_id, str(claims["jti"]), int(claims["exp"]) + _CLOCK_SKEW):
+        claims = self._decode_assertion(assertion, keys, algorithms, audiences)
+        expires = int(claims["exp"]) + _CLOCK_SKEW
+        if not await self._store.remember_jti(client_id, str(claims["jti"]), expires):
             raise invalid_client("client_assertion was already used", "replayed jti")
         return AuthenticatedClient(client, client.auth_method.value)
+
+    @staticmethod
+    def _decode_assertion(
+        assertion: str, keys: list[Any], algorithms: list[str], audiences: list[str]
+    ) -> dict[str, Any]:
+        """Verify with the first key whose signature checks out (without a `kid`, a client
+        with several keys of one type is tried key by key)."""
+        problem = "no registered key matches the assertion's kid and alg"
+        for key in keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    assertion, key, algorithms=algorithms, audience=audiences,
+                    leeway=_CLOCK_SKEW, options={"require": ["exp", "jti", "aud", "iss", "sub"]},
+                )  # fmt: skip
+                return claims
+            except jwt.InvalidSignatureError as exc:
+                problem = str(exc)
+            except jwt.PyJWTError as exc:
+                raise invalid_client("client_assertion is not valid", str(exc)) from None
+        raise invalid_client("client_assertion is not valid", problem)
 
     def _raw_secret(self, client: Client) -> str:
         if not client.secret_encrypted:
             raise invalid_client("client authentication failed", "client has no secret")
         return self._box.decrypt(client.secret_encrypted, f"client-secret:{client.client_id}")
 
-    async def _client_key(self, client: Client, kid: Any, alg: Any) -> Any:
-        jwks = client.jwks or (await self._fetch_jwks(client.jwks_uri) if client.jwks_uri else None)
-        if not jwks:
+    async def _client_keys(self, client: Client, kid: Any, alg: Any) -> list[Any]:
+        if client.jwks:
+            return _matching_keys(client.jwks, kid, alg)
+        if not client.jwks_uri:
             raise invalid_client("client authentication failed", "client has no keys registered")
-        try:
-            keyset = jwt.PyJWKSet.from_dict(jwks)
-        except jwt.PyJWTError:
-            raise invalid_client("client authentication failed", "client keys are invalid") from None
-        candidates = [k for k in keyset.keys if kid is None or k.key_id == kid]
-        if not candidates:
-            raise invalid_client("client authentication failed", "no client key matches the kid")
-        return candidates[0].key
+        keys = _matching_keys(await self._fetch_jwks(client.jwks_uri), kid, alg)
+        if not keys and alg in _KEY_ALGS:
+            # The client may have rotated its keys: look again (at most every few seconds).
+            keys = _matching_keys(await self._fetch_jwks(client.jwks_uri, refresh=True), kid, alg)
+        return keys
 
-    async def _fetch_jwks(self, uri: str) -> dict[str, Any] | None:
+    async def _fetch_jwks(self, uri: str, *, refresh: bool = False) -> dict[str, Any] | None:
         cached = self._jwks_cache.get(uri)
         now = time.monotonic()
-        if cached and now - cached[0] < _JWKS_CACHE_SECONDS:
+        max_age = _JWKS_REFETCH_SECONDS if refresh else _JWKS_CACHE_SECONDS
+        if cached and now - cached[0] < max_age:
             return cached[1]
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
         try:
             response = await self._http.get(uri)
             response.raise_for_status()
-            jwks: dict[str, Any] = response.json()
+            jwks = response.json()
+            if not isinstance(jwks, dict):
+                raise ValueError("the JWKS document is not a JSON object")
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("could not fetch jwks_uri %s: %s", uri, exc)
+            if cached:
+                self._jwks_cache[uri] = (now, cached[1])  # do not retry on every request
             return cached[1] if cached else None
         self._jwks_cache[uri] = (now, jwks)
         return jwks
@@ -258,7 +421,9 @@ class ClientAuthenticator:
         try:
             cert = x509.load_der_x509_certificate(cert_der)
         except ValueError:
-            raise invalid_client("client authentication failed", "unreadable client certificate") from None
+            raise invalid_client(
+                "client authentication failed", "unreadable client certificate"
+            ) from None
         thumbprint = cert_thumbprint(cert_der)
         if client.auth_method is AuthMethod.TLS_CLIENT_AUTH:
             self._verify_pki(client, cert)
@@ -272,17 +437,51 @@ class ClientAuthenticator:
 
     def _verify_pki(self, client: Client, cert: x509.Certificate) -> None:
         # The TLS layer may also trust clients' self-signed certificates; tls_client_auth
-        # must chain to the configured CA only, so the chain is checked again here.
+        # must chain to the configured CA only, so the chain is checked again here. (A
+        # certificate from a trusted TLS proxy's header has not been checked at all yet.)
         if self._ca_store is None:
             raise invalid_client("client authentication failed", "no client CA is configured")
+        expected = parse_subject_dn(client.tls_subject_dn or "")
+        if expected is None:
+            log.warning("client %s has no usable tls_client_auth subject DN", client.client_id)
+            raise invalid_client("client authentication failed", "no usable subject DN registered")
+        if certificate_subject_key(cert) != expected:
+            raise invalid_client("client authentication failed", "certificate subject DN mismatch")
         try:
-            verifier = PolicyBuilder().store(self._ca_store).build_client_verifier()
+            verifier = _client_cert_policy().store(self._ca_store).build_client_verifier()
             verifier.verify(cert, [])
         except VerificationError as exc:
             raise invalid_client("client authentication failed", f"certificate: {exc}") from None
-        expected = client.tls_subject_dn or ""
-        if not expected or _normalise_dn(cert.subject.rfc4514_string()) != _normalise_dn(expected):
-            raise invalid_client("client authentication failed", "certificate subject DN mismatch")
+
+
+def _matching_keys(jwks: dict[str, Any] | None, kid: Any, alg: Any) -> list[Any]:
+    """The client's public keys that can verify an assertion with this `kid` and `alg`:
+    signing keys of the algorithm's key type (and curve), with the same `alg` if the JWK
+    names one. Never a symmetric key; never `alg: none`."""
+    if not isinstance(alg, str) or alg not in _KEY_ALGS:
+        return []
+    entries = (jwks or {}).get("keys")
+    if not isinstance(entries, list):
+        return []
+    keys: list[Any] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        if kid is not None and entry.get("kid") != kid:
+            continue
+        if entry.get("use", "sig") != "sig" or entry.get("alg", alg) != alg:
+            continue
+        if entry.get("kty") != _ALG_KEY_TYPES[alg[:2]]:
+            continue
+        if alg in _EC_CURVES and entry.get("crv") != _EC_CURVES[alg]:
+            continue
+        try:
+            key = jwt.PyJWK(entry, alg).key
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+        # A JWKS that (wrongly) carries private parameters: verify with the public half.
+        keys.append(key.public_key() if hasattr(key, "public_key") else key)
+    return keys
 
 
 def jwks_certificates(jwks: dict[str, Any] | None) -> list[bytes]:

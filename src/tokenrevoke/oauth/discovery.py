@@ -9,6 +9,13 @@ from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
 # /revoke also accepts a Bearer access token, but RFC 8414 has no name for that.
+# Introspection: a Bearer access token (Janssen's name "bearer"), or any client
+# authentication but `none` (public clients may not introspect).
+_INTROSPECTION_METHODS = ["client_secret_basic", "bearer"] + [
+    m for m in AUTH_METHODS if m not in ("client_secret_basic", "none")
+]
+# For client_secret_jwt (HS*) and private_key_jwt assertions; RFC 8414 section 2 requires the
+# list wherever an endpoint's methods include either.
 _SIGNING_ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                  "PS512", "ES256", "ES384", "ES512"]  # fmt: skip
 
@@ -24,12 +31,14 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         "introspection_endpoint": cfg["introspectionEndpoint"] if introspect_on else None,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": _SIGNING_ALGS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS if revoke_on else None,
-        "revocation_endpoint_auth_signing_alg_values_supported": _SIGNING_ALGS if revoke_on else None,
-        "introspection_endpoint_auth_methods_supported": (
-            ["client_secret_basic", "bearer"] + [m for m in AUTH_METHODS if m not in
-             ("client_secret_basic", "none")] if introspect_on else None
-        ),  # fmt: skip
+    }
+    if revoke_on:
+        doc["revocation_endpoint_auth_methods_supported"] = AUTH_METHODS
+        doc["revocation_endpoint_auth_signing_alg_values_supported"] = _SIGNING_ALGS
+    if introspect_on:
+        doc["introspection_endpoint_auth_methods_supported"] = _INTROSPECTION_METHODS
+        doc["introspection_endpoint_auth_signing_alg_values_supported"] = _SIGNING_ALGS
+    doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "response_types_supported": ["token"],
         "scopes_supported": scopes,

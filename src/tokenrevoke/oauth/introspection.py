@@ -21,10 +21,8 @@ _TOKEN_TYPE_NAMES = {TokenType.ACCESS_TOKEN: "Bearer", TokenType.TX_TOKEN: "Bear
 
 
 def invalid_token(description: str) -> OAuthError:
-    return OAuthError(
-        401, "invalid_token", description,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
-    )  # fmt: skip
+    challenge = f'Bearer error="invalid_token", error_description="{description}"'
+    return OAuthError(401, "invalid_token", description, headers={"WWW-Authenticate": challenge})
 
 
 class IntrospectionService:
@@ -63,10 +61,14 @@ class IntrospectionService:
                 claims = self._claims(record, cfg)
         jwt_response = None
         if (request.param("response_as_jwt") or "").lower() == "true":
-            jwt_response = self._keys.sign({**claims, "iss": cfg["issuer"], "iat": now}, typ="JWT")
+            # The token's own claims win: `iat`/`iss` of an active token mean the same in the
+            # JWT as in the JSON form; only an inactive answer gets the response's own.
+            jwt_response = self._keys.sign({"iss": cfg["issuer"], "iat": now, **claims}, typ="JWT")
         return claims, jwt_response
 
-    async def _authorize(self, request: OAuthRequest, cfg: AppConfiguration) -> AuthenticatedClient | None:
+    async def _authorize(
+        self, request: OAuthRequest, cfg: AppConfiguration
+    ) -> AuthenticatedClient | None:
         if cfg["introspectionSkipAuthorization"]:
             return None
         scheme, _, value = (request.authorization or "").partition(" ")
@@ -85,12 +87,22 @@ class IntrospectionService:
     async def _bearer_caller(self, token: str, cfg: AppConfiguration) -> AuthenticatedClient:
         now = int(time.time())
         record = await self._store.get_token(sha256_hex(token)) if token else None
-        if record is None or record.token_type is not TokenType.ACCESS_TOKEN or not record.is_live(now):
+        if (
+            record is None
+            or record.token_type is not TokenType.ACCESS_TOKEN
+            or not record.is_live(now)
+        ):
             raise invalid_token("the access token is not active")
         scopes = set(record.scope.split())
-        if cfg["introspectionAccessTokenMustHaveIntrospectionScope"] and INTROSPECTION not in scopes:
+        if (
+            cfg["introspectionAccessTokenMustHaveIntrospectionScope"]
+            and INTROSPECTION not in scopes
+        ):
             raise invalid_token("the access token lacks the introspection scope")
-        if cfg["introspectionAccessTokenMustHaveUmaProtectionScope"] and UMA_PROTECTION not in scopes:
+        if (
+            cfg["introspectionAccessTokenMustHaveUmaProtectionScope"]
+            and UMA_PROTECTION not in scopes
+        ):
             raise invalid_token("the access token lacks the uma_protection scope")
         client = await self._auth_lookup(record.client_id)
         return AuthenticatedClient(client, "bearer", bearer=record)

@@ -19,6 +19,9 @@ from tokenrevoke.crypto import SecretBox, new_id
 from tokenrevoke.store.base import SigningKey, Store
 
 ALGORITHM = "RS256"
+# A retired key stays published this much longer than the tokens it may have signed: other
+# nodes switch to its successor only at their next refresh, and verifiers' clocks drift.
+RETIREMENT_GRACE_SECONDS = 60
 
 
 class KeyRing:
@@ -28,6 +31,7 @@ class KeyRing:
         self._keys: list[SigningKey] = []
         self._private: dict[str, rsa.RSAPrivateKey] = {}
         self._public: dict[str, Any] = {}
+        self._jwks: dict[str, Any] = {"keys": []}
 
     async def load(self) -> None:
         keys = await self._store.list_signing_keys()
@@ -39,7 +43,10 @@ class KeyRing:
             assert isinstance(loaded, rsa.RSAPrivateKey)
             private[key.kid] = loaded
             public[key.kid] = loaded.public_key()
+        # Oldest first, the newest signs. Ties broken by kid so every node agrees.
+        keys = sorted(keys, key=lambda k: (k.created_at, k.kid))
         self._keys, self._private, self._public = keys, private, public
+        self._jwks = {"keys": [_publishable(k.public_jwk) for k in keys]}
 
     async def rotate_if_due(self, interval_hours: int, max_token_lifetime: int) -> bool:
         """Create a key when none is current; drop keys whose tokens have all expired."""
@@ -47,10 +54,18 @@ class KeyRing:
         changed = False
         current = self.current
         if current is None or now - current.created_at >= interval_hours * 3600:
-            await self._store.save_signing_key(self._generate(now, interval_hours, max_token_lifetime))
+            await self._store.save_signing_key(
+                self._generate(now, interval_hours, max_token_lifetime)
+            )
             changed = True
-        for key in self._keys:
-            if key.expires_at <= now and key is not self.current:
+        # A key signs until its successor is created, and tokens it signed live for up to
+        # max_token_lifetime after that. Its planned expiry alone is not enough: the key may
+        # have been current far longer than planned (interval raised, rotation switched off
+        # and on again, nodes down), and must not vanish while its tokens are still valid.
+        for key, successor in zip(self._keys, self._keys[1:], strict=False):
+            retired_at = successor.created_at
+            publish_until = max(key.expires_at, retired_at + max_token_lifetime)
+            if publish_until + RETIREMENT_GRACE_SECONDS <= now:
                 await self._store.delete_signing_key(key.kid)
                 changed = True
         if changed:
@@ -82,7 +97,7 @@ class KeyRing:
         return self._keys[-1] if self._keys else None
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.public_jwk for k in self._keys]}
+        return self._jwks
 
     def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         key = self.current
@@ -106,3 +121,9 @@ class KeyRing:
             return claims
         except jwt.PyJWTError:
             return None
+
+
+def _publishable(jwk: dict[str, Any]) -> dict[str, Any]:
+    """The public JWK as published. PyJWT adds `key_ops` next to `use`, which RFC 7517
+    section 4.3 says should not be combined (Janssen publishes `use` only)."""
+    return {k: v for k, v in jwk.items() if k != "key_ops"}

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag, TokenRecord, TokenType
+from tokenrevoke.model import (
+    AppConfiguration,
+    AuditEvent,
+    Client,
+    FeatureFlag,
+    TokenRecord,
+    TokenType,
+)
 from tokenrevoke.model.scopes import REVOKE_ANY_TOKEN
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
@@ -58,16 +65,24 @@ class RevocationService:
         self._config = config
         self._scripts = scripts
 
-    async def revoke(self, request: OAuthRequest) -> RevokeOutcome:
+    async def revoke(
+        self, request: OAuthRequest, on_client: Callable[[Client], None] | None = None
+    ) -> RevokeOutcome:
+        """`on_client` is told the authenticated client as soon as it is known (the web
+        layer narrows CORS to its authorized origins, for errors too)."""
         result = await self._auth.authenticate(request, allow_bearer=True)
+        if isinstance(result, AuthenticatedClient) and on_client is not None:
+            on_client(result.client)
         if result is None:
-            raise invalid_client("client authentication is required")
+            raise invalid_client(
+                "client authentication is required", "no client credentials or client_id were sent"
+            )
         cfg = self._config()
         if not cfg.enabled(FeatureFlag.REVOKE_TOKEN):
             raise access_denied("the revocation endpoint is disabled", "REVOKE_TOKEN is off")
         token = (request.param("token") or "").strip()
         if not token:
-            raise invalid_request("token is required")
+            raise invalid_request("token is required", "the token parameter is missing or blank")
         if isinstance(result, UnauthenticatedClientId):
             # Janssen: a client_id that names no public client gets 200 and nothing happens.
             return RevokeOutcome()
@@ -82,8 +97,10 @@ class RevocationService:
                 )  # fmt: skip
                 return outcome
         hint = request.param("token_type_hint")
-        if cfg["allowAllValueForRevokeEndpoint"]:
-            if hint == "all":
+        # Not for public clients (unlike Janssen): their client_id is no secret, so anyone
+        # could end every session of every user of the app. For them `all` is ordinary.
+        if cfg["allowAllValueForRevokeEndpoint"] and not result.client.is_public:
+            if (hint or "").lower() == "all":  # case-insensitive, as Janssen treats token=all
                 outcome.revoked = await self._revoke_client(result, None)
                 return outcome
             if token.lower() == "all":
@@ -93,23 +110,26 @@ class RevocationService:
         outcome.revoked = await self._revoke_tokens(result, token, hint, cfg)
         return outcome
 
-    async def _revoke_client(
-        self, auth: AuthenticatedClient, types: list[TokenType] | None
-    ) -> int:
+    async def _revoke_client(self, auth: AuthenticatedClient, types: list[TokenType] | None) -> int:
         now = int(time.time())
         audit = AuditEvent(
             action="revoke_all", actor=f"client:{auth.client.client_id}", reason="revoke_endpoint",
             client_id=auth.client.client_id,
             details={"token_types": [t.value for t in types] if types else "all"},
         )  # fmt: skip
-        return await self._store.revoke(RevocationTarget.client(auth.client.client_id, types), now, audit)
+        return await self._store.revoke(
+            RevocationTarget.client(auth.client.client_id, types), now, audit
+        )
 
     async def _revoke_tokens(
         self, auth: AuthenticatedClient, token: str, hint: str | None, cfg: AppConfiguration
     ) -> int:
         raw = [t for t in token.split(" ") if t]
         if len(raw) > MAX_TOKENS_PER_REQUEST:
-            raise invalid_request(f"at most {MAX_TOKENS_PER_REQUEST} tokens may be revoked at once")
+            raise invalid_request(
+                f"at most {MAX_TOKENS_PER_REQUEST} tokens may be revoked at once",
+                f"{len(raw)} tokens were sent",
+            )
         now = int(time.time())
         records = await self._store.get_tokens([sha256_hex(t) for t in raw])
         matches = [r for r in records if r.is_live(now) and _hint_matches(r, hint)]
@@ -117,7 +137,9 @@ class RevocationService:
             return 0  # unknown tokens: 200 (RFC 7009 section 2.2)
         client = auth.client
         foreign = [r for r in matches if r.client_id != client.client_id]
-        if foreign and not (cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes):
+        if foreign and not (
+            cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes
+        ):
             raise invalid_request(
                 "the token was not issued to this client", "token belongs to another client"
             )

@@ -60,10 +60,14 @@ class TokenService:
         if not grant_type:
             raise invalid_request("grant_type is required")
         if grant_type not in SUPPORTED_GRANTS:
-            raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+            raise OAuthError(
+                400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
+            )
         client = auth.client
         if not client.allows_grant(grant_type):
-            raise OAuthError(400, "unauthorized_client", f"client may not use grant_type {grant_type}")
+            raise OAuthError(
+                400, "unauthorized_client", f"client may not use grant_type {grant_type}"
+            )
         if grant_type == "refresh_token":
             return await self._refresh(auth, request)
         scopes = self._granted_scopes(client, request.param("scope"))
@@ -122,19 +126,36 @@ class TokenService:
             scopes = list(dict.fromkeys(requested.split()))
             if not set(scopes) <= set(original):
                 raise OAuthError(400, "invalid_scope", "requested scope exceeds the original grant")
-        user = await self._users_by_record(old)
+        user = await self._grant_user(old)
         grant = _Grant(
             old.grant_id, old.grant_type, auth.client, scopes, user=user,
             auth_time=old.attributes.get("auth_time"), cert_thumbprint=self._binding(auth),
         )  # fmt: skip
-        response, records = self._build(grant, with_refresh=True, keep_refresh_scope=original)
+        # Janssen (refreshTokenExtendLifetimeOnRotation, default false): the rotated refresh
+        # token keeps the expiry of the one it replaces, so a grant cannot be kept alive for
+        # ever just by refreshing.
+        extend = bool(self._config()["refreshTokenExtendLifetimeOnRotation"])
+        response, records = self._build(
+            grant,
+            with_refresh=True,
+            keep_refresh_scope=original,
+            refresh_expires_at=None if extend else old.expires_at,
+        )
         if not await self._store.rotate_refresh_token(old.code, records, now):
             raise invalid_grant("refresh token is invalid, expired or revoked")
         return response
 
-    async def _users_by_record(self, record: TokenRecord) -> User | None:
+    async def _grant_user(self, record: TokenRecord) -> User | None:
+        """The user a refresh token was issued for, who must still exist and be enabled.
+        Looked up by username but checked by inum: a deleted user replaced by a new account
+        with the same username must not inherit the old account's grants."""
+        if record.user_id is None:
+            return None
         username = record.attributes.get("username")
-        return await self._users(username) if isinstance(username, str) else None
+        user: User | None = await self._users(username) if isinstance(username, str) else None
+        if user is None or user.disabled or user.inum != record.user_id:
+            raise invalid_grant("refresh token is invalid, expired or revoked")
+        return user
 
     async def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
         response, records = self._build(grant, with_refresh=with_refresh)
@@ -142,7 +163,12 @@ class TokenService:
         return response
 
     def _build(
-        self, grant: _Grant, *, with_refresh: bool, keep_refresh_scope: list[str] | None = None
+        self,
+        grant: _Grant,
+        *,
+        with_refresh: bool,
+        keep_refresh_scope: list[str] | None = None,
+        refresh_expires_at: int | None = None,
     ) -> tuple[dict[str, Any], list[TokenRecord]]:
         cfg = self._config()
         client = grant.client
@@ -156,7 +182,13 @@ class TokenService:
         if grant.cert_thumbprint:
             attributes["x5t#S256"] = grant.cert_thumbprint
 
-        def record(code: str, token_type: TokenType, lifetime: int, scope: list[str], jti: str | None = None) -> TokenRecord:
+        def record(
+            code: str,
+            token_type: TokenType,
+            lifetime: int,
+            scope: list[str],
+            jti: str | None = None,
+        ) -> TokenRecord:
             return TokenRecord(
                 code=code, grant_id=grant.grant_id, client_id=client.client_id,
                 token_type=token_type, grant_type=grant.grant_type, created_at=now,
@@ -182,7 +214,9 @@ class TokenService:
             access = self._keys.sign(claims, typ="at+jwt")
         else:
             access = new_token()
-        records = [record(sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti)]
+        records = [
+            record(sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti)
+        ]
         response: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
@@ -192,6 +226,8 @@ class TokenService:
         if with_refresh and client.allows_grant("refresh_token"):
             refresh = new_token()
             lifetime = client.refresh_token_lifetime or cfg["refreshTokenLifetime"]
+            if refresh_expires_at is not None:
+                lifetime = refresh_expires_at - now
             scope = keep_refresh_scope if keep_refresh_scope is not None else grant.scopes
             records.append(record(sha256_hex(refresh), TokenType.REFRESH_TOKEN, lifetime, scope))
             response["refresh_token"] = refresh
@@ -202,6 +238,8 @@ class TokenService:
                 "iss": cfg["issuer"], "sub": subject, "aud": client.client_id, "iat": now,
                 "exp": now + lifetime, "auth_time": grant.auth_time or now, "jti": id_jti,
             })  # fmt: skip
-            records.append(record(sha256_hex(id_token), TokenType.ID_TOKEN, lifetime, grant.scopes, id_jti))
+            records.append(
+                record(sha256_hex(id_token), TokenType.ID_TOKEN, lifetime, grant.scopes, id_jti)
+            )
             response["id_token"] = id_token
         return response, records

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
@@ -55,7 +56,9 @@ def parse_form(text: str) -> dict[str, str]:
     return params
 
 
-async def oauth_request(request: Request, settings: Settings, *, query: bool = False) -> OAuthRequest:
+async def oauth_request(
+    request: Request, settings: Settings, *, query: bool = False
+) -> OAuthRequest:
     if query or request.method in ("GET", "HEAD"):
         params = parse_form(request.url.query)
     else:
@@ -98,11 +101,26 @@ def _is_trusted(remote: str, proxies: list[str]) -> bool:
         address = ipaddress.ip_address(remote)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(p, strict=False) for p in proxies)
+    for proxy in proxies:
+        try:
+            if address in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue  # a malformed entry trusts nobody (the CLI rejects them at start-up)
+    return False
+
+
+_PEM_MARKER = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
 
 
 def _pem_to_der(pem: str) -> bytes | None:
-    body = "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
+    """The first certificate of a PEM text (newlines or, as some proxies send it, spaces
+    between the lines), or of bare base64 DER."""
+    text = pem.strip()
+    markers = list(_PEM_MARKER.finditer(text))
+    if len(markers) >= 2:
+        text = text[markers[0].end() : markers[1].start()]
+    body = "".join(text.split())
     try:
         return base64.b64decode(body, validate=True) or None
     except ValueError:

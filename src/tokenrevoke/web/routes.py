@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tokenrevoke.model import Client
 from tokenrevoke.oauth.client_auth import require_client
 from tokenrevoke.oauth.discovery import discovery_document
 from tokenrevoke.oauth.errors import OAuthError, unavailable
@@ -41,11 +42,21 @@ def guarded(handler: Handler) -> Handler:
             return error_response(unavailable(), False)
         except Exception:
             log.exception("unexpected error on %s", request.url.path)
-            error = OAuthError(500, "server_error", "the server could not complete the request")
-            return error_response(error, False)
+            failure = OAuthError(500, "server_error", "the server could not complete the request")
+            return error_response(failure, False)
 
     wrapper.__name__ = handler.__name__
     return wrapper
+
+
+def narrow_cors(request: Request) -> Callable[[Client], None]:
+    """Let the CORS middleware narrow the allowed origins to the identified client's
+    `authorizedOrigins` (empty: the global filter applies)."""
+
+    def narrow(client: Client) -> None:
+        request.scope.setdefault("state", {})["cors_origins"] = list(client.authorized_origins)
+
+    return narrow
 
 
 @guarded
@@ -53,7 +64,7 @@ async def token(request: Request) -> Response:
     runtime = runtime_of(request)
     oauth = await oauth_request(request, runtime.settings)
     auth = require_client(await runtime.authenticator.authenticate(oauth))
-    request.scope.setdefault("state", {})["cors_origins"] = auth.client.authorized_origins
+    narrow_cors(request)(auth.client)
     return json_response(await runtime.tokens.issue(auth, oauth))
 
 
@@ -61,7 +72,7 @@ async def token(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     runtime = runtime_of(request)
     oauth = await oauth_request(request, runtime.settings)
-    outcome = await runtime.revocation.revoke(oauth)
+    outcome = await runtime.revocation.revoke(oauth, narrow_cors(request))
     return empty_response(outcome.headers)
 
 

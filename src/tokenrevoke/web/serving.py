@@ -71,6 +71,7 @@ def run(settings: Settings) -> None:
         from uvicorn.supervisors import Multiprocess
 
         sock = config.bind_socket()
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        # uvicorn's supervisor builds each worker's server from the config itself.
+        Multiprocess(config, sockets=[sock]).run()
     else:
         server.run()

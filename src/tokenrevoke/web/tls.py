@@ -12,30 +12,36 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 _contexts: list[ssl.SSLContext] = []  # the contexts of this process, for trust updates
 _trusted: set[bytes] = set()
 
 
-def ssl_context_factory(
-    client_ca: str | None,
-) -> Callable[[Any, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
-    def factory(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+class ClientCertContextFactory:
+    """uvicorn's `ssl_context_factory`: ask for (but do not require) a client certificate,
+    trusting the client CA and registered self-signed certificates. A module-level class,
+    not a closure, so that it pickles into `--workers` processes (uvicorn spawns them)."""
+
+    def __init__(self, client_ca: str | None) -> None:
+        self.client_ca = client_ca
+
+    def __call__(self, config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         context = default()
         context.verify_mode = ssl.CERT_OPTIONAL
-        if client_ca:
-            context.load_verify_locations(cafile=client_ca)
+        if self.client_ca:
+            context.load_verify_locations(cafile=self.client_ca)
         for der in _trusted:
             context.load_verify_locations(cadata=der)
         _contexts.append(context)
         return context
 
-    return factory
+
+def ssl_context_factory(client_ca: str | None) -> ClientCertContextFactory:
+    return ClientCertContextFactory(client_ca)
 
 
 def trust_self_signed(certificates: Iterable[bytes]) -> None:
@@ -58,14 +64,15 @@ def trust_self_signed(certificates: Iterable[bytes]) -> None:
 class TlsAwareHttpToolsProtocol(HttpToolsProtocol):
     _tls_extension: dict[str, Any] | None = None
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is None:
             self._tls_extension = None
             return
         der = ssl_object.getpeercert(binary_form=True)
-        chain = [x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()] if der else []
+        # Re-encoded without parsing: the application decides what to make of it.
+        chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
         self._tls_extension = {
             "server_cert": None,
             "client_cert_chain": chain,
@@ -78,4 +85,5 @@ class TlsAwareHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._tls_extension is not None:
-            self.scope["extensions"] = {"tls": self._tls_extension}  # type: ignore[typeddict-unknown-key]
+            scope = cast(dict[str, Any], self.scope)  # a plain dict at run time
+            scope["extensions"] = {"tls": self._tls_extension}

@@ -9,6 +9,7 @@ an acknowledged write is durable, and an fsync is shared by a whole batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -30,11 +31,19 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[Job | object] = queue.SimpleQueue()
         self._connect = connect
         self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
         self._ready.wait()
+        if self._startup_error is not None:
+            # Fail where the store is opened, not later with every write.
+            self._thread.join()
+            raise self._startup_error
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._thread.is_alive():
+            # Never queue behind a writer that is gone: the caller would wait forever.
+            raise sqlite3.OperationalError("the sqlite writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((work, future, loop))
@@ -45,8 +54,13 @@ class GroupCommitWriter:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        conn = self._connect()
-        self._ready.set()
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._startup_error = exc
+            return
+        finally:
+            self._ready.set()
         try:
             while True:
                 first = self._queue.get()
@@ -63,33 +77,78 @@ class GroupCommitWriter:
                         stop = True
                         break
                     batch.append(item)  # type: ignore[arg-type]
-                self._commit_batch(conn, batch)
+                try:
+                    outcomes = self._commit_batch(conn, batch)
+                except BaseException as exc:  # never let the thread die with callers waiting
+                    log.exception("sqlite writer failed on a batch of %d writes", len(batch))
+                    _rollback(conn)
+                    outcomes = [(False, _failure(exc))] * len(batch)
+                for (_, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
+                    _notify(future, loop, ok, value)
                 if stop:
                     return
         finally:
             conn.close()
+            # Whoever queued after the end must not wait forever.
+            gone = sqlite3.OperationalError("the sqlite writer has stopped")
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not _STOP:
+                    _, future, loop = item  # type: ignore[misc]
+                    _notify(future, loop, False, gone)
 
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+    @staticmethod
+    def _commit_batch(conn: sqlite3.Connection, batch: list[Job]) -> list[tuple[bool, Any]]:
+        """Run the batch in one transaction. An outcome reports success only once the
+        transaction holding it is committed; on any doubt every write reports failure."""
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for work, _, _ in batch:
                 conn.execute("SAVEPOINT job")
                 try:
-                    outcomes.append((True, work(conn)))
-                    conn.execute("RELEASE job")
-                except BaseException as exc:  # the job's own failure, not the batch's
+                    result = work(conn)
+                except Exception as exc:  # the job's own failure, not the batch's
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((True, result))
+                if not conn.in_transaction:
+                    # SQLite rolls the whole transaction back on some errors (disk full,
+                    # I/O error); what ran before in this batch is gone with it.
+                    raise sqlite3.OperationalError("the transaction was rolled back")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("commit failed for a batch of %d writes: %s", len(batch), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            outcomes = [(False, exc)] * len(batch)
-        for (_, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+            _rollback(conn)
+            return [(False, exc)] * len(batch)
+        return outcomes
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Leave no transaction open: the next batch's BEGIN would fail, and every write after."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("rollback failed: %s", exc)
+
+
+def _failure(exc: BaseException) -> Exception:
+    return exc if isinstance(exc, sqlite3.Error) else sqlite3.OperationalError(str(exc))
+
+
+def _notify(
+    future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop, ok: bool, value: Any
+) -> None:
+    # RuntimeError: the caller's event loop is closed, so nobody is waiting.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_settle, future, ok, value)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
