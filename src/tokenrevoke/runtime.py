@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from cryptography import x509
 
+from tokenrevoke.configapi.scopes import ensure_builtin_scopes
 from tokenrevoke.crypto import SecretBox
 from tokenrevoke.model import AppConfiguration, Client, User
-from tokenrevoke.model.scopes import BUILTIN_SCOPES
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
@@ -45,7 +45,8 @@ class Runtime:
         self._revisions: Revisions | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_purge = 0.0
-        self.scopes = list(BUILTIN_SCOPES)
+        self._longest_client_lifetime = 0
+        self.scopes: list[str] = []  # published in discovery; loaded from the store
         # Called with every client whenever clients change (the TLS layer trusts the
         # self-signed certificates of self_signed_tls_client_auth clients this way).
         self.client_listeners: list[Callable[[list[Client]], None]] = []
@@ -60,6 +61,7 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
         store = await open_store(settings.store_url)
+        await ensure_builtin_scopes(store)
         runtime = cls(settings, store, SecretBox(settings.master_key()))
         await runtime.refresh(force=True)
         return runtime
@@ -100,10 +102,13 @@ class Runtime:
             self.scripts.set_timeout(self._config["revokeTokenScriptTimeoutMs"] / 1000)
         if force or old is None or revisions.clients != old.clients:
             self._clients = {}
-            if self.client_listeners:
-                clients = await self.store.list_clients()
-                for listener in self.client_listeners:
-                    listener(clients)
+            clients = await self.store.list_clients()
+            self._longest_client_lifetime = max(
+                (max(c.access_token_lifetime or 0, c.id_token_lifetime or 0) for c in clients),
+                default=0,
+            )
+            for listener in self.client_listeners:
+                listener(clients)
         if force or old is None or revisions.scripts != old.scripts:
             scripts = await self.store.list_scripts()
             # Loading runs scripts' top-level code and init(): keep it off the event loop.
@@ -111,17 +116,24 @@ class Runtime:
                 log.error("revoke_token script %s failed to load: %s", name, error)
         if force or old is None or revisions.keys != old.keys:
             await self.keys.load()
+        if force or old is None or revisions.scopes != old.scopes:
+            scopes = await self.store.list_scopes()
+            self.scopes = [s.id for s in scopes if s.show_in_configuration_endpoint]
         self._revisions = revisions
 
     async def rotate_keys(self) -> None:
         cfg = self.config()
         if self.keys.current is None or cfg["keyRegenerationEnabled"]:
-            longest = max(cfg["accessTokenLifetime"], cfg["idTokenLifetime"])
+            # A retired key stays published until the longest-lived JWT it signed expires,
+            # per-client lifetimes included.
+            longest = max(
+                cfg["accessTokenLifetime"], cfg["idTokenLifetime"], self._longest_client_lifetime
+            )
             await self.keys.rotate_if_due(cfg["keyRegenerationInterval"], longest)
 
     # -- background work --------------------------------------------------------------
     async def start(self) -> None:
-        if self.client_listeners:
+        if self.client_listeners:  # registered after open(): give them the current clients
             clients = await self.store.list_clients()
             for listener in self.client_listeners:
                 listener(clients)

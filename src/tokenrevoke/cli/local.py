@@ -11,8 +11,6 @@ import typer
 from argon2 import PasswordHasher
 from rich.table import Table
 
-from tokenrevoke.configapi import clients as client_admin
-from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.cli.common import (
     DEFAULT_DATA_DIR,
     AsJson,
@@ -23,9 +21,11 @@ from tokenrevoke.cli.common import (
     print_json,
     run_with_store,
 )
+from tokenrevoke.configapi import clients as client_admin
+from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import AuthMethod, Client, ConfigError, FeatureFlag, ScriptDefinition, User
-from tokenrevoke.model.config import parse_property_value
+from tokenrevoke.model.config import parse_flag, parse_property_value
 from tokenrevoke.scripts import ScriptError, validate_revoke_script
 
 client_app = typer.Typer(help="Manage clients (local store).", no_args_is_help=True)
@@ -108,7 +108,7 @@ def client_list(
     """List clients."""
     found = run_with_store(data_dir, database_url, lambda s, _b, _c: s.list_clients())
     if as_json:
-        print_json([c.to_json() for c in found])
+        print_json([client_admin.client_json(c) for c in found])
         return
     table = Table("client id", "name", "auth method", "grant types", "scopes")
     for c in found:
@@ -319,7 +319,7 @@ def feature_list(
 
 def _set_flag(name: str, enabled: bool, data_dir: Path, database_url: str | None) -> None:
     try:
-        flag = config_admin.parse_flag(name)
+        flag = parse_flag(name)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     run_with_store(

@@ -6,6 +6,8 @@ import dataclasses
 import time
 from typing import Any
 
+import orjson
+
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
@@ -103,7 +105,115 @@ async def ensure_admin_client(
 
 
 def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
-    out = client.to_json()
+    out = client_json(client)
     if secret:
         out["clientSecret"] = secret
     return out
+
+
+# -- Janssen's Client JSON ------------------------------------------------------------------
+def client_json(client: Client) -> dict[str, Any]:
+    """Janssen's client JSON names; never the secret."""
+    return {
+        "dn": f"inum={client.client_id},ou=clients,o=jans",
+        "inum": client.client_id,
+        "clientName": client.client_name,
+        "displayName": client.client_name,
+        "grantTypes": list(client.grant_types),
+        "scopes": list(client.scopes),
+        "tokenEndpointAuthMethod": client.auth_method.value,
+        "jwks": orjson.dumps(client.jwks).decode() if client.jwks else None,
+        "jwksUri": client.jwks_uri,
+        "authorizedOrigins": list(client.authorized_origins),
+        "accessTokenAsJwt": client.access_token_as_jwt,
+        "accessTokenLifetime": client.access_token_lifetime,
+        "refreshTokenLifetime": client.refresh_token_lifetime,
+        "disabled": client.disabled,
+        "attributes": {
+            "tlsClientAuthSubjectDn": client.tls_subject_dn,
+            "idTokenLifetime": client.id_token_lifetime,
+            "tlsClientCertificateBoundAccessTokens": client.tls_bound_tokens,
+        },
+    }
+
+
+def _typed(data: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) and kind is int:
+        raise ClientError(f"{name} must be an integer")
+    if not isinstance(value, kind):
+        raise ClientError(f"{name} has the wrong type")
+    return value
+
+
+def _strings(data: dict[str, Any], name: str, default: list[str]) -> list[str]:
+    value = _typed(data, name, list, default)
+    if not all(isinstance(v, str) for v in value):
+        raise ClientError(f"{name} must be a list of strings")
+    return list(value)
+
+
+def _lifetime(data: dict[str, Any], name: str) -> int | None:
+    value: int | None = _typed(data, name, int, None)
+    if value is not None and value <= 0:
+        raise ClientError(f"{name} must be positive")
+    return value
+
+
+def scope_ids(values: list[str], by_inum: dict[str, str]) -> list[str]:
+    """Janssen clients may list scope DNs (inum=...,ou=scopes,o=jans); we keep scope ids."""
+    out = []
+    for value in values:
+        if value.startswith("inum=") and ",ou=scopes" in value:
+            inum = value[5:].split(",", 1)[0]
+            if inum not in by_inum:
+                raise ClientError(f"unknown scope {value}")
+            out.append(by_inum[inum])
+        else:
+            out.append(value)
+    return list(dict.fromkeys(out))
+
+
+def client_from_json(data: Any, base: Client | None, scope_inums: dict[str, str]) -> Client:
+    """Build a Client from Janssen's JSON; unknown members are ignored (Janssen's client has
+    many that do not concern the token lifecycle)."""
+    if not isinstance(data, dict):
+        raise ClientError("the client must be a JSON object")
+    attrs = _typed(data, "attributes", dict, {})
+    jwks = data.get("jwks")
+    if isinstance(jwks, str) and jwks.strip():
+        try:
+            jwks = orjson.loads(jwks)
+        except orjson.JSONDecodeError:
+            raise ClientError("jwks is not valid JSON") from None
+    if jwks in ("", None):
+        jwks = None
+    elif not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ClientError('jwks must be a JWK set: {"keys": [...]}')
+    try:
+        method = AuthMethod(data.get("tokenEndpointAuthMethod") or "client_secret_basic")
+    except ValueError:
+        raise ClientError(
+            f"unsupported tokenEndpointAuthMethod {data.get('tokenEndpointAuthMethod')!r}"
+        ) from None
+    seed = base or Client(client_id="")
+    return dataclasses.replace(
+        seed,
+        client_id=_typed(data, "inum", str, seed.client_id),
+        client_name=_typed(data, "clientName", str, "") or _typed(data, "displayName", str, ""),
+        grant_types=_strings(data, "grantTypes", ["client_credentials"]),
+        scopes=scope_ids(_strings(data, "scopes", []), scope_inums),
+        auth_method=method,
+        jwks=jwks,
+        jwks_uri=_typed(data, "jwksUri", str, None) or None,
+        authorized_origins=_strings(data, "authorizedOrigins", []),
+        access_token_as_jwt=_typed(data, "accessTokenAsJwt", bool, False),
+        access_token_lifetime=_lifetime(data, "accessTokenLifetime"),
+        refresh_token_lifetime=_lifetime(data, "refreshTokenLifetime"),
+        id_token_lifetime=_lifetime(attrs, "idTokenLifetime"),
+        tls_subject_dn=_typed(attrs, "tlsClientAuthSubjectDn", str, None) or None,
+        tls_bound_tokens=_typed(attrs, "tlsClientCertificateBoundAccessTokens", bool, False),
+        disabled=_typed(data, "disabled", bool, False),
+    )

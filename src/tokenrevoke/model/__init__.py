@@ -2,6 +2,7 @@
 
 from tokenrevoke.model.client import AuthMethod, Client
 from tokenrevoke.model.config import AppConfiguration, ConfigError, FeatureFlag
+from tokenrevoke.model.scope import Scope, ScopeType
 from tokenrevoke.model.script import ScriptDefinition
 from tokenrevoke.model.token import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.model.user import User
@@ -13,6 +14,8 @@ __all__ = [
     "Client",
     "ConfigError",
     "FeatureFlag",
+    "Scope",
+    "ScopeType",
     "ScriptDefinition",
     "TokenRecord",
     "TokenType",

@@ -57,25 +57,3 @@ class Client:
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
-
-    def to_json(self) -> dict[str, Any]:
-        """Janssen's client JSON names; never includes the secret."""
-        return {
-            "inum": self.client_id,
-            "clientName": self.client_name,
-            "grantTypes": list(self.grant_types),
-            "scopes": list(self.scopes),
-            "tokenEndpointAuthMethod": self.auth_method.value,
-            "jwks": self.jwks,
-            "jwksUri": self.jwks_uri,
-            "accessTokenAsJwt": self.access_token_as_jwt,
-            "accessTokenLifetime": self.access_token_lifetime,
-            "disabled": self.disabled,
-            "attributes": {
-                "authorizedOrigins": list(self.authorized_origins),
-                "tlsClientAuthSubjectDn": self.tls_subject_dn,
-                "refreshTokenLifetime": self.refresh_token_lifetime,
-                "idTokenLifetime": self.id_token_lifetime,
-                "tlsClientCertificateBoundAccessTokens": self.tls_bound_tokens,
-            },
-        }

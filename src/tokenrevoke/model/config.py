@@ -85,6 +85,7 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "introspectionRestrictBasicAuthnToOwnTokens": ("bool", False),
     "introspectionSkipAuthorization": ("bool", False),
     "persistRefreshToken": ("bool", True),
+    "refreshTokenExtendLifetimeOnRotation": ("bool", False),
     "corsConfigurationFilters": ("cors", [DEFAULT_CORS_FILTER]),
     "discoveryAllowedKeys": ("strlist", []),
     "discoveryDenyKeys": ("strlist", []),
@@ -176,6 +177,28 @@ def parse_property_value(name: str, text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ConfigError(f"{name}: {text!r} is not valid JSON") from exc
+
+
+def toggle_flag(configured: list[str], flag: FeatureFlag, enabled: bool) -> list[str]:
+    """The `featureFlags` list after enabling or disabling one feature. Disabling from
+    "empty list = everything on" lists every other known flag, so only that one goes off."""
+    everything = {f.value for f in FeatureFlag}
+    current = {f.upper() for f in configured} & everything or set(everything)
+    if enabled:
+        current.add(flag.value)
+    else:
+        current.discard(flag.value)
+    if not current:
+        # An empty list would mean "all enabled"; UNKNOWN alone gates nothing real.
+        current = {FeatureFlag.UNKNOWN.value}
+    return [] if current == everything else sorted(current)
+
+
+def parse_flag(name: str) -> FeatureFlag:
+    try:
+        return FeatureFlag(name.strip().upper())
+    except ValueError:
+        raise ConfigError(f"unknown feature flag {name!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

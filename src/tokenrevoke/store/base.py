@@ -11,7 +11,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenrevoke.model import AuditEvent, Client, ScriptDefinition, TokenRecord, TokenType, User
+from tokenrevoke.model import (
+    AuditEvent,
+    Client,
+    Scope,
+    ScriptDefinition,
+    TokenRecord,
+    TokenType,
+    User,
+)
 
 
 class StoreUnavailable(RuntimeError):
@@ -97,6 +105,7 @@ class Revisions:
     clients: int
     scripts: int
     keys: int
+    scopes: int
 
 
 class Store(ABC):
@@ -154,6 +163,16 @@ class Store(ABC):
 
     @abstractmethod
     async def save_user(self, user: User) -> None: ...
+
+    @abstractmethod
+    async def list_scopes(self) -> list[Scope]: ...
+
+    @abstractmethod
+    async def save_scope(self, scope: Scope) -> None:
+        """Insert or replace by inum; a scope id taken by another inum raises ConflictError."""
+
+    @abstractmethod
+    async def delete_scope(self, inum: str) -> bool: ...
 
     # -- configuration, scripts, keys -------------------------------------------------
     @abstractmethod

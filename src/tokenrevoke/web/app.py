@@ -9,15 +9,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
 from tokenrevoke.oauth.client_auth import jwks_certificates
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import routes
+from tokenrevoke.web import configapi, routes
 from tokenrevoke.web.cors import CorsMiddleware
+from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.tls import trust_self_signed
 
@@ -48,6 +49,12 @@ def create_app(settings: Settings) -> Starlette:
         error = "not_found" if exc.status_code == 404 else "invalid_request"
         return json_response({"error": error, "error_description": exc.detail}, exc.status_code)
 
+    async def openapi_json(request: Request) -> Response:
+        return json_response(openapi_document(settings.base_url))
+
+    async def openapi_docs(request: Request) -> Response:
+        return HTMLResponse(docs_page())
+
     return Starlette(
         routes=[
             Route(f"{AUTH}/token", routes.token, methods=["POST"]),
@@ -58,6 +65,9 @@ def create_app(settings: Settings) -> Starlette:
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/health/live", routes.live, methods=["GET"]),
             Route("/health/ready", routes.ready, methods=["GET"]),
+            Route(f"{configapi.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
+            Route(f"{configapi.PREFIX}/docs", openapi_docs, methods=["GET"]),
+            *configapi.routes(),
         ],
         middleware=[Middleware(CorsMiddleware, config=config_provider)],
         exception_handlers={HTTPException: http_error},

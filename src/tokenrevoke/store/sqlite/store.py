@@ -15,16 +15,25 @@ from typing import Any, TypeVar
 
 import orjson
 
-from tokenrevoke.model import AuditEvent, Client, ScriptDefinition, TokenRecord, TokenType, User
+from tokenrevoke.model import (
+    AuditEvent,
+    Client,
+    Scope,
+    ScriptDefinition,
+    TokenRecord,
+    TokenType,
+    User,
+)
 from tokenrevoke.model.client import AuthMethod
+from tokenrevoke.model.scope import ScopeType
 from tokenrevoke.store import migrations
 from tokenrevoke.store.base import (
+    PATTERN_ATTRIBUTES,
+    TOKEN_ATTRIBUTES,
     ConflictError,
     Revisions,
     RevocationTarget,
     SigningKey,
-    PATTERN_ATTRIBUTES,
-    TOKEN_ATTRIBUTES,
     Store,
     StoreUnavailable,
     TokenQuery,
@@ -324,6 +333,40 @@ class SqliteStore(Store):
 
         await self._write(work)
 
+    async def list_scopes(self) -> list[Scope]:
+        scopes = []
+        for (data,) in self._read("SELECT data FROM scopes ORDER BY id"):
+            fields = orjson.loads(data)
+            fields["scope_type"] = ScopeType(fields["scope_type"])
+            scopes.append(Scope(**fields))
+        return scopes
+
+    async def save_scope(self, scope: Scope) -> None:
+        data = orjson.dumps(dataclasses.asdict(scope)).decode()
+
+        def work(conn: sqlite3.Connection) -> None:
+            taken = conn.execute(
+                "SELECT inum FROM scopes WHERE id = ? AND inum <> ?", (scope.id, scope.inum)
+            ).fetchone()
+            if taken:
+                raise ConflictError(f"scope id {scope.id!r} already exists")
+            conn.execute(
+                "INSERT INTO scopes (inum, id, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
+                (scope.inum, scope.id, data),
+            )
+            _bump(conn, "scopes")
+
+        await self._write(work)
+
+    async def delete_scope(self, inum: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            deleted = conn.execute("DELETE FROM scopes WHERE inum = ?", (inum,)).rowcount
+            _bump(conn, "scopes")
+            return deleted == 1
+
+        return await self._write(work)
+
     # -- configuration, scripts, keys -------------------------------------------------
     async def load_config(self) -> tuple[dict[str, Any], int]:
         document, revision = self._read("SELECT document, revision FROM app_config WHERE id = 1")[0]
@@ -402,6 +445,7 @@ class SqliteStore(Store):
             clients=int(rows["clients"]),
             scripts=int(rows["scripts"]),
             keys=int(rows["keys"]),
+            scopes=int(rows["scopes"]),
         )
 
     # -- replay protection, audit -----------------------------------------------------

@@ -1,0 +1,307 @@
+"""A typed client of the config API, shared by the admin CLI and the TUI.
+
+It authenticates like Janssen's tools: client_credentials at the token endpoint with HTTP
+Basic, one access token per scope set, cached until shortly before it expires; a 401 from
+the API drops the cached token and retries once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
+
+API = "/jans-config-api/api/v1"
+TOKEN_PATH = "/jans-auth/restv1/token"
+_EARLY_EXPIRY = 30.0
+
+SCOPE = {
+    "token.read": CONFIG + "token.readonly",
+    "token.delete": CONFIG + "token.delete",
+    "clients.read": CONFIG + "openid/clients.readonly",
+    "clients.write": CONFIG + "openid/clients.write",
+    "clients.delete": CONFIG + "openid/clients.delete",
+    "scopes.read": CONFIG + "scopes.readonly",
+    "scopes.write": CONFIG + "scopes.write",
+    "scopes.delete": CONFIG + "scopes.delete",
+    "scripts.read": CONFIG + "scripts.readonly",
+    "scripts.write": CONFIG + "scripts.write",
+    "scripts.delete": CONFIG + "scripts.delete",
+    "properties.read": AUTH_CONFIG + "properties.readonly",
+    "properties.write": AUTH_CONFIG + "properties.write",
+}
+
+
+class ApiClientError(RuntimeError):
+    """A failed call, with what the server said and what to do about it."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass(slots=True)
+class _CachedToken:
+    value: str
+    expires_at: float
+
+
+class ConfigApiClient:
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._credentials = (client_id, client_secret)
+        self._http = httpx.Client(
+            base_url=self.url, verify=verify, timeout=timeout, transport=transport
+        )
+        self._tokens: dict[str, _CachedToken] = {}
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ConfigApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _token(self, scope: str) -> str:
+        cached = self._tokens.get(scope)
+        if cached and cached.expires_at > time.monotonic():
+            return cached.value
+        try:
+            response = self._http.post(
+                TOKEN_PATH,
+                data={"grant_type": "client_credentials", "scope": scope},
+                auth=self._credentials,
+            )
+        except httpx.HTTPError as exc:
+            raise ApiClientError(
+                f"cannot reach {self.url}: {exc}. Is the server running?"
+            ) from None
+        if response.status_code == 401:
+            raise ApiClientError(
+                "the admin client id or secret is wrong (401 at the token endpoint)", 401
+            )
+        if response.status_code != 200:
+            raise ApiClientError(
+                f"token endpoint answered {response.status_code}: {response.text}",
+                response.status_code,
+            )
+        body = response.json()
+        if scope not in str(body.get("scope", "")).split():
+            raise ApiClientError(
+                f"the admin client was not granted the scope {scope}; add it to the client", 403
+            )
+        token = _CachedToken(
+            body["access_token"],
+            time.monotonic() + float(body.get("expires_in", 60)) - _EARLY_EXPIRY,
+        )
+        self._tokens[scope] = token
+        return token.value
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        scope_key: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        scope = SCOPE[scope_key]
+        for attempt in (1, 2):
+            headers = {
+                "Authorization": f"Bearer {self._token(scope)}",
+                "Accept": "application/json",
+            }
+            if json is not None:
+                headers["Content-Type"] = content_type
+            try:
+                response = self._http.request(
+                    method,
+                    API + path,
+                    params=params,
+                    headers=headers,
+                    content=None if json is None else httpx_json(json),
+                )
+            except httpx.HTTPError as exc:
+                raise ApiClientError(f"cannot reach {self.url}: {exc}") from None
+            if response.status_code == 401 and attempt == 1:
+                self._tokens.pop(scope, None)  # expired or revoked: fetch a new one, once
+                continue
+            break
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                detail = body.get("description") or body.get("error_description") or response.text
+            except ValueError:
+                body, detail = None, response.text
+            raise ApiClientError(
+                f"{method} {path}: {response.status_code} {detail}", response.status_code, body
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # -- tokens -----------------------------------------------------------------------------
+    def search_tokens(
+        self,
+        pattern: str = "",
+        limit: int = 50,
+        start: int = 0,
+        field_value_pair: str = "",
+        sort_by: str | None = None,
+        descending: bool = False,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "startIndex": start}
+        if pattern:
+            params["pattern"] = pattern
+        if field_value_pair:
+            params["fieldValuePair"] = field_value_pair
+        if sort_by:
+            params["sortBy"] = sort_by
+        if descending:
+            params["sortOrder"] = "descending"
+        result: dict[str, Any] = self.request("GET", "/token/search", "token.read", params=params)
+        return result
+
+    def tokens_of_client(self, client_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/token/client/{quote(client_id, safe='')}", "token.read"
+        )
+        return result
+
+    def get_token(self, code: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/token/tknCde/{quote(code, safe='')}", "token.read"
+        )
+        return result
+
+    def revoke_token(self, code_or_token: str) -> bool:
+        """True when revoked, False when the server had no such live token (404)."""
+        try:
+            self.request("DELETE", f"/token/revoke/{quote(code_or_token, safe='')}", "token.delete")
+        except ApiClientError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # -- clients ----------------------------------------------------------------------------
+    def list_clients(self, pattern: str = "", limit: int = 200, start: int = 0) -> dict[str, Any]:
+        params = {"limit": limit, "startIndex": start, **({"pattern": pattern} if pattern else {})}
+        result: dict[str, Any] = self.request(
+            "GET", "/openid/clients", "clients.read", params=params
+        )
+        return result
+
+    def get_client(self, inum: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/openid/clients/{quote(inum, safe='')}", "clients.read"
+        )
+        return result
+
+    def create_client(self, client: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", "/openid/clients", "clients.write", json=client
+        )
+        return result
+
+    def patch_client(self, inum: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "PATCH",
+            f"/openid/clients/{quote(inum, safe='')}",
+            "clients.write",
+            json=patch,
+            content_type="application/json-patch+json",
+        )
+        return result
+
+    def delete_client(self, inum: str) -> None:
+        self.request("DELETE", f"/openid/clients/{quote(inum, safe='')}", "clients.delete")
+
+    # -- scopes -----------------------------------------------------------------------------
+    def list_scopes(self, pattern: str = "", limit: int = 200) -> dict[str, Any]:
+        params = {"limit": limit, **({"pattern": pattern} if pattern else {})}
+        result: dict[str, Any] = self.request("GET", "/scopes", "scopes.read", params=params)
+        return result
+
+    def create_scope(self, scope: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", "/scopes", "scopes.write", json=scope)
+        return result
+
+    def delete_scope(self, inum: str) -> None:
+        self.request("DELETE", f"/scopes/{quote(inum, safe='')}", "scopes.delete")
+
+    # -- properties and feature flags -------------------------------------------------------
+    def get_properties(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", "/jans-auth-server/config", "properties.read")
+        return result
+
+    def patch_properties(self, patch: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "PATCH",
+            "/jans-auth-server/config",
+            "properties.write",
+            json=patch,
+            content_type="application/json-patch+json",
+        )
+        return result
+
+    def set_property(self, name: str, value: Any) -> dict[str, Any]:
+        return self.patch_properties([{"op": "replace", "path": f"/{name}", "value": value}])
+
+    def feature_flags(self) -> list[str]:
+        result: list[str] = self.request(
+            "GET", "/jans-auth-server/config/feature-flags", "properties.read"
+        )
+        return result
+
+    # -- scripts ----------------------------------------------------------------------------
+    def list_scripts(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", "/config/scripts", "scripts.read", params={"limit": 200}
+        )
+        return result
+
+    def create_script(self, script: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "POST", "/config/scripts", "scripts.write", json=script
+        )
+        return result
+
+    def patch_script(self, inum: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "PATCH",
+            f"/config/scripts/{quote(inum, safe='')}",
+            "scripts.write",
+            json=patch,
+            content_type="application/json-patch+json",
+        )
+        return result
+
+    def delete_script(self, inum: str) -> None:
+        self.request("DELETE", f"/config/scripts/{quote(inum, safe='')}", "scripts.delete")
+
+
+def httpx_json(value: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)

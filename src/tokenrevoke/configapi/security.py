@@ -1,0 +1,113 @@
+"""Who may call the config API: bearer access tokens from our own token endpoint, carrying
+any one of the scopes an operation accepts (Janssen's per-operation scope lists)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from tokenrevoke.configapi.errors import ApiError
+from tokenrevoke.crypto import sha256_hex
+from tokenrevoke.model import TokenType
+from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
+from tokenrevoke.store.base import Store
+
+_CHALLENGE = 'Bearer realm="jans-config-api"'
+
+TOKEN_READ = (
+    CONFIG + "token.readonly",
+    CONFIG + "token.write",
+    CONFIG + "token.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+TOKEN_DELETE = (
+    CONFIG + "token.delete",
+    CONFIG + "openid/openid.delete",
+    CONFIG + "token.admin",
+    CONFIG + "delete-all",
+)
+CLIENT_READ = (
+    CONFIG + "openid/clients.readonly",
+    CONFIG + "openid/clients.write",
+    CONFIG + "openid/openid.readonly",
+    CONFIG + "openid/clients.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+CLIENT_WRITE = (
+    CONFIG + "openid/clients.write",
+    CONFIG + "openid/openid.write",
+    CONFIG + "openid/clients.admin",
+    CONFIG + "write-all",
+)
+CLIENT_DELETE = (
+    CONFIG + "openid/clients.delete",
+    CONFIG + "openid/openid.delete",
+    CONFIG + "openid/clients.admin",
+    CONFIG + "delete-all",
+)
+SCOPE_READ = (
+    CONFIG + "scopes.readonly",
+    CONFIG + "scopes.write",
+    CONFIG + "scopes.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+SCOPE_WRITE = (CONFIG + "scopes.write", CONFIG + "scopes.admin", CONFIG + "write-all")
+SCOPE_DELETE = (CONFIG + "scopes.delete", CONFIG + "scopes.admin", CONFIG + "delete-all")
+PROPERTIES_READ = (
+    AUTH_CONFIG + "properties.readonly",
+    AUTH_CONFIG + "properties.write",
+    AUTH_CONFIG + "properties.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+PROPERTIES_WRITE = (
+    AUTH_CONFIG + "properties.write",
+    AUTH_CONFIG + "properties.admin",
+    CONFIG + "write-all",
+)
+SCRIPT_READ = (
+    CONFIG + "scripts.readonly",
+    CONFIG + "scripts.write",
+    CONFIG + "scripts.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+SCRIPT_WRITE = (CONFIG + "scripts.write", CONFIG + "scripts.admin", CONFIG + "write-all")
+SCRIPT_DELETE = (CONFIG + "scripts.delete", CONFIG + "scripts.admin", CONFIG + "delete-all")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    client_id: str
+    scopes: frozenset[str]
+
+
+async def authorize(store: Store, authorization: str | None, accepted: Collection[str]) -> Caller:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "a bearer access token is required", {"WWW-Authenticate": _CHALLENGE})
+    record = await store.get_token(sha256_hex(token))
+    if (
+        record is None
+        or record.token_type is not TokenType.ACCESS_TOKEN
+        or not record.is_live(int(time.time()))
+    ):
+        raise ApiError(
+            401,
+            "the access token is not active",
+            {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
+        )
+    scopes = frozenset(record.scope.split())
+    if not scopes & set(accepted):
+        needed = " ".join(accepted)
+        raise ApiError(
+            403,
+            f"the access token needs one of these scopes: {needed}",
+            {"WWW-Authenticate": f'{_CHALLENGE}, error="insufficient_scope", scope="{needed}"'},
+        )
+    return Caller(record.client_id, scopes)

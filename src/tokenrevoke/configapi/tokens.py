@@ -1,0 +1,120 @@
+"""Token resources: read, search and revoke stored tokens (Janssen's TokenResource).
+
+DELETE accepts the hashed code or the raw token and cascades to the grant, as /revoke
+does; revoked tokens stay readable, with their revocation time, until purged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tokenrevoke.configapi.errors import not_found
+from tokenrevoke.configapi.paging import paged, parse_paging
+from tokenrevoke.configapi.security import Caller
+from tokenrevoke.crypto import sha256_hex
+from tokenrevoke.model import AuditEvent, TokenRecord
+from tokenrevoke.store.base import TOKEN_ATTRIBUTES, RevocationTarget, Store, TokenQuery
+
+SEARCH_FIELDS = tuple(TOKEN_ATTRIBUTES)
+CLIENT_PAGE_LIMIT = 200
+
+
+def janssen_date(epoch: int | None) -> str | None:
+    """Janssen's date format (`2024-09-23T15:03:50`), in UTC."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def token_json(record: TokenRecord) -> dict[str, Any]:
+    """Janssen's TokenEntity JSON, plus our revocation fields."""
+    out: dict[str, Any] = {
+        "dn": f"tknCde={record.code},ou=tokens,o=jans",
+        "grantId": record.grant_id,
+        "userId": record.user_id,
+        "userDn": record.user_dn,
+        "clientId": record.client_id,
+        "creationDate": janssen_date(record.created_at),
+        "expirationDate": janssen_date(record.expires_at),
+        "deletable": record.deletable,
+        "scope": record.scope,
+        "tokenCode": record.code,
+        "tokenType": record.token_type.value,
+        "grantType": record.grant_type,
+        "referenceId": record.reference_id,
+        "sessionDn": record.session_id,
+        "attributes": dict(record.attributes),
+        "tokenTypeEnum": record.token_type.enum_name,
+        "revoked": record.revoked_at is not None,
+    }
+    if record.revoked_at is not None:
+        out.update(
+            revocationDate=janssen_date(record.revoked_at),
+            revokedBy=record.revoked_by,
+            revocationReason=record.revoke_reason,
+        )
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def find(store: Store, code_or_token: str) -> TokenRecord | None:
+    """By hashed code first, then as a raw token."""
+    return await store.get_token(code_or_token) or await store.get_token(sha256_hex(code_or_token))
+
+
+async def get_token(store: Store, code: str) -> dict[str, Any]:
+    record = await store.get_token(code)
+    if record is None:
+        raise not_found(f"no token with tknCde {code}")
+    return token_json(record)
+
+
+async def search(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
+    paging = parse_paging(
+        params, sort_default="tknCde", sortable=SEARCH_FIELDS, fields=SEARCH_FIELDS
+    )
+    query = TokenQuery(
+        patterns=paging.patterns,
+        fields=paging.fields,
+        start=paging.start,
+        limit=paging.limit,
+        sort_by=paging.sort_by,
+        descending=paging.descending,
+    )
+    total, records = await store.search_tokens(query)
+    return paged(total, paging.start, [token_json(r) for r in records])
+
+
+async def by_client(store: Store, client_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+    if await store.get_client(client_id) is None:
+        raise not_found(f"no client {client_id}")
+    paging = parse_paging(
+        params, sort_default="tknCde", sortable=SEARCH_FIELDS, fields=SEARCH_FIELDS
+    )
+    query = TokenQuery(
+        fields=(("clnId", client_id), *paging.fields),
+        start=paging.start,
+        limit=paging.limit if "limit" in params else CLIENT_PAGE_LIMIT,
+        sort_by=paging.sort_by,
+        descending=paging.descending,
+    )
+    total, records = await store.search_tokens(query)
+    return paged(total, paging.start, [token_json(r) for r in records])
+
+
+async def revoke(store: Store, code_or_token: str, caller: Caller) -> int:
+    """Revoke the token's whole grant. 404 when unknown, expired or already revoked."""
+    record = await find(store, code_or_token)
+    now = int(time.time())
+    if record is None or not record.is_live(now):
+        raise not_found("no such live token (unknown, expired or already revoked)")
+    audit = AuditEvent(
+        action="revoke",
+        actor=f"admin:{caller.client_id}",
+        reason="config_api",
+        client_id=record.client_id,
+        details={"grants": [record.grant_id], "token_codes": [record.code]},
+    )
+    return await store.revoke(RevocationTarget.grants([record.grant_id]), now, audit)

@@ -1,0 +1,748 @@
+"""The config API over HTTP (`/jans-config-api/api/v1/...`), Janssen's paths and names.
+
+One table of operations drives both the routes and the OpenAPI document, so the two
+cannot drift apart. Handlers parse, call `configapi/`, render; rules live there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tokenrevoke.configapi import clients as client_admin
+from tokenrevoke.configapi import config as config_admin
+from tokenrevoke.configapi import scopes as scope_admin
+from tokenrevoke.configapi import scripts as script_admin
+from tokenrevoke.configapi import security
+from tokenrevoke.configapi import tokens as token_admin
+from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
+from tokenrevoke.configapi.paging import page_in_memory, parse_paging
+from tokenrevoke.configapi.security import Caller
+from tokenrevoke.model import ConfigError
+from tokenrevoke.runtime import Runtime
+from tokenrevoke.store import StoreUnavailable
+from tokenrevoke.store.base import ConflictError
+from tokenrevoke.web.requests import read_body
+from tokenrevoke.web.responses import NO_STORE
+
+log = logging.getLogger("tokenrevoke.configapi")
+
+PREFIX = "/jans-config-api"
+API = "/api/v1"
+JSON = "application/json"
+JSON_PATCH = "application/json-patch+json"
+
+Handler = Callable[[Request, Runtime, Caller], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str  # below /jans-config-api
+    operation_id: str
+    summary: str
+    tag: str
+    scopes: tuple[str, ...]
+    handler: Handler
+    request: str | None = None  # schema name of a JSON body
+    request_type: str = JSON
+    response: str | None = None  # schema name of the success body
+    status: int = 200
+    query: tuple[tuple[str, str, Any], ...] = ()  # (name, type, default)
+    errors: tuple[int, ...] = (400, 401, 403, 404, 500)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def api_json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, NO_STORE, media_type=JSON)
+
+
+def no_content() -> Response:
+    return Response(b"", 204, NO_STORE)
+
+
+def error_json(error: ApiError) -> Response:
+    return Response(
+        orjson.dumps(error.body()), error.status, {**NO_STORE, **error.headers}, media_type=JSON
+    )
+
+
+async def json_body(request: Request, runtime: Runtime, media_type: str) -> Any:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    accepted = {media_type, JSON} if media_type == JSON_PATCH else {media_type}
+    if content_type not in accepted:
+        raise ApiError(415, f"the request body must be {media_type}")
+    body = await read_body(request, runtime.settings.max_body_bytes)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise bad_request("the request body is not valid JSON") from None
+
+
+def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            caller = await security.authorize(
+                runtime.store, request.headers.get("authorization"), op.scopes
+            )
+            return await op.handler(request, runtime, caller)
+        except ApiError as error:
+            return error_json(error)
+        except (ConfigError, client_admin.ClientError) as exc:
+            return error_json(bad_request(str(exc)))
+        except ConflictError as exc:
+            return error_json(ApiError(409, str(exc)))
+        except StoreUnavailable as exc:
+            log.error("store unavailable on %s: %s", request.url.path, exc)
+            return error_json(
+                ApiError(503, "the store is temporarily unavailable", {"Retry-After": "1"})
+            )
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            return error_json(ApiError(500, "the server could not complete the request"))
+
+    handle.__name__ = op.operation_id.replace("-", "_")
+    return handle
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+# -- tokens ---------------------------------------------------------------------------------
+async def token_by_client(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(
+        await token_admin.by_client(rt.store, request.path_params["clientId"], query(request))
+    )
+
+
+async def token_by_code(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await token_admin.get_token(rt.store, request.path_params["tknCde"]))
+
+
+async def token_revoke(request: Request, rt: Runtime, caller: Caller) -> Response:
+    await token_admin.revoke(rt.store, request.path_params["tknCde"], caller)
+    return no_content()
+
+
+async def token_search(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await token_admin.search(rt.store, query(request)))
+
+
+# -- clients --------------------------------------------------------------------------------
+CLIENT_FIELDS = ("inum", "clientName", "displayName", "tokenEndpointAuthMethod", "disabled")
+
+
+async def _scope_inums(rt: Runtime) -> dict[str, str]:
+    return {s.inum: s.id for s in await rt.store.list_scopes()}
+
+
+async def _client(rt: Runtime, inum: str) -> Any:
+    client = await rt.store.get_client(inum)
+    if client is None:
+        raise not_found(f"no client {inum}")
+    return client
+
+
+async def client_list(request: Request, rt: Runtime, _: Caller) -> Response:
+    paging = parse_paging(
+        query(request), sort_default="inum", sortable=CLIENT_FIELDS, fields=CLIENT_FIELDS
+    )
+    items = [client_admin.client_json(c) for c in await rt.store.list_clients()]
+    return api_json(page_in_memory(items, paging, ("inum", "clientName", "displayName")))
+
+
+async def client_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(client_admin.client_json(await _client(rt, request.path_params["inum"])))
+
+
+async def client_create(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    client = client_admin.client_from_json(data, None, await _scope_inums(rt))
+    secret = data.get("clientSecret") if isinstance(data.get("clientSecret"), str) else None
+    created, raw = await client_admin.create_client(rt.store, rt.box, client, secret)
+    return api_json(client_admin.describe(created, raw), 201)
+
+
+async def client_replace(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    inum = data.get("inum") if isinstance(data, dict) else None
+    if not isinstance(inum, str) or not inum:
+        raise bad_request("inum is required")
+    existing = await _client(rt, inum)
+    updated = client_admin.client_from_json(data, existing, await _scope_inums(rt))
+    return api_json(await _save_client(rt, updated, data.get("clientSecret")))
+
+
+async def client_patch(request: Request, rt: Runtime, _: Caller) -> Response:
+    existing = await _client(rt, request.path_params["inum"])
+    patch = await json_body(request, rt, JSON_PATCH)
+    document = config_admin.apply_json_patch(client_admin.client_json(existing), patch)
+    if document.get("inum") != existing.client_id:
+        raise bad_request("inum cannot be changed")
+    updated = client_admin.client_from_json(document, existing, await _scope_inums(rt))
+    return api_json(await _save_client(rt, updated, document.get("clientSecret")))
+
+
+async def _save_client(rt: Runtime, client: Any, secret: Any) -> dict[str, Any]:
+    client_admin.validate(client)
+    if isinstance(secret, str) and secret:
+        client = client_admin.set_secret(client, rt.box, secret)
+    elif client.auth_method.value == "client_secret_jwt" and not client.secret_encrypted:
+        raise bad_request("client_secret_jwt needs a clientSecret to be set")
+    await rt.store.save_client(client)
+    return client_admin.client_json(client)
+
+
+async def client_delete(request: Request, rt: Runtime, caller: Caller) -> Response:
+    if not await client_admin.delete_client(
+        rt.store, request.path_params["inum"], f"admin:{caller.client_id}"
+    ):
+        raise not_found(f"no client {request.path_params['inum']}")
+    return no_content()
+
+
+# -- scopes ---------------------------------------------------------------------------------
+SCOPE_FIELDS = ("inum", "id", "displayName", "scopeType", "defaultScope")
+
+
+async def _scope(rt: Runtime, inum: str) -> Any:
+    for scope in await rt.store.list_scopes():
+        if scope.inum == inum:
+            return scope
+    raise not_found(f"no scope {inum}")
+
+
+async def scope_list(request: Request, rt: Runtime, _: Caller) -> Response:
+    params = query(request)
+    paging = parse_paging(params, sort_default="inum", sortable=SCOPE_FIELDS, fields=SCOPE_FIELDS)
+    scope_type = params.get("type") or ""
+    items = [
+        scope_admin.scope_json(s)
+        for s in await rt.store.list_scopes()
+        if not scope_type or s.scope_type.value == scope_type
+    ]
+    return api_json(page_in_memory(items, paging, ("id", "displayName", "description")))
+
+
+async def scope_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(scope_admin.scope_json(await _scope(rt, request.path_params["inum"])))
+
+
+async def scope_by_type(request: Request, rt: Runtime, _: Caller) -> Response:
+    kind = request.path_params["type"]
+    return api_json(
+        [
+            scope_admin.scope_json(s)
+            for s in await rt.store.list_scopes()
+            if s.scope_type.value == kind
+        ]
+    )
+
+
+async def scope_create(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "inum"}
+    scope = scope_admin.scope_from_json(data, None)
+    await rt.store.save_scope(scope)
+    return api_json(scope_admin.scope_json(scope), 201)
+
+
+async def scope_replace(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    inum = data.get("inum") if isinstance(data, dict) else None
+    if not isinstance(inum, str) or not inum:
+        raise bad_request("inum is required")
+    scope = scope_admin.scope_from_json(data, await _scope(rt, inum))
+    await rt.store.save_scope(scope)
+    return api_json(scope_admin.scope_json(scope))
+
+
+async def scope_patch(request: Request, rt: Runtime, _: Caller) -> Response:
+    existing = await _scope(rt, request.path_params["inum"])
+    patch = await json_body(request, rt, JSON_PATCH)
+    document = config_admin.apply_json_patch(scope_admin.scope_json(existing), patch)
+    if document.get("inum") != existing.inum:
+        raise bad_request("inum cannot be changed")
+    scope = scope_admin.scope_from_json(document, existing)
+    await rt.store.save_scope(scope)
+    return api_json(scope_admin.scope_json(scope))
+
+
+async def scope_delete(request: Request, rt: Runtime, _: Caller) -> Response:
+    if not await rt.store.delete_scope(request.path_params["inum"]):
+        raise not_found(f"no scope {request.path_params['inum']}")
+    return no_content()
+
+
+# -- auth-server properties -----------------------------------------------------------------
+async def properties_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    cfg = await config_admin.effective(rt.store, rt.settings.base_url)
+    return api_json(dict(cfg.values))
+
+
+async def properties_patch(request: Request, rt: Runtime, _: Caller) -> Response:
+    patch = await json_body(request, rt, JSON_PATCH)
+    cfg = await config_admin.patch_properties(rt.store, rt.settings.base_url, patch)
+    await rt.refresh()  # in force on this node at once; other nodes within a second
+    return api_json(dict(cfg.values))
+
+
+async def feature_flags(request: Request, rt: Runtime, _: Caller) -> Response:
+    cfg = await config_admin.effective(rt.store, rt.settings.base_url)
+    return api_json(list(cfg["featureFlags"]))
+
+
+# -- scripts --------------------------------------------------------------------------------
+SCRIPT_FIELDS = ("inum", "name", "scriptType", "level", "enabled")
+
+
+async def _script(rt: Runtime, key: str, by: str = "inum") -> Any:
+    for script in await rt.store.list_scripts():
+        if getattr(script, by) == key:
+            return script
+    raise not_found(f"no script with {by} {key}")
+
+
+async def script_list(request: Request, rt: Runtime, _: Caller) -> Response:
+    kind = request.path_params.get("type")
+    paging = parse_paging(
+        query(request), sort_default="inum", sortable=SCRIPT_FIELDS, fields=SCRIPT_FIELDS
+    )
+    items = [
+        script_admin.script_json(s)
+        for s in await rt.store.list_scripts()
+        if kind is None or s.script_type == kind
+    ]
+    return api_json(page_in_memory(items, paging, ("name", "description", "scriptType")))
+
+
+async def script_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(script_admin.script_json(await _script(rt, request.path_params["inum"])))
+
+
+async def script_by_name(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(
+        script_admin.script_json(await _script(rt, request.path_params["name"], "name"))
+    )
+
+
+async def script_types(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(list(script_admin.SCRIPT_TYPES))
+
+
+async def _unique_name(rt: Runtime, script: Any) -> None:
+    if any(s.name == script.name and s.inum != script.inum for s in await rt.store.list_scripts()):
+        raise ApiError(409, f"a script named {script.name!r} already exists")
+
+
+async def script_create(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in ("inum", "revision")}
+    script = script_admin.script_from_json(data, None)
+    await _unique_name(rt, script)
+    saved = await rt.store.save_script(script)
+    return api_json(script_admin.script_json(saved), 201)
+
+
+async def script_replace(request: Request, rt: Runtime, _: Caller) -> Response:
+    data = await json_body(request, rt, JSON)
+    inum = data.get("inum") if isinstance(data, dict) else None
+    if not isinstance(inum, str) or not inum:
+        raise bad_request("inum is required")
+    script = script_admin.script_from_json(data, await _script(rt, inum))
+    await _unique_name(rt, script)
+    return api_json(script_admin.script_json(await rt.store.save_script(script)))
+
+
+async def script_patch(request: Request, rt: Runtime, _: Caller) -> Response:
+    existing = await _script(rt, request.path_params["inum"])
+    patch = await json_body(request, rt, JSON_PATCH)
+    document = config_admin.apply_json_patch(script_admin.script_json(existing), patch)
+    if document.get("inum") != existing.inum:
+        raise bad_request("inum cannot be changed")
+    script = script_admin.script_from_json(document, existing)
+    await _unique_name(rt, script)
+    return api_json(
+        script_admin.script_json(await rt.store.save_script(dataclasses.replace(script)))
+    )
+
+
+async def script_delete(request: Request, rt: Runtime, _: Caller) -> Response:
+    if not await rt.store.delete_script(request.path_params["inum"]):
+        raise not_found(f"no script {request.path_params['inum']}")
+    return no_content()
+
+
+# -- the table ------------------------------------------------------------------------------
+T_TOKEN, T_CLIENT, T_SCOPE = "Token", "OAuth - OpenID Connect - Clients", "OAuth - Scopes"
+T_PROPS, T_SCRIPT = "Configuration \u2013 Properties", "Custom Scripts"
+PAGING: tuple[tuple[str, str, Any], ...] = (
+    ("limit", "integer", 50),
+    ("pattern", "string", ""),
+    ("startIndex", "integer", 0),
+    ("sortBy", "string", "inum"),
+    ("sortOrder", "string", "ascending"),
+    ("fieldValuePair", "string", ""),
+)
+TOKEN_PAGING = tuple((n, t, "tknCde" if n == "sortBy" else d) for n, t, d in PAGING)
+S = security
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        f"{API}/token/client/{{clientId}}",
+        "get-token-by-client",
+        "Get token details by client.",
+        T_TOKEN,
+        S.TOKEN_READ,
+        token_by_client,
+        response="TokenEntityPagedResult",
+        query=TOKEN_PAGING,
+    ),
+    Operation(
+        "GET",
+        f"{API}/token/tknCde/{{tknCde}}",
+        "get-token-by-id",
+        "Get token details by Id.",
+        T_TOKEN,
+        S.TOKEN_READ,
+        token_by_code,
+        response="TokenEntity",
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/token/revoke/{{tknCde}}",
+        "revoke-token",
+        "Revoke client token.",
+        T_TOKEN,
+        S.TOKEN_DELETE,
+        token_revoke,
+        status=204,
+    ),
+    Operation(
+        "GET",
+        f"{API}/token/search",
+        "search-token",
+        "Search tokens",
+        T_TOKEN,
+        S.TOKEN_READ,
+        token_search,
+        response="TokenEntityPagedResult",
+        query=TOKEN_PAGING,
+    ),
+    Operation(
+        "GET",
+        f"{API}/openid/clients",
+        "get-oauth-openid-clients",
+        "Gets list of OpenID Connect clients",
+        T_CLIENT,
+        S.CLIENT_READ,
+        client_list,
+        response="PagedResult",
+        query=PAGING,
+    ),
+    Operation(
+        "PUT",
+        f"{API}/openid/clients",
+        "put-oauth-openid-client",
+        "Update OpenId Connect client",
+        T_CLIENT,
+        S.CLIENT_WRITE,
+        client_replace,
+        request="Client",
+        response="Client",
+    ),
+    Operation(
+        "POST",
+        f"{API}/openid/clients",
+        "post-oauth-openid-client",
+        "Create new OpenId Connect client",
+        T_CLIENT,
+        S.CLIENT_WRITE,
+        client_create,
+        request="Client",
+        response="Client",
+        status=201,
+    ),
+    Operation(
+        "GET",
+        f"{API}/openid/clients/{{inum}}",
+        "get-oauth-openid-clients-by-inum",
+        "Get OpenId Connect Client by Inum",
+        T_CLIENT,
+        S.CLIENT_READ,
+        client_get,
+        response="Client",
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/openid/clients/{{inum}}",
+        "delete-oauth-openid-client-by-inum",
+        "Delete OpenId Connect client",
+        T_CLIENT,
+        S.CLIENT_DELETE,
+        client_delete,
+        status=204,
+    ),
+    Operation(
+        "PATCH",
+        f"{API}/openid/clients/{{inum}}",
+        "patch-oauth-openid-client-by-inum",
+        "Patch OpenId Connect client",
+        T_CLIENT,
+        S.CLIENT_WRITE,
+        client_patch,
+        request="JsonPatchArray",
+        request_type=JSON_PATCH,
+        response="Client",
+    ),
+    Operation(
+        "GET",
+        f"{API}/scopes",
+        "get-oauth-scopes",
+        "Gets list of Scopes",
+        T_SCOPE,
+        S.SCOPE_READ,
+        scope_list,
+        response="PagedResult",
+        query=(("type", "string", ""), *PAGING),
+    ),
+    Operation(
+        "PUT",
+        f"{API}/scopes",
+        "put-oauth-scopes",
+        "Update Scope",
+        T_SCOPE,
+        S.SCOPE_WRITE,
+        scope_replace,
+        request="Scope",
+        response="Scope",
+    ),
+    Operation(
+        "POST",
+        f"{API}/scopes",
+        "post-oauth-scopes",
+        "Create Scope",
+        T_SCOPE,
+        S.SCOPE_WRITE,
+        scope_create,
+        request="Scope",
+        response="Scope",
+        status=201,
+    ),
+    Operation(
+        "GET",
+        f"{API}/scopes/{{inum}}",
+        "get-oauth-scopes-by-inum",
+        "Get Scope by Inum",
+        T_SCOPE,
+        S.SCOPE_READ,
+        scope_get,
+        response="Scope",
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/scopes/{{inum}}",
+        "delete-oauth-scopes-by-inum",
+        "Delete Scope",
+        T_SCOPE,
+        S.SCOPE_DELETE,
+        scope_delete,
+        status=204,
+    ),
+    Operation(
+        "PATCH",
+        f"{API}/scopes/{{inum}}",
+        "patch-oauth-scopes-by-id",
+        "Patch Scope",
+        T_SCOPE,
+        S.SCOPE_WRITE,
+        scope_patch,
+        request="JsonPatchArray",
+        request_type=JSON_PATCH,
+        response="Scope",
+    ),
+    Operation(
+        "GET",
+        f"{API}/scopes/type/{{type}}",
+        "get-scope-by-type",
+        "Get Scope by type",
+        T_SCOPE,
+        S.SCOPE_READ,
+        scope_by_type,
+        response="ScopeList",
+    ),
+    Operation(
+        "GET",
+        f"{API}/jans-auth-server/config",
+        "get-properties",
+        "Gets all Jans authorization server configuration properties.",
+        T_PROPS,
+        S.PROPERTIES_READ,
+        properties_get,
+        response="AppConfiguration",
+    ),
+    Operation(
+        "PATCH",
+        f"{API}/jans-auth-server/config",
+        "patch-properties",
+        "Partially modifies Jans authorization server Application configuration properties.",
+        T_PROPS,
+        S.PROPERTIES_WRITE,
+        properties_patch,
+        request="JsonPatchArray",
+        request_type=JSON_PATCH,
+        response="AppConfiguration",
+    ),
+    Operation(
+        "GET",
+        f"{API}/jans-auth-server/config/feature-flags",
+        "get-feature-flag-type",
+        "Returns feature flags type configured for Jans authorization server.",
+        T_PROPS,
+        S.PROPERTIES_READ,
+        feature_flags,
+        response="StringList",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts",
+        "get-config-scripts",
+        "Gets a list of custom scripts",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_list,
+        response="PagedResult",
+        query=PAGING,
+    ),
+    Operation(
+        "PUT",
+        f"{API}/config/scripts",
+        "put-config-scripts",
+        "Updates a custom script",
+        T_SCRIPT,
+        S.SCRIPT_WRITE,
+        script_replace,
+        request="CustomScript",
+        response="CustomScript",
+    ),
+    Operation(
+        "POST",
+        f"{API}/config/scripts",
+        "post-config-scripts",
+        "Adds a new custom script",
+        T_SCRIPT,
+        S.SCRIPT_WRITE,
+        script_create,
+        request="CustomScript",
+        response="CustomScript",
+        status=201,
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/config/scripts/{{inum}}",
+        "delete-config-scripts-by-inum",
+        "Deletes a custom script",
+        T_SCRIPT,
+        S.SCRIPT_DELETE,
+        script_delete,
+        status=204,
+    ),
+    Operation(
+        "PATCH",
+        f"{API}/config/scripts/{{inum}}",
+        "patch-config-scripts-by-inum",
+        "Patches a custom script",
+        T_SCRIPT,
+        S.SCRIPT_WRITE,
+        script_patch,
+        request="JsonPatchArray",
+        request_type=JSON_PATCH,
+        response="CustomScript",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts/inum/{{inum}}",
+        "get-config-scripts-by-inum",
+        "Gets a script by Inum",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_get,
+        response="CustomScript",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts/name/{{name}}",
+        "get-custom-script-by-name",
+        "Fetch custom script by name",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_by_name,
+        response="CustomScript",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts/types",
+        "get-custom-script-type",
+        "Fetch custom script types",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_types,
+        response="StringList",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts/script-types",
+        "get-custom-script-types",
+        "Fetch custom script types",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_types,
+        response="StringList",
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/scripts/type/{{type}}",
+        "get-config-scripts-by-type",
+        "Gets list of scripts by type",
+        T_SCRIPT,
+        S.SCRIPT_READ,
+        script_list,
+        response="PagedResult",
+        query=PAGING,
+    ),
+]
+
+
+def routes() -> list[BaseRoute]:
+    """Static paths first (Starlette matches in order: /scripts/types before /scripts/{inum})."""
+    ordered = sorted(OPERATIONS, key=lambda op: op.path.count("{"))
+    by_path: dict[str, dict[str, Operation]] = {}
+    for op in ordered:
+        by_path.setdefault(op.path, {})[op.method] = op
+    out: list[BaseRoute] = []
+    for path, methods in by_path.items():
+        out.append(Route(PREFIX + path, _dispatch(methods), methods=list(methods)))
+    return out
+
+
+def _dispatch(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+    handlers = {method: endpoint(op) for method, op in methods.items()}
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch

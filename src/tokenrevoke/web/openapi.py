@@ -1,0 +1,305 @@
+"""OpenAPI 3 description of the config API, generated from the operation table, with the
+schema names and JSON member names of Janssen's jans-config-api swagger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokenrevoke import __version__
+from tokenrevoke.model.config import PROPERTIES
+from tokenrevoke.model.scopes import CONFIG_API_SCOPES
+from tokenrevoke.web.configapi import JSON, OPERATIONS, PREFIX, Operation
+
+_S = {"type": "string"}
+_I = {"type": "integer", "format": "int32"}
+_B = {"type": "boolean"}
+_STRINGS = {"type": "array", "items": _S}
+# Janssen's swagger says `format: date-time`, but Janssen sends `2024-09-23T15:03:50` (no
+# offset; its own examples), which is not RFC 3339. We send what Janssen sends, in UTC, and
+# describe that faithfully instead.
+_DATE = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$",
+    "description": "UTC, yyyy-MM-ddTHH:mm:ss (Janssen's format, no offset)",
+}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _paged(items: dict[str, Any]) -> dict[str, Any]:
+    return _obj(
+        {
+            "start": _I,
+            "totalEntriesCount": _I,
+            "entriesCount": _I,
+            "entries": {"type": "array", "items": items},
+        }
+    )
+
+
+_KIND = {
+    "bool": _B,
+    "posint": _I,
+    "url": {"type": "string", "nullable": True},
+    "strlist": _STRINGS,
+    "flags": _STRINGS,
+    "cors": {"type": "array", "items": {"type": "object"}},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
+    "TokenEntity": _obj(
+        {
+            "dn": _S,
+            "grantId": _S,
+            "userId": _S,
+            "userDn": _S,
+            "clientId": _S,
+            "creationDate": _DATE,
+            "expirationDate": _DATE,
+            "deletable": _B,
+            "scope": _S,
+            "tokenCode": _S,
+            "tokenType": _S,
+            "grantType": _S,
+            "referenceId": _S,
+            "sessionDn": _S,
+            "attributes": {"type": "object"},
+            "tokenTypeEnum": {
+                "type": "string",
+                "enum": [
+                    "ID_TOKEN",
+                    "ACCESS_TOKEN",
+                    "LONG_LIVED_ACCESS_TOKEN",
+                    "REFRESH_TOKEN",
+                    "AUTHORIZATION_CODE",
+                    "LOGOUT_STATUS_JWT",
+                    "TX_TOKEN",
+                ],
+            },
+            "revoked": _B,
+            "revocationDate": _DATE,
+            "revokedBy": _S,
+            "revocationReason": _S,
+        }
+    ),
+    "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
+    "PagedResult": _paged({"type": "object"}),
+    "Client": _obj(
+        {
+            "dn": _S,
+            "inum": _S,
+            "clientName": _S,
+            "displayName": _S,
+            "clientSecret": _S,
+            "grantTypes": _STRINGS,
+            "scopes": _STRINGS,
+            "tokenEndpointAuthMethod": {
+                "type": "string",
+                "enum": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "client_secret_jwt",
+                    "private_key_jwt",
+                    "tls_client_auth",
+                    "self_signed_tls_client_auth",
+                    "none",
+                ],
+            },
+            "jwks": {"type": "string", "nullable": True},
+            "jwksUri": {"type": "string", "nullable": True},
+            "authorizedOrigins": _STRINGS,
+            "accessTokenAsJwt": _B,
+            "accessTokenLifetime": {**_I, "nullable": True},
+            "refreshTokenLifetime": {**_I, "nullable": True},
+            "disabled": _B,
+            "attributes": _obj(
+                {
+                    "tlsClientAuthSubjectDn": {"type": "string", "nullable": True},
+                    "idTokenLifetime": {**_I, "nullable": True},
+                    "tlsClientCertificateBoundAccessTokens": _B,
+                }
+            ),
+        }
+    ),
+    "Scope": _obj(
+        {
+            "dn": _S,
+            "inum": _S,
+            "id": _S,
+            "displayName": _S,
+            "description": _S,
+            "scopeType": {
+                "type": "string",
+                "enum": ["openid", "dynamic", "uma", "spontaneous", "oauth"],
+            },
+            "defaultScope": _B,
+            "attributes": _obj({"showInConfigurationEndpoint": _B}),
+            "creationDate": _DATE,
+            "umaType": _B,
+        }
+    ),
+    "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
+    "StringList": _STRINGS,
+    "AppConfiguration": _obj({name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}),
+    "CustomScript": _obj(
+        {
+            "dn": _S,
+            "inum": _S,
+            "name": {
+                "type": "string",
+                "minLength": 2,
+                "maxLength": 60,
+                "pattern": "^[a-zA-Z0-9_\\-\\:\\/\\.]+$",
+            },
+            "description": _S,
+            "script": _S,
+            "scriptType": {"type": "string", "enum": ["revoke_token"]},
+            "programmingLanguage": {"type": "string", "enum": ["python"]},
+            "level": _I,
+            "revision": {"type": "integer", "format": "int64"},
+            "enabled": _B,
+            "modified": _B,
+            "internal": _B,
+            "locationType": {"type": "string", "enum": ["ldap", "db"]},
+            "moduleProperties": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/SimpleCustomProperty"},
+            },
+            "configurationProperties": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/SimpleExtendedCustomProperty"},
+            },
+        }
+    ),
+    "SimpleCustomProperty": _obj({"value1": _S, "value2": _S, "description": _S}),
+    "SimpleExtendedCustomProperty": _obj(
+        {"value1": _S, "value2": _S, "hide": _B, "description": _S}
+    ),
+    "JsonPatch": _obj(
+        {
+            "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": _S,
+            "from": _S,
+            "value": {},
+        },
+        ["op", "path"],
+    ),
+    "JsonPatchArray": {"type": "array", "items": {"$ref": "#/components/schemas/JsonPatch"}},
+}
+
+_ERROR_TEXT = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    415: "Unsupported Media Type",
+    500: "InternalServerError",
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": name.strip("{}"), "in": "path", "required": True, "schema": _S}
+        for name in op.path.split("/")
+        if name.startswith("{")
+    ]
+    for name, kind, default in op.query:
+        params.append({"name": name, "in": "query", "schema": {"type": kind, "default": default}})
+    success: dict[str, Any] = {"description": "OK" if op.status != 204 else "No Content"}
+    if op.response:
+        success["content"] = {JSON: {"schema": _ref(op.response)}}
+    if op.status == 201:
+        success["description"] = "Created"
+    responses: dict[str, Any] = {str(op.status): success}
+    for code in (*op.errors, 409) if op.method in ("POST", "PUT", "PATCH") else op.errors:
+        responses[str(code)] = {
+            "description": _ERROR_TEXT[code],
+            "content": {JSON: {"schema": _ref("ApiError")}},
+        }
+    doc: dict[str, Any] = {
+        "tags": [op.tag],
+        "summary": op.summary,
+        "operationId": op.operation_id,
+        "parameters": params,
+        "responses": responses,
+        "security": [{"oauth2": [scope]} for scope in op.scopes],
+    }
+    if op.request:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {op.request_type: {"schema": _ref(op.request)}},
+        }
+        responses["415"] = {
+            "description": _ERROR_TEXT[415],
+            "content": {JSON: {"schema": _ref("ApiError")}},
+        }
+    return doc
+
+
+def openapi_document(issuer: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "tokenrevoke config API (Janssen jans-config-api compatible)",
+            "version": __version__,
+        },
+        "servers": [{"url": f"{issuer}{PREFIX}"}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": f"{issuer}/jans-auth/restv1/token",
+                            "scopes": {
+                                scope: scope.rsplit("/", 1)[-1] for scope in CONFIG_API_SCOPES
+                            },
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+DOCS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>tokenrevoke config API</title>
+<style>
+body{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+code{background:#f3f3f3;padding:0 .2rem}
+td,th{text-align:left;padding:.2rem .6rem;vertical-align:top}
+tr:nth-child(even){background:#fafafa}
+</style></head><body>
+<h1>tokenrevoke config API</h1>
+<p>Janssen jans-config-api compatible. Machine-readable description:
+<a href="openapi.json">openapi.json</a>. Every call needs a Bearer access token from
+<code>/jans-auth/restv1/token</code> (client_credentials) with one of the listed scopes.</p>
+<table><tr><th>method</th><th>path</th><th>operationId</th><th>summary</th></tr>
+{rows}</table></body></html>"""
+
+
+def docs_page() -> str:
+    from html import escape
+
+    rows = "\n".join(
+        f"<tr><td>{op.method}</td><td><code>{escape(PREFIX + op.path)}</code></td>"
+        f"<td>{escape(op.operation_id)}</td><td>{escape(op.summary)}</td></tr>"
+        for op in OPERATIONS
+    )
+    return DOCS_PAGE.replace("{rows}", rows)
