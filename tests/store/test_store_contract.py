@@ -251,6 +251,8 @@ def test_search_by_pattern_fields_and_pages(store: Store, loop: asyncio.Abstract
     assert total == 5 and len(page) == 3 and all(t.client_id == "alpha" for t in page)
     total, _ = run(loop, store.search_tokens(TokenQuery(patterns=("alpha", "gamma"))))
     assert total == 6
+    total, _ = run(loop, store.search_tokens(TokenQuery(patterns=("ALPHA",))))
+    assert total == 5, "patterns match case-insensitively on every backend"
     # LIKE wildcards in a pattern are literal characters.
     total, page = run(loop, store.search_tokens(TokenQuery(patterns=("_%_",))))
     assert total == 1 and page[0].grant_id == "odd_%_grant"

@@ -21,12 +21,9 @@ from tokenrevoke.model import (
     Scope,
     ScriptDefinition,
     TokenRecord,
-    TokenType,
     User,
 )
-from tokenrevoke.model.client import AuthMethod
-from tokenrevoke.model.scope import ScopeType
-from tokenrevoke.store import migrations
+from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
     TOKEN_ATTRIBUTES,
@@ -38,15 +35,18 @@ from tokenrevoke.store.base import (
     StoreUnavailable,
     TokenQuery,
 )
+from tokenrevoke.store.codec import (
+    TARGET_COLUMN,
+    TOKEN_COLUMN_LIST,
+    TOKEN_COLUMNS,
+    token_from_row,
+    token_to_row,
+)
 from tokenrevoke.store.sqlite.writer import GroupCommitWriter
 
 T = TypeVar("T")
 
-_TOKEN_COLUMNS = (
-    "tkn_cde, grt_id, cln_id, usr_id, usr_dn, ssn_id, tkn_typ, grt_typ, iat, exp, scp, "
-    "jans_id, attr, del, revoked_at, revoked_by, revoke_reason"
-)
-_TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
+_PLACEHOLDERS = ",".join("?" * len(TOKEN_COLUMNS))
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _IN_CHUNK = 500
 
@@ -59,60 +59,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
     return conn
-
-
-def _row_to_token(row: sqlite3.Row | tuple[Any, ...]) -> TokenRecord:
-    return TokenRecord(
-        code=row[0],
-        grant_id=row[1],
-        client_id=row[2],
-        user_id=row[3],
-        user_dn=row[4],
-        session_id=row[5],
-        token_type=TokenType(row[6]),
-        grant_type=row[7],
-        created_at=row[8],
-        expires_at=row[9],
-        scope=row[10],
-        reference_id=row[11],
-        attributes=orjson.loads(row[12]) if row[12] else {},
-        deletable=bool(row[13]),
-        revoked_at=row[14],
-        revoked_by=row[15],
-        revoke_reason=row[16],
-    )
-
-
-def _token_params(t: TokenRecord) -> tuple[Any, ...]:
-    return (
-        t.code,
-        t.grant_id,
-        t.client_id,
-        t.user_id,
-        t.user_dn,
-        t.session_id,
-        t.token_type.value,
-        t.grant_type,
-        t.created_at,
-        t.expires_at,
-        t.scope,
-        t.reference_id,
-        orjson.dumps(t.attributes).decode() if t.attributes else None,
-        int(t.deletable),
-        t.revoked_at,
-        t.revoked_by,
-        t.revoke_reason,
-    )
-
-
-def client_to_json(client: Client) -> str:
-    return orjson.dumps(dataclasses.asdict(client)).decode()
-
-
-def client_from_json(text: str | bytes) -> Client:
-    data = orjson.loads(text)
-    data["auth_method"] = AuthMethod(data["auth_method"])
-    return Client(**data)
 
 
 def _bump(conn: sqlite3.Connection, kind: str) -> None:
@@ -162,18 +108,18 @@ class SqliteStore(Store):
 
     # -- tokens -----------------------------------------------------------------------
     async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None:
-        rows = [_token_params(t) for t in tokens]
+        rows = [token_to_row(t) for t in tokens]
 
         def work(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows
+                f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", rows
             )
 
         await self._write(work)
 
     async def get_token(self, code: str) -> TokenRecord | None:
-        rows = self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde = ?", (code,))
-        return _row_to_token(rows[0]) if rows else None
+        rows = self._read(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ?", (code,))
+        return token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
         found: list[TokenRecord] = []
@@ -182,13 +128,13 @@ class SqliteStore(Store):
             chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._read(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE tkn_cde IN ({marks})", chunk
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde IN ({marks})", chunk
             )
-            found.extend(_row_to_token(r) for r in rows)
+            found.extend(token_from_row(r) for r in rows)
         return found
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
-        column = _TARGET_COLUMN[target.column]
+        column = TARGET_COLUMN[target.column]
         type_filter = ""
         type_params: tuple[str, ...] = ()
         if target.token_types:
@@ -215,7 +161,7 @@ class SqliteStore(Store):
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> bool:
-        rows = [_token_params(t) for t in new_tokens]
+        rows = [token_to_row(t) for t in new_tokens]
 
         def work(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
@@ -226,7 +172,7 @@ class SqliteStore(Store):
             if cur.rowcount != 1:
                 return False
             conn.executemany(
-                f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({_PLACEHOLDERS})", rows
+                f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", rows
             )
             return True
 
@@ -270,10 +216,10 @@ class SqliteStore(Store):
             f"{TOKEN_ATTRIBUTES[query.sort_by]} {'DESC' if query.descending else 'ASC'}, tkn_cde"
         )
         rows = self._read(
-            f"SELECT {_TOKEN_COLUMNS} FROM tokens{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, query.limit, query.start],
         )
-        return total, [_row_to_token(r) for r in rows]
+        return total, [token_from_row(r) for r in rows]
 
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
         clauses, params = [], []
@@ -289,15 +235,16 @@ class SqliteStore(Store):
     # -- clients and users ------------------------------------------------------------
     async def get_client(self, client_id: str) -> Client | None:
         rows = self._read("SELECT data FROM clients WHERE inum = ?", (client_id,))
-        return client_from_json(rows[0][0]) if rows else None
+        return codec.client_from_json(rows[0][0]) if rows else None
 
     async def list_clients(self) -> list[Client]:
         return [
-            client_from_json(r[0]) for r in self._read("SELECT data FROM clients ORDER BY inum")
+            codec.client_from_json(r[0])
+            for r in self._read("SELECT data FROM clients ORDER BY inum")
         ]
 
     async def save_client(self, client: Client) -> None:
-        data = client_to_json(client)
+        data = codec.to_json(client)
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -319,10 +266,10 @@ class SqliteStore(Store):
 
     async def get_user_by_uid(self, uid: str) -> User | None:
         rows = self._read("SELECT data FROM users WHERE uid = ?", (uid,))
-        return User(**orjson.loads(rows[0][0])) if rows else None
+        return codec.user_from_json(rows[0][0]) if rows else None
 
     async def save_user(self, user: User) -> None:
-        data = orjson.dumps(dataclasses.asdict(user)).decode()
+        data = codec.to_json(user)
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -334,15 +281,12 @@ class SqliteStore(Store):
         await self._write(work)
 
     async def list_scopes(self) -> list[Scope]:
-        scopes = []
-        for (data,) in self._read("SELECT data FROM scopes ORDER BY id"):
-            fields = orjson.loads(data)
-            fields["scope_type"] = ScopeType(fields["scope_type"])
-            scopes.append(Scope(**fields))
-        return scopes
+        return [
+            codec.scope_from_json(r[0]) for r in self._read("SELECT data FROM scopes ORDER BY id")
+        ]
 
     async def save_scope(self, scope: Scope) -> None:
-        data = orjson.dumps(dataclasses.asdict(scope)).decode()
+        data = codec.to_json(scope)
 
         def work(conn: sqlite3.Connection) -> None:
             taken = conn.execute(
@@ -389,7 +333,7 @@ class SqliteStore(Store):
 
     async def list_scripts(self) -> list[ScriptDefinition]:
         rows = self._read("SELECT data FROM scripts")
-        scripts = [ScriptDefinition(**orjson.loads(r[0])) for r in rows]
+        scripts = [codec.script_from_json(r[0]) for r in rows]
         return sorted(scripts, key=lambda s: (s.level, s.name))
 
     async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
@@ -401,7 +345,7 @@ class SqliteStore(Store):
             conn.execute(
                 "INSERT INTO scripts (inum, data) VALUES (?, ?) "
                 "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                (saved.inum, orjson.dumps(dataclasses.asdict(saved)).decode()),
+                (saved.inum, codec.to_json(saved)),
             )
             _bump(conn, "scripts")
             return saved
@@ -418,11 +362,11 @@ class SqliteStore(Store):
 
     async def list_signing_keys(self) -> list[SigningKey]:
         rows = self._read("SELECT data FROM signing_keys")
-        keys = [SigningKey(**orjson.loads(r[0])) for r in rows]
+        keys = [codec.key_from_json(r[0]) for r in rows]
         return sorted(keys, key=lambda k: k.created_at)
 
     async def save_signing_key(self, key: SigningKey) -> None:
-        data = orjson.dumps(dataclasses.asdict(key)).decode()
+        data = codec.to_json(key)
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT INTO signing_keys (kid, data) VALUES (?, ?)", (key.kid, data))
@@ -469,15 +413,11 @@ class SqliteStore(Store):
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        keys = ("id", "at", "action", "actor", "reason", "clientId", "count", "details")
-        return [{**dict(zip(keys, r, strict=True)), "details": orjson.loads(r[7])} for r in rows]
+        return [codec.audit_from_row(r) for r in rows]
 
     async def close(self) -> None:
         self._writer.close()
         self._reader.close()
-
-
-_PLACEHOLDERS = ",".join("?" * len(_TOKEN_COLUMNS.split(",")))
 
 
 def migrate(path: Path) -> list[str]:

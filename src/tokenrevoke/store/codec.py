@@ -1,0 +1,93 @@
+"""Records <-> stored rows, shared by every backend (the schemas are column-for-column
+the same)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from tokenrevoke.model import Client, Scope, ScriptDefinition, TokenRecord, TokenType, User
+from tokenrevoke.model.client import AuthMethod
+from tokenrevoke.model.scope import ScopeType
+from tokenrevoke.store.base import SigningKey
+
+TOKEN_COLUMNS = (
+    "tkn_cde", "grt_id", "cln_id", "usr_id", "usr_dn", "ssn_id", "tkn_typ", "grt_typ", "iat",
+    "exp", "scp", "jans_id", "attr", "del", "revoked_at", "revoked_by", "revoke_reason",
+)  # fmt: skip
+TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
+TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
+
+
+def token_from_row(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        code=row[0],
+        grant_id=row[1],
+        client_id=row[2],
+        user_id=row[3],
+        user_dn=row[4],
+        session_id=row[5],
+        token_type=TokenType(row[6]),
+        grant_type=row[7],
+        created_at=int(row[8]),
+        expires_at=int(row[9]),
+        scope=row[10],
+        reference_id=row[11],
+        attributes=orjson.loads(row[12]) if row[12] else {},
+        deletable=bool(row[13]),
+        revoked_at=None if row[14] is None else int(row[14]),
+        revoked_by=row[15],
+        revoke_reason=row[16],
+    )
+
+
+def token_to_row(t: TokenRecord) -> tuple[Any, ...]:
+    return (
+        t.code, t.grant_id, t.client_id, t.user_id, t.user_dn, t.session_id,
+        t.token_type.value, t.grant_type, t.created_at, t.expires_at, t.scope,
+        t.reference_id, orjson.dumps(t.attributes).decode() if t.attributes else None,
+        int(t.deletable), t.revoked_at, t.revoked_by, t.revoke_reason,
+    )  # fmt: skip
+
+
+def to_json(record: Any) -> str:
+    return orjson.dumps(dataclasses.asdict(record)).decode()
+
+
+def client_from_json(text: str | bytes) -> Client:
+    data = orjson.loads(text)
+    data["auth_method"] = AuthMethod(data["auth_method"])
+    return Client(**data)
+
+
+def user_from_json(text: str | bytes) -> User:
+    return User(**orjson.loads(text))
+
+
+def script_from_json(text: str | bytes) -> ScriptDefinition:
+    return ScriptDefinition(**orjson.loads(text))
+
+
+def key_from_json(text: str | bytes) -> SigningKey:
+    return SigningKey(**orjson.loads(text))
+
+
+def scope_from_json(text: str | bytes) -> Scope:
+    data = orjson.loads(text)
+    data["scope_type"] = ScopeType(data["scope_type"])
+    return Scope(**data)
+
+
+def audit_from_row(row: Sequence[Any]) -> dict[str, Any]:
+    keys = ("id", "at", "action", "actor", "reason", "clientId", "count")
+    out: dict[str, Any] = dict(zip(keys, row[:7], strict=True))
+    out["details"] = orjson.loads(row[7])
+    return out
+
+
+def like_pattern(piece: str) -> str:
+    """A substring pattern with LIKE's wildcards escaped (escape character: backslash)."""
+    return "%" + piece.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

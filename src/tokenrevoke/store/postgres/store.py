@@ -1,0 +1,430 @@
+"""PostgreSQL implementation of the Store interface (asyncpg).
+
+Any number of server processes and hosts share one database. Every write is its own
+transaction and returns after COMMIT. Connection failures surface as StoreUnavailable
+(503), never as a 200 or as `active:true` for a token that could not be checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from tokenrevoke.model import AuditEvent, Client, Scope, ScriptDefinition, TokenRecord, User
+from tokenrevoke.store import codec, migrations
+from tokenrevoke.store.base import (
+    PATTERN_ATTRIBUTES,
+    TOKEN_ATTRIBUTES,
+    ConflictError,
+    Revisions,
+    RevocationTarget,
+    SigningKey,
+    Store,
+    StoreUnavailable,
+    TokenQuery,
+)
+from tokenrevoke.store.codec import TARGET_COLUMN, TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+
+T = TypeVar("T")
+_INSERT_TOKENS = (
+    f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
+)
+_MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
+# Failures that mean "the database is not there right now", as opposed to a bad query.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
+    await conn.execute(
+        "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        at, audit.action, audit.actor, audit.reason, audit.client_id, count,
+        orjson.dumps(audit.details).decode(),
+    )  # fmt: skip
+
+
+async def _bump(conn: Any, kind: str) -> None:
+    await conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = $1", kind)
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command tag such as 'UPDATE 3' or 'INSERT 0 1'."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresStore(Store):
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresStore:
+        try:
+            await migrate(url)
+            pool = await asyncpg.create_pool(
+                url, min_size=min_size, max_size=max_size, command_timeout=30, timeout=10
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
+        return cls(pool)
+
+    # -- plumbing ---------------------------------------------------------------------
+    async def _run(self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
+        try:
+            async with self._pool.acquire() as conn:
+                if transaction:
+                    async with conn.transaction():
+                        return await work(conn)
+                return await work(conn)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"postgres: {exc}") from exc
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._run(lambda conn: conn.fetch(sql, *args))
+        return rows
+
+    # -- tokens -----------------------------------------------------------------------
+    async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None:
+        rows = [codec.token_to_row(t) for t in tokens]
+        await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
+
+    async def get_token(self, code: str) -> TokenRecord | None:
+        rows = await self._fetch(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1", code)
+        return codec.token_from_row(rows[0]) if rows else None
+
+    async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
+        rows = await self._fetch(
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[])",
+            list(dict.fromkeys(codes)),
+        )
+        return [codec.token_from_row(r) for r in rows]
+
+    async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
+        column = TARGET_COLUMN[target.column]
+        sql = (
+            "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
+            f"WHERE {column} = ANY($4::text[]) AND revoked_at IS NULL AND exp > $1"
+        )
+        args: list[Any] = [at, audit.actor, audit.reason, list(target.values)]
+        if target.token_types:
+            sql += " AND tkn_typ = ANY($5::text[])"
+            args.append([t.value for t in target.token_types])
+
+        async def work(conn: Any) -> int:
+            count = _count(await conn.execute(sql, *args))
+            if count:
+                await _audit(conn, at, audit, count)
+            return count
+
+        return await self._run(work, transaction=True)
+
+    async def rotate_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> bool:
+        rows = [codec.token_to_row(t) for t in new_tokens]
+
+        async def work(conn: Any) -> bool:
+            status = await conn.execute(
+                "UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
+                "revoke_reason = 'rotated' "
+                "WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1",
+                at,
+                old_code,
+            )
+            if _count(status) != 1:
+                return False
+            await conn.executemany(_INSERT_TOKENS, rows)
+            return True
+
+        return await self._run(work, transaction=True)
+
+    async def purge_expired(self, now: int, batch_size: int) -> int:
+        async def work(conn: Any) -> int:
+            status = await conn.execute(
+                "DELETE FROM tokens WHERE tkn_cde IN "
+                "(SELECT tkn_cde FROM tokens WHERE exp <= $1 LIMIT $2)",
+                now,
+                batch_size,
+            )
+            await conn.execute(
+                "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
+                "(SELECT cln_id, jti FROM jti_seen WHERE exp <= $1 LIMIT $2)",
+                now,
+                batch_size,
+            )
+            return _count(status)
+
+        return await self._run(work, transaction=True)
+
+    async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if query.patterns:
+            ors: list[str] = []
+            for piece in query.patterns:
+                args.append(codec.like_pattern(piece))
+                n = len(args)
+                ors.extend(f"{TOKEN_ATTRIBUTES[a]} ILIKE ${n}" for a in PATTERN_ATTRIBUTES)
+            clauses.append(f"({' OR '.join(ors)})")
+        for attr, value in query.fields:
+            column = TOKEN_ATTRIBUTES[attr]
+            args.append(value)
+            clauses.append(f"{column}::text = ${len(args)}")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = (
+            f"{TOKEN_ATTRIBUTES[query.sort_by]} {'DESC' if query.descending else 'ASC'}, tkn_cde"
+        )
+        n = len(args)
+
+        async def work(conn: Any) -> tuple[int, list[TokenRecord]]:
+            total = await conn.fetchval(f"SELECT count(*) FROM tokens{where}", *args)
+            rows = await conn.fetch(
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where} ORDER BY {order} "
+                f"LIMIT ${n + 1} OFFSET ${n + 2}",
+                *args,
+                query.limit,
+                query.start,
+            )
+            return int(total), [codec.token_from_row(r) for r in rows]
+
+        return await self._run(work)
+
+    async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if client_id is not None:
+            args.append(client_id)
+            clauses.append(f"cln_id = ${len(args)}")
+        if live_at is not None:
+            args.append(live_at)
+            clauses.append(f"revoked_at IS NULL AND exp > ${len(args)}")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._fetch(f"SELECT count(*) FROM tokens{where}", *args)
+        return int(rows[0][0])
+
+    # -- clients and users ------------------------------------------------------------
+    async def get_client(self, client_id: str) -> Client | None:
+        rows = await self._fetch("SELECT data FROM clients WHERE inum = $1", client_id)
+        return codec.client_from_json(rows[0][0]) if rows else None
+
+    async def list_clients(self) -> list[Client]:
+        rows = await self._fetch("SELECT data FROM clients ORDER BY inum")
+        return [codec.client_from_json(r[0]) for r in rows]
+
+    async def save_client(self, client: Client) -> None:
+        async def work(conn: Any) -> None:
+            await conn.execute(
+                "INSERT INTO clients (inum, data) VALUES ($1, $2) "
+                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
+                client.client_id,
+                codec.to_json(client),
+            )
+            await _bump(conn, "clients")
+
+        await self._run(work, transaction=True)
+
+    async def delete_client(self, client_id: str) -> bool:
+        async def work(conn: Any) -> bool:
+            status = await conn.execute("DELETE FROM clients WHERE inum = $1", client_id)
+            await _bump(conn, "clients")
+            return _count(status) == 1
+
+        return await self._run(work, transaction=True)
+
+    async def get_user_by_uid(self, uid: str) -> User | None:
+        rows = await self._fetch("SELECT data FROM users WHERE uid = $1", uid)
+        return codec.user_from_json(rows[0][0]) if rows else None
+
+    async def save_user(self, user: User) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO users (inum, uid, data) VALUES ($1, $2, $3) "
+                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, data = excluded.data",
+                user.inum,
+                user.uid,
+                codec.to_json(user),
+            )
+        )
+
+    async def list_scopes(self) -> list[Scope]:
+        rows = await self._fetch("SELECT data FROM scopes ORDER BY id")
+        return [codec.scope_from_json(r[0]) for r in rows]
+
+    async def save_scope(self, scope: Scope) -> None:
+        async def work(conn: Any) -> None:
+            taken = await conn.fetchval(
+                "SELECT inum FROM scopes WHERE id = $1 AND inum <> $2", scope.id, scope.inum
+            )
+            if taken:
+                raise ConflictError(f"scope id {scope.id!r} already exists")
+            await conn.execute(
+                "INSERT INTO scopes (inum, id, data) VALUES ($1, $2, $3) "
+                "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
+                scope.inum,
+                scope.id,
+                codec.to_json(scope),
+            )
+            await _bump(conn, "scopes")
+
+        await self._run(work, transaction=True)
+
+    async def delete_scope(self, inum: str) -> bool:
+        async def work(conn: Any) -> bool:
+            status = await conn.execute("DELETE FROM scopes WHERE inum = $1", inum)
+            await _bump(conn, "scopes")
+            return _count(status) == 1
+
+        return await self._run(work, transaction=True)
+
+    # -- configuration, scripts, keys -------------------------------------------------
+    async def load_config(self) -> tuple[dict[str, Any], int]:
+        rows = await self._fetch("SELECT document, revision FROM app_config WHERE id = 1")
+        return orjson.loads(rows[0][0]), int(rows[0][1])
+
+    async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
+        text = orjson.dumps(document).decode()
+
+        async def work(conn: Any) -> int:
+            current = int(
+                await conn.fetchval("SELECT revision FROM app_config WHERE id = 1 FOR UPDATE")
+            )
+            if expected_revision is not None and current != expected_revision:
+                raise ConflictError(f"configuration changed (revision {current})")
+            await conn.execute(
+                "UPDATE app_config SET document = $1, revision = $2 WHERE id = 1", text, current + 1
+            )
+            return current + 1
+
+        return await self._run(work, transaction=True)
+
+    async def list_scripts(self) -> list[ScriptDefinition]:
+        rows = await self._fetch("SELECT data FROM scripts")
+        return sorted((codec.script_from_json(r[0]) for r in rows), key=lambda s: (s.level, s.name))
+
+    async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
+        async def work(conn: Any) -> ScriptDefinition:
+            revision = await conn.fetchval(
+                "UPDATE revisions SET revision = revision + 1 WHERE kind = 'scripts' "
+                "RETURNING revision"
+            )
+            saved = dataclasses.replace(script, revision=int(revision))
+            await conn.execute(
+                "INSERT INTO scripts (inum, data) VALUES ($1, $2) "
+                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
+                saved.inum,
+                codec.to_json(saved),
+            )
+            return saved
+
+        return await self._run(work, transaction=True)
+
+    async def delete_script(self, inum: str) -> bool:
+        async def work(conn: Any) -> bool:
+            status = await conn.execute("DELETE FROM scripts WHERE inum = $1", inum)
+            await _bump(conn, "scripts")
+            return _count(status) == 1
+
+        return await self._run(work, transaction=True)
+
+    async def list_signing_keys(self) -> list[SigningKey]:
+        rows = await self._fetch("SELECT data FROM signing_keys")
+        return sorted(
+            (codec.key_from_json(r[0]) for r in rows), key=lambda k: (k.created_at, k.kid)
+        )
+
+    async def save_signing_key(self, key: SigningKey) -> None:
+        async def work(conn: Any) -> None:
+            await conn.execute(
+                "INSERT INTO signing_keys (kid, data) VALUES ($1, $2)", key.kid, codec.to_json(key)
+            )
+            await _bump(conn, "keys")
+
+        await self._run(work, transaction=True)
+
+    async def delete_signing_key(self, kid: str) -> None:
+        async def work(conn: Any) -> None:
+            await conn.execute("DELETE FROM signing_keys WHERE kid = $1", kid)
+            await _bump(conn, "keys")
+
+        await self._run(work, transaction=True)
+
+    async def revisions(self) -> Revisions:
+        async def work(conn: Any) -> Revisions:
+            rows = dict(await conn.fetch("SELECT kind, revision FROM revisions"))
+            config = await conn.fetchval("SELECT revision FROM app_config WHERE id = 1")
+            return Revisions(
+                config=int(config),
+                clients=int(rows["clients"]),
+                scripts=int(rows["scripts"]),
+                keys=int(rows["keys"]),
+                scopes=int(rows["scopes"]),
+            )
+
+        return await self._run(work)
+
+    # -- replay protection, audit -----------------------------------------------------
+    async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
+        status = await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO jti_seen (cln_id, jti, exp) VALUES ($1, $2, $3) "
+                "ON CONFLICT (cln_id, jti) DO UPDATE SET exp = excluded.exp "
+                "WHERE jti_seen.exp <= $4",
+                client_id,
+                jti,
+                expires_at,
+                int(time.time()),
+            )
+        )
+        return _count(status) == 1
+
+    async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self._fetch(
+            "SELECT id, at, action, actor, reason, cln_id, count, details FROM audit "
+            "ORDER BY id DESC LIMIT $1",
+            limit,
+        )
+        return [codec.audit_from_row(r) for r in rows]
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending migrations under an advisory lock (safe with many starting nodes)."""
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        applied: list[str] = []
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            )
+            done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for migration in migrations.pending("postgres", done):
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    int(time.time()),
+                )
+                applied.append(migration.name)
+        return applied
+    finally:
+        await conn.close()
