@@ -42,3 +42,45 @@ def test_both_backends_have_the_same_migrations() -> None:
 def test_unreachable_server_is_store_unavailable(loop: asyncio.AbstractEventLoop) -> None:
     with pytest.raises(StoreUnavailable):
         loop.run_until_complete(open_store("postgresql://postgres@127.0.0.1:1/none"))
+
+
+def test_purge_runs_on_one_node_at_a_time(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """While one node holds the purge lock, another node's purge round does nothing."""
+    import time
+    import zlib
+
+    from tokenrevoke.crypto import new_id, sha256_hex
+    from tokenrevoke.model import TokenRecord, TokenType
+
+    async def scenario() -> tuple[int, int]:
+        store = await open_store(postgres_url)
+        now = int(time.time())
+        expired = [
+            TokenRecord(
+                sha256_hex(new_id()),
+                f"g{i}",
+                "c",
+                TokenType.ACCESS_TOKEN,
+                "client_credentials",
+                now - 20,
+                now - 10,
+            )
+            for i in range(5)
+        ]
+        await store.insert_tokens(expired)
+        holder = await asyncpg.connect(postgres_url)
+        try:
+            async with holder.transaction():
+                await holder.execute(
+                    "SELECT pg_advisory_xact_lock($1)", zlib.crc32(b"tokenrevoke-purge")
+                )
+                blocked = await store.purge_expired(now, 100)
+            done = await store.purge_expired(now, 100)
+        finally:
+            await holder.close()
+            await store.close()
+        return blocked, done
+
+    assert loop.run_until_complete(scenario()) == (0, 5)

@@ -265,3 +265,36 @@ def test_search_by_pattern_fields_and_pages(store: Store, loop: asyncio.Abstract
     )
     _, second = run(loop, store.search_tokens(TokenQuery(start=8, limit=5)))
     assert len(second) == 3
+
+
+def test_bulk_revocation_runs_in_batches_and_audits_once(
+    store: Store, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.sqlite.store as lite
+
+    monkeypatch.setattr(lite, "REVOKE_BATCH", 7)
+    monkeypatch.setattr(pg, "REVOKE_BATCH", 7)
+    mine = [token(f"g{i}", "bulk") for i in range(30)]
+    refresh = [token(f"g{i}", "bulk", TokenType.REFRESH_TOKEN) for i in range(5)]
+    expired = dataclasses.replace(token("old", "bulk"), expires_at=NOW - 1)
+    other = token("x", "other")
+    run(loop, store.insert_tokens([*mine, *refresh, expired, other]))
+    run(loop, store.revoke(RevocationTarget.grants(["g0"]), NOW, audit("one grant")))
+    assert (
+        run(
+            loop,
+            store.revoke(
+                RevocationTarget.client("bulk", [TokenType.ACCESS_TOKEN]), NOW, audit("bulk")
+            ),
+        )
+        == 29
+    )
+    assert run(loop, store.revoke(RevocationTarget.client("bulk"), NOW, audit("rest"))) == 4
+    assert run(loop, store.count_tokens(client_id="bulk", live_at=NOW)) == 0
+    assert live(loop, store, other) == [True]
+    assert [(a["reason"], a["count"]) for a in run(loop, store.list_audit())] == [
+        ("rest", 4),
+        ("bulk", 29),
+        ("one grant", 2),
+    ]

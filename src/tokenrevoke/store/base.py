@@ -26,6 +26,11 @@ class StoreUnavailable(RuntimeError):
     """The store could not be reached or could not commit. Maps to 503."""
 
 
+# Revoking a whole client, user or session runs in committed batches of this many rows, so
+# a client with millions of tokens does not hold the writer (or row locks) for long.
+REVOKE_BATCH = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class RevocationTarget:
     """What to revoke. Each kind is one indexed statement in every backend."""
@@ -121,8 +126,10 @@ class Store(ABC):
 
     @abstractmethod
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
-        """Tombstone every live token of the target; write the audit record in the same
-        transaction. Returns how many tokens were newly revoked."""
+        """Tombstone every live token of the target and write the audit record. A grant
+        target is one transaction; client, user and session targets run in committed
+        batches of REVOKE_BATCH (keyset order), the audit record with the last one. Returns
+        after every batch has committed, with how many tokens were newly revoked."""
 
     @abstractmethod
     async def rotate_refresh_token(

@@ -20,6 +20,7 @@ from tokenrevoke.model import AuditEvent, Client, Scope, ScriptDefinition, Token
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
+    REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
     Revisions,
@@ -37,6 +38,7 @@ _INSERT_TOKENS = (
     f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
 )
 _MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
+_PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
 # Failures that mean "the database is not there right now", as opposed to a bad query.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
@@ -116,22 +118,60 @@ class PostgresStore(Store):
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
         column = TARGET_COLUMN[target.column]
-        sql = (
+        update = (
             "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
-            f"WHERE {column} = ANY($4::text[]) AND revoked_at IS NULL AND exp > $1"
+            "WHERE revoked_at IS NULL AND exp > $1 "
+            "AND ($4::text[] IS NULL OR tkn_typ = ANY($4)) AND "
         )
-        args: list[Any] = [at, audit.actor, audit.reason, list(target.values)]
-        if target.token_types:
-            sql += " AND tkn_typ = ANY($5::text[])"
-            args.append([t.value for t in target.token_types])
+        types = [t.value for t in target.token_types] if target.token_types else None
+        head = (at, audit.actor, audit.reason, types)
+        if target.column == "grant":
 
-        async def work(conn: Any) -> int:
-            count = _count(await conn.execute(sql, *args))
-            if count:
-                await _audit(conn, at, audit, count)
-            return count
+            async def work(conn: Any) -> int:
+                count = _count(
+                    await conn.execute(
+                        f"{update}{column} = ANY($5::text[])", *head, list(target.values)
+                    )
+                )
+                if count:
+                    await _audit(conn, at, audit, count)
+                return count
 
-        return await self._run(work, transaction=True)
+            return await self._run(work, transaction=True)
+
+        (value,) = target.values
+        total = 0
+        after = ""
+        while True:
+
+            async def batch(
+                conn: Any, after: str = after, total: int = total
+            ) -> tuple[int, str | None]:
+                last = await conn.fetchval(
+                    f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = $1 "
+                    "AND tkn_cde > $2 ORDER BY tkn_cde LIMIT $3) AS page",
+                    value,
+                    after,
+                    REVOKE_BATCH,
+                )
+                if last is None:
+                    if total:
+                        await _audit(conn, at, audit, total)
+                    return 0, None
+                status = await conn.execute(
+                    f"{update}{column} = $5 AND tkn_cde > $6 AND tkn_cde <= $7",
+                    *head,
+                    value,
+                    after,
+                    last,
+                )
+                return _count(status), last
+
+            count, last = await self._run(batch, transaction=True)
+            total += count
+            if last is None:
+                return total
+            after = last
 
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
@@ -155,6 +195,9 @@ class PostgresStore(Store):
 
     async def purge_expired(self, now: int, batch_size: int) -> int:
         async def work(conn: Any) -> int:
+            # One node purges at a time; the others skip this round.
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PURGE_LOCK):
+                return 0
             status = await conn.execute(
                 "DELETE FROM tokens WHERE tkn_cde IN "
                 "(SELECT tkn_cde FROM tokens WHERE exp <= $1 LIMIT $2)",

@@ -26,6 +26,7 @@ from tokenrevoke.model import (
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
+    REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
     Revisions,
@@ -140,23 +141,55 @@ class SqliteStore(Store):
         if target.token_types:
             type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
             type_params = tuple(t.value for t in target.token_types)
+        update = (
+            "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+            f"WHERE revoked_at IS NULL AND exp > ?{type_filter} AND "
+        )
+        head = (at, audit.actor, audit.reason, at, *type_params)
+        if target.column == "grant":
 
-        def work(conn: sqlite3.Connection) -> int:
-            count = 0
-            for start in range(0, len(target.values), _IN_CHUNK):
-                chunk = target.values[start : start + _IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                cur = conn.execute(
-                    f"UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-                    f"WHERE {column} IN ({marks}) AND revoked_at IS NULL AND exp > ?{type_filter}",
-                    (at, audit.actor, audit.reason, *chunk, at, *type_params),
-                )
-                count += cur.rowcount
-            if count:
-                _write_audit(conn, at, audit, count)
-            return count
+            def work(conn: sqlite3.Connection) -> int:
+                count = 0
+                for start in range(0, len(target.values), _IN_CHUNK):
+                    chunk = target.values[start : start + _IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    count += conn.execute(
+                        f"{update}{column} IN ({marks})", (*head, *chunk)
+                    ).rowcount
+                if count:
+                    _write_audit(conn, at, audit, count)
+                return count
 
-        return await self._write(work)
+            return await self._write(work)
+
+        (value,) = target.values
+        total = 0
+        after = ""
+        while True:
+
+            def batch(
+                conn: sqlite3.Connection, after: str = after, total: int = total
+            ) -> tuple[int, str | None]:
+                (last,) = conn.execute(
+                    f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = ? "
+                    "AND tkn_cde > ? ORDER BY tkn_cde LIMIT ?)",
+                    (value, after, REVOKE_BATCH),
+                ).fetchone()
+                if last is None:
+                    if total:
+                        _write_audit(conn, at, audit, total)
+                    return 0, None
+                count = conn.execute(
+                    f"{update}{column} = ? AND tkn_cde > ? AND tkn_cde <= ?",
+                    (*head, value, after, last),
+                ).rowcount
+                return count, last
+
+            count, last = await self._write(batch)
+            total += count
+            if last is None:
+                return total
+            after = last
 
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int

@@ -21,11 +21,12 @@ CREATE TABLE tokens (
 );
 
 -- One index per revocation scope: grant (cascade and refresh-token family), client,
--- user, session. Expiry drives the purge.
+-- user, session. Expiry drives the purge. The token code after the scope column lets
+-- bulk revocation walk a client's (user's, session's) tokens in keyset batches.
 CREATE INDEX tokens_by_grant ON tokens (grt_id);
-CREATE INDEX tokens_by_client ON tokens (cln_id);
-CREATE INDEX tokens_by_user ON tokens (usr_id) WHERE usr_id IS NOT NULL;
-CREATE INDEX tokens_by_session ON tokens (ssn_id) WHERE ssn_id IS NOT NULL;
+CREATE INDEX tokens_by_client ON tokens (cln_id, tkn_cde);
+CREATE INDEX tokens_by_user ON tokens (usr_id, tkn_cde) WHERE usr_id IS NOT NULL;
+CREATE INDEX tokens_by_session ON tokens (ssn_id, tkn_cde) WHERE ssn_id IS NOT NULL;
 CREATE INDEX tokens_by_exp ON tokens (exp);
 
 CREATE TABLE clients (

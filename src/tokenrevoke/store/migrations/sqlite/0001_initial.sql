@@ -21,7 +21,8 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 
 -- One index per revocation scope: grant (cascade and refresh-token family), client,
--- user, session. Expiry drives the purge.
+-- user, session. Expiry drives the purge. In a WITHOUT ROWID table each index also
+-- holds the primary key, so bulk revocation can walk (cln_id, tkn_cde) in keyset batches.
 CREATE INDEX tokens_by_grant ON tokens (grt_id);
 CREATE INDEX tokens_by_client ON tokens (cln_id);
 CREATE INDEX tokens_by_user ON tokens (usr_id) WHERE usr_id IS NOT NULL;
