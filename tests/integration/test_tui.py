@@ -1,0 +1,392 @@
+"""The terminal UI (`tokenrevoke tui`), driven with Textual's pilot against a real server.
+
+Plain sync tests: each runs its scenario with `asyncio.run`. The TUI makes every API call in a
+worker thread; `settle` waits until no worker is left and the message queues are empty, so
+nothing sleeps on a timer.
+
+Run as a module to regenerate the screenshots in docs/images:
+    .venv/bin/python -m tests.integration.test_tui docs/images
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static, Switch
+
+from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server, free_port
+from tokenrevoke.apiclient import ConfigApiClient
+from tokenrevoke.model.config import FeatureFlag
+from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.tui.app import TokenRevokeApp
+from tokenrevoke.tui.clients import ClientsView
+from tokenrevoke.tui.dialogs import ConfirmDialog, EditPropertyDialog
+from tokenrevoke.tui.scripts import ScriptsView
+from tokenrevoke.tui.tokens import TokensView
+
+Scenario = Callable[[Pilot[None], TokenRevokeApp], Awaitable[None]]
+
+ALLOW_SCRIPT = (
+    "from io.jans.model.custom.script.type.revoke import RevokeTokenType\n\n"
+    "class RevokeToken(RevokeTokenType):\n"
+    "    def getApiVersion(self):\n"
+    "        return 11\n\n"
+    "    def revoke(self, context):\n"
+    "        return True\n"
+)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker has finished and the app has handled what they posted."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        if not len(app.workers):
+            return
+        await app.workers.wait_for_complete()
+    raise AssertionError("the TUI kept starting workers")
+
+
+def drive(
+    url: str,
+    scenario: Scenario,
+    *,
+    client_id: str = ADMIN_ID,
+    secret: str = ADMIN_SECRET,
+    size: tuple[int, int] = (80, 24),
+) -> None:
+    async def main() -> None:
+        with ConfigApiClient(url, client_id, secret, timeout=10.0) as api:
+            app = TokenRevokeApp(api)
+            app.animation_level = "none"  # nothing to wait for between key presses
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                await scenario(pilot, app)
+                assert app.is_running  # errors are shown, never fatal
+
+    asyncio.run(main())
+
+
+def code_of(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def text_of(static: Static) -> str:
+    """The plain text a Static shows (a rich JSON, a Group, a string...)."""
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(static.content)
+    return console.export_text()
+
+
+@pytest.fixture(scope="module")
+def admin_api(server: Server) -> Iterator[ConfigApiClient]:
+    with ConfigApiClient(server.url, ADMIN_ID, ADMIN_SECRET) as api:
+        yield api
+
+
+def new_client(api: ConfigApiClient, name: str, **extra: Any) -> Client:
+    """A client made through the config API (quicker than a CLI process per client)."""
+    data = api.create_client({"clientName": name, **extra})
+    return Client(data["inum"], data.get("clientSecret"), data)
+
+
+# -- Properties and feature flags ------------------------------------------------------------
+def test_feature_flag_switch_turns_revocation_off_and_on(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    client = new_client(admin_api, "tui-flags")
+    token = server.token(client)["access_token"]
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        switch = app.query_one("#flag-REVOKE_TOKEN", Switch)
+        assert switch.value is True and not switch.disabled
+        switch.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+
+        flags = admin_api.feature_flags()
+        assert flags and "REVOKE_TOKEN" not in flags
+        assert set(flags) == {f.value for f in FeatureFlag} - {"REVOKE_TOKEN"}
+        assert switch.value is False
+        server.wait_until(lambda: server.send_revoke(client, token=token).status_code == 403)
+        table = app.query_one("#props-table", DataTable)
+        assert "REVOKE_TOKEN" not in str(table.get_cell("featureFlags", "value"))
+        assert "REVOKE_TOKEN disabled" in app.reporter.last
+
+        await pilot.press("enter")
+        await settle(pilot)
+        assert admin_api.feature_flags() == []  # everything on again: the empty list
+        assert switch.value is True
+        assert server.is_active(token)  # the 403s revoked nothing
+
+    try:
+        drive(server.url, scenario)
+    finally:
+        admin_api.set_property("featureFlags", [])
+    assert server.send_revoke(client, token=token).status_code == 200
+    assert not server.is_active(token)
+
+
+def test_edit_property_shows_the_servers_error_then_saves(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        table = app.query_one("#props-table", DataTable)
+        table.move_cursor(row=table.get_row_index("accessTokenLifetime"))
+        await pilot.press("e")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, EditPropertyDialog)
+        await pilot.press("minus", "5", "enter")  # the "300" is selected: typing replaces it
+        await settle(pilot)
+        assert dialog.is_current  # still open, with the server's message
+        assert "accessTokenLifetime must be a positive integer" in dialog.error_text
+        assert admin_api.get_properties()["accessTokenLifetime"] == 300
+
+        dialog.query_one("#value", Input).value = "600"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not dialog.is_current
+        assert admin_api.get_properties()["accessTokenLifetime"] == 600
+        assert str(table.get_cell("accessTokenLifetime", "value")) == "600"
+
+        await pilot.press("e")  # Escape cancels without saving
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, EditPropertyDialog)
+
+    try:
+        drive(server.url, scenario)
+    finally:
+        admin_api.set_property("accessTokenLifetime", 300)
+
+
+# -- Tokens -----------------------------------------------------------------------------------
+def test_search_inspect_and_revoke_a_token_with_confirmation(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    client = new_client(admin_api, "tui-tokens")
+    token = server.token(client)["access_token"]
+    code = code_of(token)
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        view = app.query_one(TokensView)
+        table = app.query_one("#tokens-table", DataTable)
+
+        await pilot.press("slash", *client.client_id[:8], "enter")  # a unique prefix
+        await settle(pilot)
+        assert table.row_count == 1
+        selected = view.selected()
+        assert selected is not None and selected["tokenCode"] == code
+        assert selected["clientId"] == client.client_id
+        assert str(table.get_cell(code, "revoked")) == "no"
+        assert code in text_of(app.query_one("#token-json", Static))
+
+        # A pasted raw token finds its row too (looked up by its hash).
+        await pilot.press("slash")
+        app.query_one("#token-search", Input).value = token
+        await pilot.press("enter")
+        await settle(pilot)
+        assert list(view.entries) == [code]
+        assert "pasted token" in app.reporter.last
+
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert server.is_active(token)
+        assert str(table.get_cell(code, "revoked")) == "no"
+
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.click("#yes")
+        await settle(pilot)
+        assert not server.is_active(token)
+        assert str(table.get_cell(code, "revoked")) == "yes"
+        assert view.entries[code]["revoked"] is True
+        assert '"revoked": true' in text_of(app.query_one("#token-json", Static))
+
+    drive(server.url, scenario)
+
+
+# -- Clients and scripts ---------------------------------------------------------------------
+def test_clients_screen_lists_and_shows_a_client(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    name = "[b]tui-listed[/b]"  # shown as it is: what the server sends is never markup
+    client = new_client(admin_api, name)
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        view = app.query_one(ClientsView)
+        table = app.query_one("#clients-table", DataTable)
+        assert client.client_id in view.clients
+        row = table.get_row(client.client_id)
+        assert str(row[1]) == name and str(row[2]) == "client_secret_basic"
+        assert str(row[4]) == "no"
+        table.move_cursor(row=table.get_row_index(client.client_id))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert client.client_id in text_of(app.query_one("#client-json", Static))
+
+    drive(server.url, scenario)
+
+
+def test_scripts_screen_enables_and_disables_a_script(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    script = admin_api.create_script(
+        {"name": "tui-allow", "scriptType": "revoke_token", "script": ALLOW_SCRIPT,
+         "enabled": False, "level": 10}
+    )  # fmt: skip
+    inum = script["inum"]
+
+    def enabled() -> bool:
+        return bool(next(s for s in admin_api.list_scripts()["entries"] if s["inum"] == inum)[
+            "enabled"
+        ])  # fmt: skip
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.query_one("#scripts-table", DataTable)
+        assert str(table.get_row(inum)[0]) == "tui-allow"
+        table.move_cursor(row=table.get_row_index(inum))
+        await pilot.press("t")
+        await settle(pilot)
+        assert enabled()
+        assert str(table.get_cell(inum, "enabled")) == "yes"
+        assert app.query_one(ScriptsView).scripts[inum]["enabled"] is True
+        await pilot.press("space")
+        await settle(pilot)
+        assert not enabled()
+        assert str(table.get_cell(inum, "enabled")) == "no"
+
+    try:
+        drive(server.url, scenario)
+    finally:
+        admin_api.delete_script(inum)
+
+
+# -- Errors are shown, never fatal -----------------------------------------------------------
+def test_wrong_secret_is_reported(server: Server) -> None:
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        assert "401" in app.reporter.last_error
+        assert app.query_one("#flag-REVOKE_TOKEN", Switch).disabled
+        await pilot.press("2", "slash", "x", "enter")
+        await settle(pilot)
+        assert "401" in app.reporter.last_error
+
+    drive(server.url, scenario, secret="not-the-secret-0123456789")
+
+
+def test_server_down_is_reported() -> None:
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        assert "cannot reach" in app.reporter.last_error
+        await pilot.press("3", "f5")
+        await settle(pilot)
+        assert "cannot reach" in app.reporter.last_error
+
+    drive(f"http://127.0.0.1:{free_port()}", scenario)
+
+
+def test_missing_scope_is_reported_and_the_rest_works(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    reader = new_client(admin_api, "tui-reader", scopes=[CONFIG + "token.readonly"])
+    token = server.token(reader)["access_token"]
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        assert "403" in app.reporter.last_error and "properties.readonly" in app.reporter.last_error
+        await pilot.press("2", "slash")
+        app.query_one("#token-search", Input).value = reader.client_id
+        await pilot.press("enter")
+        await settle(pilot)
+        assert code_of(token) in app.query_one(TokensView).entries  # with the TUI's own
+        await pilot.press("r", "y")  # needs token.delete, which this client lacks
+        await settle(pilot)
+        assert "403" in app.reporter.last_error and "token.delete" in app.reporter.last_error
+        assert server.is_active(token)
+
+    drive(server.url, scenario, client_id=reader.client_id, secret=reader.secret or "")
+
+
+# -- Screenshots for docs/tui.md ---------------------------------------------------------------
+def make_screenshots(out: Path, size: tuple[int, int] = (100, 30)) -> list[Path]:
+    """Start a server with a few clients and tokens, and save the Properties and Tokens
+    screens as SVG (and PNG when `cairosvg` or `rsvg-convert` is on PATH)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "data").start()
+        try:
+            shop = server.create_client("--name", "web-shop", "--client-id", "web-shop",
+                                        "--grant-type", "client_credentials")  # fmt: skip
+            batch = server.create_client("--name", "nightly-batch", "--client-id", "batch-01")
+            tokens = [server.token(shop)["access_token"] for _ in range(3)]
+            tokens += [server.token(batch)["access_token"] for _ in range(2)]
+            with ConfigApiClient(server.url, ADMIN_ID, ADMIN_SECRET) as api:
+                api.revoke_token(tokens[1])
+                off = {"USERINFO", "CLIENTINFO", "REGISTRATION", "REVOKE_SESSION", "UNKNOWN"}
+                api.set_property("featureFlags", sorted({f.value for f in FeatureFlag} - off))
+
+            async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+                table = app.query_one("#props-table", DataTable)
+                table.move_cursor(row=table.get_row_index("featureFlags"))
+                await settle(pilot)
+                app.save_screenshot("tui-properties.svg", str(out))
+                await pilot.press("2", "slash", *"web-shop", "enter")
+                await settle(pilot)
+                app.query_one("#tokens-table", DataTable).move_cursor(row=1)
+                await settle(pilot)
+                app.save_screenshot("tui-tokens.svg", str(out))
+
+            drive(server.url, scenario, size=size)
+        finally:
+            server.stop()
+    svgs = [out / "tui-properties.svg", out / "tui-tokens.svg"]
+    return svgs + [png for svg in svgs if (png := svg_to_png(svg)) is not None]
+
+
+def svg_to_png(svg: Path, width: int = 1400) -> Path | None:
+    """Render with a local monospace font (the SVG asks for Fira Code from a CDN)."""
+    tool = shutil.which("cairosvg") or shutil.which("rsvg-convert")
+    if tool is None:
+        return None
+    text = svg.read_text().replace("Fira Code", "DejaVu Sans Mono")
+    png = svg.with_suffix(".png")
+    with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False) as tmp:
+        tmp.write(text)
+    try:
+        if Path(tool).name == "cairosvg":
+            command = [tool, tmp.name, "-o", str(png), "--output-width", str(width)]
+        else:
+            command = [tool, "-w", str(width), "-o", str(png), tmp.name]
+        subprocess.run(command, check=True, env={**os.environ})
+    finally:
+        os.unlink(tmp.name)
+    return png
+
+
+if __name__ == "__main__":
+    for path in make_screenshots(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")):
+        print(path)

@@ -1,0 +1,79 @@
+"""The benchmark harness must never rot: run `python -m bench --quick` (tiny population, two
+seconds per workload) and check that every workload of every target produced numbers and
+no errors. Skips only when wrk or node cannot be had on this machine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.procs import BenchError
+from bench.wrk import ensure_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ("issuance", "revocation", "introspection")
+
+
+def _check_workload(label: str, w: dict[str, Any]) -> None:
+    assert w["requests"] > 0, (label, w)
+    assert w["rps"] > 0, (label, w)
+    assert w["p50_ms"] > 0 and w["p99_ms"] > 0 and w["p99_ms"] >= w["p50_ms"], (label, w)
+    assert w["errors"] == 0, (label, w)
+    assert w["non_2xx"] == 0 and w["socket_errors"] == 0, (label, w)
+
+
+@pytest.mark.timeout(240)
+def test_bench_quick_run(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the peer (oidc-provider) cannot run")
+    try:
+        ensure_wrk()  # installs Debian's wrk when missing and root
+    except BenchError as exc:
+        pytest.skip(f"wrk cannot be obtained here: {exc}")
+
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--time-limit", "200"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "tokenrevoke/peer" in proc.stdout  # the one table was printed
+    result = json.loads(out.read_text())
+
+    for target, names in (
+        ("tokenrevoke", WORKLOADS),
+        ("peer", WORKLOADS),
+        ("ceiling", ("hello",)),
+    ):
+        section = result[target]
+        assert "skipped" not in section, (target, section)
+        assert set(names) <= set(section["workloads"]), (target, section["workloads"])
+        for name in names:
+            _check_workload(f"{target} {name}", section["workloads"][name])
+        assert section["rss_mb"] > 0, target
+
+    postgres = result["tokenrevoke_postgresql"]
+    if "skipped" not in postgres:  # only where PostgreSQL is up (CI starts it)
+        for name in WORKLOADS:
+            _check_workload(f"postgresql {name}", postgres["workloads"][name])
+
+    for section in (result["tokenrevoke"], postgres):
+        revoke_all = section.get("revoke_all")
+        if revoke_all is None:
+            continue
+        assert revoke_all["seconds"] > 0
+        assert revoke_all["tokens"] > 0 and revoke_all["revoked"] == revoke_all["tokens"]
+        _check_workload("revoke-all concurrent load", revoke_all["concurrent_load"])
+
+    for name in WORKLOADS:
+        ratio = result["ratios"][name]
+        assert ratio["peer"] > 0 and ratio["ceiling"] > 0, (name, ratio)
+    assert result["machine"]["nproc"] >= 1
