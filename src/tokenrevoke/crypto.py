@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,13 +19,46 @@ def sha256_hex(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class _RandomPool:
+    """Bytes from the OS CSPRNG, fetched 16 KiB at a time.
+
+    Each token and grant id would otherwise cost its own getrandom() syscall, and every
+    syscall releases the GIL to the store's writer thread on the hot path. The bytes are
+    the same CSPRNG output, each used once; a forked child starts with an empty pool so
+    processes never share bytes.
+    """
+
+    _SIZE = 16384
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._offset = 0
+        self._lock = threading.Lock()  # two threads must never get the same bytes
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._buffer, self._offset = b"", 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bytes:
+        with self._lock:
+            if self._offset + n > len(self._buffer):
+                self._buffer, self._offset = os.urandom(max(self._SIZE, n)), 0
+            chunk = self._buffer[self._offset : self._offset + n]
+            self._offset += n
+            return chunk
+
+
+_pool = _RandomPool()
+
+
 def new_token() -> str:
     """An opaque token: 256 bits from the OS CSPRNG, URL-safe."""
-    return secrets.token_urlsafe(32)
+    return base64.urlsafe_b64encode(_pool.take(32)).rstrip(b"=").decode()
 
 
 def new_id() -> str:
-    return secrets.token_hex(16)
+    return _pool.take(16).hex()
 
 
 def new_secret() -> str:

@@ -41,3 +41,34 @@ def test_encryption_is_bound_to_its_context() -> None:
 def test_short_master_keys_are_refused() -> None:
     with pytest.raises(ValueError):
         SecretBox(b"short")
+
+
+def test_pooled_randomness_never_repeats_across_threads_or_forks() -> None:
+    import os
+    import threading
+
+    from tokenrevoke.crypto import new_id
+
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def draw() -> None:
+        mine = [new_token() for _ in range(2000)]
+        with lock:
+            seen.extend(mine)
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == len(seen) == 8000
+    read, write = os.pipe()
+    parent_next = new_id()
+    pid = os.fork()
+    if pid == 0:  # the child must not replay the parent's buffered bytes
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_next = os.read(read, 64).decode()
+    assert child_next != parent_next and child_next != new_id()

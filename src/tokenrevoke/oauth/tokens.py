@@ -7,6 +7,7 @@ family). Only sha256_hex of each token is stored.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,13 @@ from tokenrevoke.store.base import Store
 
 SUPPORTED_GRANTS = ("client_credentials", "password", "refresh_token")
 _MAX_SCOPE_LENGTH = 4096
-# A hash to verify against when the user does not exist, so the answer takes as long.
-_DUMMY_HASH = PasswordHasher().hash("tokenrevoke-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so the answer takes as
+    long. Made on first use: argon2 needs 64 MiB to make it, which idle servers need not pay."""
+    return PasswordHasher().hash("tokenrevoke-timing-equaliser")
 
 
 @dataclass(slots=True)
@@ -96,7 +102,7 @@ class TokenService:
         if not username or password is None:
             raise invalid_request("username and password are required")
         user: User | None = await self._users(username)
-        stored = user.password_hash if user and not user.disabled else _DUMMY_HASH
+        stored = user.password_hash if user and not user.disabled else _dummy_hash()
         try:
             # argon2 is deliberately slow: keep it off the event loop.
             await asyncio.to_thread(self._hasher.verify, stored, password)
