@@ -27,6 +27,7 @@ from tokenrevoke.scripts import RevokeTokenScripts
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import Store, StoreUnavailable, open_store
 from tokenrevoke.store.base import Revisions
+from tokenrevoke.store.bus import RedisChangeBus
 
 log = logging.getLogger("tokenrevoke.runtime")
 
@@ -44,6 +45,7 @@ class Runtime:
         self._clients: dict[str, Client | None] = {}
         self._revisions: Revisions | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.bus = RedisChangeBus(settings.redis_url) if settings.redis_url else None
         self._last_purge = 0.0
         self._longest_client_lifetime = 0
         self.scopes: list[str] = []  # published in discovery; loaded from the store
@@ -129,7 +131,8 @@ class Runtime:
             longest = max(
                 cfg["accessTokenLifetime"], cfg["idTokenLifetime"], self._longest_client_lifetime
             )
-            await self.keys.rotate_if_due(cfg["keyRegenerationInterval"], longest)
+            if await self.keys.rotate_if_due(cfg["keyRegenerationInterval"], longest):
+                await self.announce_change("keys")
 
     # -- background work --------------------------------------------------------------
     async def start(self) -> None:
@@ -139,6 +142,21 @@ class Runtime:
                 listener(clients)
         await self.rotate_keys()
         self._tasks.append(asyncio.create_task(self._maintain(), name="tokenrevoke-maintenance"))
+        if self.bus is not None:
+            self._tasks.append(
+                asyncio.create_task(self.bus.listen(self._on_notice), name="tokenrevoke-bus")
+            )
+
+    async def announce_change(self, kind: str) -> None:
+        """Tell other nodes to refresh now (they would otherwise see it at their next poll)."""
+        if self.bus is not None:
+            await self.bus.publish(kind)
+
+    async def _on_notice(self, kind: str) -> None:
+        try:
+            await self.refresh()
+        except StoreUnavailable as exc:
+            log.warning("store unavailable while applying a %s change notice: %s", kind, exc)
 
     async def _maintain(self) -> None:
         while True:
@@ -176,6 +194,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(self.scripts.close)
+        if self.bus is not None:
+            await self.bus.close()
         await self.authenticator.close()
         await self.store.close()
 

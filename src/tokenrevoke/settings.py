@@ -20,6 +20,7 @@ class Settings:
     port: int = 8080
     data_dir: Path = Path("tokenrevoke-data")
     database_url: str | None = None
+    redis_url: str | None = None
     issuer: str | None = None
     workers: int = 1
     tls_cert: Path | None = None

@@ -11,6 +11,7 @@ import orjson
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
+from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.scopes import CONFIG_API_SCOPES
 from tokenrevoke.store.base import RevocationTarget, Store
 
@@ -69,7 +70,10 @@ async def create_client(
 
 
 async def delete_client(store: Store, client_id: str, actor: str) -> bool:
-    """Delete a client and revoke every token it holds."""
+    """Delete a client and revoke every token it holds. False (and no audit record) when
+    there is no such client."""
+    if await store.get_client(client_id) is None:
+        return False
     await store.revoke(
         RevocationTarget.client(client_id),
         int(time.time()),
@@ -157,8 +161,8 @@ def _strings(data: dict[str, Any], name: str, default: list[str]) -> list[str]:
 
 def _lifetime(data: dict[str, Any], name: str) -> int | None:
     value: int | None = _typed(data, name, int, None)
-    if value is not None and value <= 0:
-        raise ClientError(f"{name} must be positive")
+    if value is not None and not 0 < value <= INT32_MAX:
+        raise ClientError(f"{name} must be a positive 32-bit integer")
     return value
 
 

@@ -3,13 +3,16 @@ fieldValuePair. Validated here once for every resource."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tokenrevoke.configapi.errors import bad_request
+from tokenrevoke.model.config import INT32_MAX
 
 MAX_LIMIT = 200
+_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +27,14 @@ class Paging:
 
 def _int(params: Mapping[str, str], name: str, default: int) -> int:
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be an integer, got {raw!r}") from None
+    if not _INTEGER.fullmatch(raw):
+        raise bad_request(f"{name} must be an integer, got {raw!r}")
+    value = int(raw)
+    if not -INT32_MAX - 1 <= value <= INT32_MAX:
+        raise bad_request(f"{name} is out of range (a 32-bit integer), got {raw!r}")
+    return value
 
 
 def parse_paging(

@@ -13,6 +13,7 @@ from typing import Any
 from tokenrevoke.configapi.errors import bad_request
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import ScriptDefinition
+from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.script import REVOKE_TOKEN
 from tokenrevoke.scripts import ScriptError, validate_revoke_script
 
@@ -66,8 +67,8 @@ def script_from_json(data: Any, base: ScriptDefinition | None) -> ScriptDefiniti
     level = data.get("level", seed.level)
     enabled = data.get("enabled", seed.enabled)
     description = data.get("description", seed.description) or ""
-    if isinstance(level, bool) or not isinstance(level, int):
-        raise bad_request("level must be an integer")
+    if isinstance(level, bool) or not isinstance(level, int) or abs(level) > INT32_MAX:
+        raise bad_request("level must be a 32-bit integer")
     if not isinstance(enabled, bool):
         raise bad_request("enabled must be true or false")
     if not isinstance(description, str):
@@ -98,5 +99,7 @@ def _properties(value: Any, seed: ScriptDefinition) -> dict[str, str]:
         if not isinstance(item, dict) or not isinstance(item.get("value1"), str):
             raise bad_request("each configuration property needs a string value1")
         second = item.get("value2")
-        out[item["value1"]] = "" if second is None else str(second)
+        if second is not None and not isinstance(second, str):
+            raise bad_request("a configuration property's value2 must be a string")
+        out[item["value1"]] = second or ""
     return out

@@ -36,6 +36,8 @@ CLIENT_READ = (
     CONFIG + "read-all",
     CONFIG + "write-all",
 )
+# Janssen's GET /openid/clients/{inum} does not take openid/openid.readonly (the list does).
+CLIENT_GET = tuple(s for s in CLIENT_READ if s != CONFIG + "openid/openid.readonly")
 CLIENT_WRITE = (
     CONFIG + "openid/clients.write",
     CONFIG + "openid/openid.write",

@@ -20,12 +20,14 @@ from tokenrevoke.store.base import TOKEN_ATTRIBUTES, RevocationTarget, Store, To
 
 SEARCH_FIELDS = tuple(TOKEN_ATTRIBUTES)
 CLIENT_PAGE_LIMIT = 200
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def janssen_date(epoch: int | None) -> str | None:
     """Janssen's date format (`2024-09-23T15:03:50`), in UTC."""
     if epoch is None:
         return None
+    epoch = min(max(epoch, 0), _LAST_SECOND)  # never fail on an out-of-range stored time
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 

@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+INT32_MAX = 2**31 - 1
+
 
 class ConfigError(ValueError):
     """A property that does not exist, has the wrong type, or a bad value."""
@@ -104,8 +106,10 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
             raise ConfigError(f"{name} must be true or false, got {value!r}")
         return value
     if kind == "posint":
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        # Janssen's properties are Java ints; larger values would overflow there and here
+        # (expiry arithmetic, SQLite integers).
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT32_MAX:
+            raise ConfigError(f"{name} must be a positive integer up to {INT32_MAX}, got {value!r}")
         return value
     if kind == _URL:
         if value is None:

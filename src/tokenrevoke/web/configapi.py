@@ -27,6 +27,7 @@ from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
 from tokenrevoke.configapi.paging import page_in_memory, parse_paging
 from tokenrevoke.configapi.security import Caller
 from tokenrevoke.model import ConfigError
+from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import ConflictError
@@ -80,7 +81,10 @@ async def json_body(request: Request, runtime: Runtime, media_type: str) -> Any:
     accepted = {media_type, JSON} if media_type == JSON_PATCH else {media_type}
     if content_type not in accepted:
         raise ApiError(415, f"the request body must be {media_type}")
-    body = await read_body(request, runtime.settings.max_body_bytes)
+    try:
+        body = await read_body(request, runtime.settings.max_body_bytes)
+    except OAuthError as error:  # too large, or a malformed Content-Length
+        raise ApiError(error.status, error.description) from None
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -94,7 +98,10 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             caller = await security.authorize(
                 runtime.store, request.headers.get("authorization"), op.scopes
             )
-            return await op.handler(request, runtime, caller)
+            response = await op.handler(request, runtime, caller)
+            if op.method != "GET" and op.tag != T_TOKEN and response.status_code < 400:
+                await _take_effect(runtime)  # (tokens are never cached)
+            return response
         except ApiError as error:
             return error_json(error)
         except (ConfigError, client_admin.ClientError) as exc:
@@ -112,6 +119,15 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 
     handle.__name__ = op.operation_id.replace("-", "_")
     return handle
+
+
+async def _take_effect(runtime: Runtime) -> None:
+    """A committed change (a client disabled, a script added...) is in force on this node
+    before the response goes out; other nodes pick it up with their next poll."""
+    try:
+        await runtime.refresh()
+    except StoreUnavailable as exc:  # committed anyway; the next poll catches up
+        log.warning("could not reload after a config API change: %s", exc)
 
 
 def query(request: Request) -> dict[str, str]:
@@ -165,11 +181,17 @@ async def client_get(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(client_admin.client_json(await _client(rt, request.path_params["inum"])))
 
 
+def _secret(data: dict[str, Any]) -> str | None:
+    secret = data.get("clientSecret")
+    if secret is not None and not isinstance(secret, str):
+        raise bad_request("clientSecret must be a string")
+    return secret or None
+
+
 async def client_create(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
     client = client_admin.client_from_json(data, None, await _scope_inums(rt))
-    secret = data.get("clientSecret") if isinstance(data.get("clientSecret"), str) else None
-    created, raw = await client_admin.create_client(rt.store, rt.box, client, secret)
+    created, raw = await client_admin.create_client(rt.store, rt.box, client, _secret(data))
     return api_json(client_admin.describe(created, raw), 201)
 
 
@@ -180,7 +202,7 @@ async def client_replace(request: Request, rt: Runtime, _: Caller) -> Response:
         raise bad_request("inum is required")
     existing = await _client(rt, inum)
     updated = client_admin.client_from_json(data, existing, await _scope_inums(rt))
-    return api_json(await _save_client(rt, updated, data.get("clientSecret")))
+    return api_json(await _save_client(rt, updated, _secret(data)))
 
 
 async def client_patch(request: Request, rt: Runtime, _: Caller) -> Response:
@@ -190,12 +212,12 @@ async def client_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     if document.get("inum") != existing.client_id:
         raise bad_request("inum cannot be changed")
     updated = client_admin.client_from_json(document, existing, await _scope_inums(rt))
-    return api_json(await _save_client(rt, updated, document.get("clientSecret")))
+    return api_json(await _save_client(rt, updated, _secret(document)))
 
 
-async def _save_client(rt: Runtime, client: Any, secret: Any) -> dict[str, Any]:
+async def _save_client(rt: Runtime, client: Any, secret: str | None) -> dict[str, Any]:
     client_admin.validate(client)
-    if isinstance(secret, str) and secret:
+    if secret:
         client = client_admin.set_secret(client, rt.box, secret)
     elif client.auth_method.value == "client_secret_jwt" and not client.secret_encrypted:
         raise bad_request("client_secret_jwt needs a clientSecret to be set")
@@ -294,8 +316,7 @@ async def properties_get(request: Request, rt: Runtime, _: Caller) -> Response:
 async def properties_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     patch = await json_body(request, rt, JSON_PATCH)
     cfg = await config_admin.patch_properties(rt.store, rt.settings.base_url, patch)
-    await rt.refresh()  # in force on this node at once; other nodes within a second
-    return api_json(dict(cfg.values))
+    return api_json(dict(cfg.values))  # in force at once (see _take_effect)
 
 
 async def feature_flags(request: Request, rt: Runtime, _: Caller) -> Response:
@@ -482,7 +503,7 @@ OPERATIONS: list[Operation] = [
         "get-oauth-openid-clients-by-inum",
         "Get OpenId Connect Client by Inum",
         T_CLIENT,
-        S.CLIENT_READ,
+        S.CLIENT_GET,
         client_get,
         response="Client",
     ),
@@ -726,23 +747,49 @@ OPERATIONS: list[Operation] = [
 ]
 
 
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Client ids are any visible characters (RFC 6749 VSCHAR), "/" included: as a last path
+# segment they match the rest of the path (nothing else lives below these paths).
+_ANY_CHARACTERS = ("/openid/clients/{inum}", "/token/client/{clientId}")
+
+
 def routes() -> list[BaseRoute]:
-    """Static paths first (Starlette matches in order: /scripts/types before /scripts/{inum})."""
+    """Static paths first (Starlette matches in order: /scripts/types before /scripts/{inum}).
+
+    Each path takes every method, so that a wrong method (405) and, through the final
+    catch-all, an unknown path (404) get ApiError JSON like every other config API error.
+    """
     ordered = sorted(OPERATIONS, key=lambda op: op.path.count("{"))
     by_path: dict[str, dict[str, Operation]] = {}
     for op in ordered:
         by_path.setdefault(op.path, {})[op.method] = op
     out: list[BaseRoute] = []
     for path, methods in by_path.items():
-        out.append(Route(PREFIX + path, _dispatch(methods), methods=list(methods)))
+        route_path = PREFIX + path
+        for param in _ANY_CHARACTERS:
+            route_path = route_path.replace(param, param[:-1] + ":path}")
+        out.append(Route(route_path, _dispatch(methods), methods=ANY_METHOD))
+    out.append(Route(PREFIX + API + "/{rest:path}", unknown_path, methods=ANY_METHOD))
     return out
+
+
+async def unknown_path(request: Request) -> Response:
+    return error_json(not_found(f"no such resource: {request.url.path}"))
 
 
 def _dispatch(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
     handlers = {method: endpoint(op) for method, op in methods.items()}
+    allowed = sorted({*methods, *(("HEAD",) if "GET" in methods else ())})
 
     async def dispatch(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await handlers[method](request)
+        method = "GET" if request.method == "HEAD" and "GET" in handlers else request.method
+        handler = handlers.get(method)
+        if handler is None:
+            return error_json(
+                ApiError(
+                    405, f"{request.method} is not allowed here", {"Allow": ", ".join(allowed)}
+                )
+            )
+        return await handler(request)
 
     return dispatch

@@ -7,7 +7,7 @@ from typing import Any
 
 from tokenrevoke import __version__
 from tokenrevoke.model.config import PROPERTIES
-from tokenrevoke.model.scopes import CONFIG_API_SCOPES
+from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.web.configapi import JSON, OPERATIONS, PREFIX, Operation
 
 _S = {"type": "string"}
@@ -199,6 +199,7 @@ _ERROR_TEXT = {
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
+    413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "InternalServerError",
 }
@@ -215,7 +216,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         if name.startswith("{")
     ]
     for name, kind, default in op.query:
-        params.append({"name": name, "in": "query", "schema": {"type": kind, "default": default}})
+        schema = {**(_I if kind == "integer" else {"type": kind}), "default": default}
+        params.append({"name": name, "in": "query", "schema": schema})
     success: dict[str, Any] = {"description": "OK" if op.status != 204 else "No Content"}
     if op.response:
         success["content"] = {JSON: {"schema": _ref(op.response)}}
@@ -240,11 +242,52 @@ def _operation(op: Operation) -> dict[str, Any]:
             "required": True,
             "content": {op.request_type: {"schema": _ref(op.request)}},
         }
-        responses["415"] = {
-            "description": _ERROR_TEXT[415],
-            "content": {JSON: {"schema": _ref("ApiError")}},
-        }
+        for code in (413, 415):
+            responses[str(code)] = {
+                "description": _ERROR_TEXT[code],
+                "content": {JSON: {"schema": _ref("ApiError")}},
+            }
     return doc
+
+
+# Janssen's descriptions of the scopes (components.securitySchemes of its swagger).
+_SCOPE_TEXT = {
+    "token.readonly": "View Token details",
+    "token.write": "Manage Token details",
+    "token.delete": "Delete Token details",
+    "token.admin": "Admin for Token management",
+    "openid/clients.readonly": "View clients related information",
+    "openid/clients.write": "Manage clients related information",
+    "openid/clients.delete": "Delete clients related information",
+    "openid/clients.admin": "Admin for clients management",
+    "openid/openid.readonly": "View OpenID functionality",
+    "openid/openid.write": "Manage OpenID functionality",
+    "openid/openid.delete": "Delete OpenID functionality",
+    "scopes.readonly": "View scope related information",
+    "scopes.write": "Manage scope related information",
+    "scopes.delete": "Delete scope related information",
+    "scopes.admin": "Admin for scope management",
+    "scripts.readonly": "View cache scripts information",
+    "scripts.write": "Manage scripts related information",
+    "scripts.delete": "Delete scripts related information",
+    "scripts.admin": "Admin for Scripts management",
+    "properties.readonly": "View Auth Server properties related information",
+    "properties.write": "Manage Auth Server properties related information",
+    "properties.admin": "Admin scope for Auth Server properties",
+    "read-all": "Super admin read access to all configuration resources",
+    "write-all": "Super admin write access to all configuration resources",
+    "delete-all": "Super admin delete access to all configuration resources",
+}
+
+
+def _declared_scopes() -> dict[str, str]:
+    """Every scope an operation accepts (and every config API scope we create)."""
+    scopes = sorted({*CONFIG_API_SCOPES, *(s for op in OPERATIONS for s in op.scopes)})
+    out = {}
+    for scope in scopes:
+        short = scope.removeprefix(CONFIG).removeprefix(AUTH_CONFIG)
+        out[scope] = _SCOPE_TEXT.get(short, short)
+    return out
 
 
 def openapi_document(issuer: str) -> dict[str, Any]:
@@ -267,9 +310,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
                     "flows": {
                         "clientCredentials": {
                             "tokenUrl": f"{issuer}/jans-auth/restv1/token",
-                            "scopes": {
-                                scope: scope.rsplit("/", 1)[-1] for scope in CONFIG_API_SCOPES
-                            },
+                            "scopes": _declared_scopes(),
                         }
                     },
                 }

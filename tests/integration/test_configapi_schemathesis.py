@@ -1,0 +1,119 @@
+"""Property-based conformance of the config API against its own OpenAPI document.
+
+schemathesis loads `/jans-config-api/openapi.json` from a real server and, for every
+operation of the table that drives routes and document alike, sends schema-derived
+requests (positive and negative data), checking that the server never fails with a 5xx,
+answers only documented status codes and content types, and that documented bodies match
+their schemas. Once with an admin bearer token, once without one (always 401).
+
+Bounded and deterministic: `derandomize`d Hypothesis, no example database, a few examples
+per operation. The admin client cannot be broken by fuzzing: cases that would touch it
+are skipped, and the run has its own server (the module-scoped `server` fixture).
+
+(schemathesis' own pytest plugin, `from_fixture(...).parametrize()`, does not work with
+this pytest version, so each operation gets a plain Hypothesis test over
+`APIOperation.as_strategy`.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
+from tokenrevoke.web.configapi import OPERATIONS, PREFIX
+
+MAX_EXAMPLES = 15
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
+OPS = [pytest.param(op.method, op.path, id=f"{op.method} {op.path}") for op in OPERATIONS]
+# Negative data needs something that can be wrong: a body or a typed query parameter (any
+# string is a valid path parameter).
+NEGATIVE_OPS = [
+    pytest.param(op.method, op.path, id=f"{op.method} {op.path}")
+    for op in OPERATIONS
+    if op.request or op.query
+]
+
+
+@pytest.fixture(scope="module")
+def schema(server: Server) -> Any:
+    return schemathesis.openapi.from_url(f"{server.url}{PREFIX}/openapi.json", timeout=10)
+
+
+@pytest.fixture(scope="module")
+def admin_headers(server: Server) -> dict[str, str]:
+    token = server.fetch_token(Client(ADMIN_ID, ADMIN_SECRET))["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _touches_admin(case: Case[Any]) -> bool:
+    """True for a case that could delete, disable or rewrite the admin client."""
+    if (case.path_parameters or {}).get("inum") == ADMIN_ID:
+        return True
+    body = case.body
+    return isinstance(body, dict) and body.get("inum") == ADMIN_ID
+
+
+def _run(
+    schema: Any, method: str, path: str, mode: GenerationMode, headers: dict[str, str]
+) -> list[int]:
+    operation = schema[path][method]
+    statuses: list[int] = []
+
+    @SETTINGS
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Case[Any]) -> None:
+        if _touches_admin(case):
+            return
+        response = case.call_and_validate(checks=CHECKS, headers=headers, timeout=10)
+        statuses.append(response.status_code)
+
+    check()
+    return statuses
+
+
+@pytest.mark.parametrize(("method", "path"), OPS)
+def test_conformance_with_admin_token(
+    schema: Any, admin_headers: dict[str, str], method: str, path: str
+) -> None:
+    statuses = _run(schema, method, path, GenerationMode.POSITIVE, admin_headers)
+    assert statuses
+    assert 401 not in statuses and 403 not in statuses, statuses
+
+
+@pytest.mark.parametrize(("method", "path"), NEGATIVE_OPS)
+def test_negative_data_with_admin_token(
+    schema: Any, admin_headers: dict[str, str], method: str, path: str
+) -> None:
+    statuses = _run(schema, method, path, GenerationMode.NEGATIVE, admin_headers)
+    assert statuses
+    assert 401 not in statuses and 403 not in statuses, statuses
+
+
+@pytest.mark.parametrize(("method", "path"), OPS)
+def test_conformance_without_token(schema: Any, method: str, path: str) -> None:
+    statuses = _run(schema, method, path, GenerationMode.POSITIVE, {})
+    assert statuses and set(statuses) == {401}, statuses
