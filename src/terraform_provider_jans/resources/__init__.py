@@ -1,0 +1,10 @@
+"""Resource types served by the provider."""
+
+from __future__ import annotations
+
+from terraform_provider_jans.resources.app_configuration import AppConfiguration
+from terraform_provider_jans.resources.token_revocation import TokenRevocation
+
+RESOURCES = (TokenRevocation, AppConfiguration)
+
+__all__ = ["RESOURCES", "AppConfiguration", "TokenRevocation"]
