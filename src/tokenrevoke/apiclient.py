@@ -2,11 +2,14 @@
 
 It authenticates like Janssen's tools: client_credentials at the token endpoint with HTTP
 Basic, one access token per scope set, cached until shortly before it expires; a 401 from
-the API drops the cached token and retries once.
+the API drops the cached token and retries once. One client may be shared by threads (the
+CLI revokes concurrently): the token cache is locked, httpx's pool is thread-safe.
 """
 
 from __future__ import annotations
 
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +48,36 @@ class ApiClientError(RuntimeError):
         self.status = status
         self.body = body
 
+    @property
+    def description(self) -> str | None:
+        """The server's own explanation (Janssen's ApiError `description`), if it gave one."""
+        if isinstance(self.body, dict):
+            text = self.body.get("description") or self.body.get("error_description")
+            if isinstance(text, str) and text:
+                return text
+        return None
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> ApiClientError:
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return ApiClientError(
+            f"cannot verify the TLS certificate of {url}: {text}. Pass the CA that signed it "
+            "(--ca-cert) or, for testing only, --insecure"
+        )
+    return ApiClientError(f"cannot reach {url}: {text}. Is the server running?")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiClientError(
+            f"unexpected answer from {response.request.url} ({response.status_code}, not JSON): "
+            f"{response.text[:200]}",
+            response.status_code,
+        ) from None
+
 
 @dataclass(slots=True)
 class _CachedToken:
@@ -59,16 +92,22 @@ class ConfigApiClient:
         client_id: str,
         client_secret: str,
         *,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._credentials = (client_id, client_secret)
+        if isinstance(verify, str):  # a CA file (httpx deprecates passing the path itself)
+            try:
+                verify = ssl.create_default_context(cafile=verify)
+            except OSError as exc:  # missing file, or no certificate in it
+                raise ApiClientError(f"cannot load the CA certificates {verify}: {exc}") from None
         self._http = httpx.Client(
             base_url=self.url, verify=verify, timeout=timeout, transport=transport
         )
         self._tokens: dict[str, _CachedToken] = {}
+        self._token_lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -80,10 +119,23 @@ class ConfigApiClient:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------
+    def authenticate(self, *scope_keys: str) -> None:
+        """Fetch the access tokens these operations need now: bad credentials or a missing
+        scope fail early, before any work starts, and threads then share the cached token."""
+        for key in scope_keys:
+            self._token(SCOPE[key])
+
     def _token(self, scope: str) -> str:
         cached = self._tokens.get(scope)
         if cached and cached.expires_at > time.monotonic():
             return cached.value
+        with self._token_lock:
+            cached = self._tokens.get(scope)  # another thread may have fetched it meanwhile
+            if cached and cached.expires_at > time.monotonic():
+                return cached.value
+            return self._fetch_token(scope)
+
+    def _fetch_token(self, scope: str) -> str:
         try:
             response = self._http.post(
                 TOKEN_PATH,
@@ -91,9 +143,7 @@ class ConfigApiClient:
                 auth=self._credentials,
             )
         except httpx.HTTPError as exc:
-            raise ApiClientError(
-                f"cannot reach {self.url}: {exc}. Is the server running?"
-            ) from None
+            raise _unreachable(self.url, exc) from None
         if response.status_code == 401:
             raise ApiClientError(
                 "the admin client id or secret is wrong (401 at the token endpoint)", 401
@@ -103,7 +153,11 @@ class ConfigApiClient:
                 f"token endpoint answered {response.status_code}: {response.text}",
                 response.status_code,
             )
-        body = response.json()
+        body = _json(response)
+        if not isinstance(body, dict) or "access_token" not in body:
+            raise ApiClientError(
+                f"unexpected answer from the token endpoint: {response.text[:200]}"
+            )
         if scope not in str(body.get("scope", "")).split():
             raise ApiClientError(
                 f"the admin client was not granted the scope {scope}; add it to the client", 403
@@ -142,7 +196,7 @@ class ConfigApiClient:
                     content=None if json is None else httpx_json(json),
                 )
             except httpx.HTTPError as exc:
-                raise ApiClientError(f"cannot reach {self.url}: {exc}") from None
+                raise _unreachable(self.url, exc) from None
             if response.status_code == 401 and attempt == 1:
                 self._tokens.pop(scope, None)  # expired or revoked: fetch a new one, once
                 continue
@@ -158,7 +212,7 @@ class ConfigApiClient:
             )
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        return _json(response)
 
     # -- tokens -----------------------------------------------------------------------------
     def search_tokens(
@@ -238,9 +292,21 @@ class ConfigApiClient:
         self.request("DELETE", f"/openid/clients/{quote(inum, safe='')}", "clients.delete")
 
     # -- scopes -----------------------------------------------------------------------------
-    def list_scopes(self, pattern: str = "", limit: int = 200) -> dict[str, Any]:
-        params = {"limit": limit, **({"pattern": pattern} if pattern else {})}
+    def list_scopes(
+        self, pattern: str = "", limit: int = 200, start: int = 0, scope_type: str = ""
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, **({"pattern": pattern} if pattern else {})}
+        if start:
+            params["startIndex"] = start
+        if scope_type:
+            params["type"] = scope_type
         result: dict[str, Any] = self.request("GET", "/scopes", "scopes.read", params=params)
+        return result
+
+    def get_scope(self, inum: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/scopes/{quote(inum, safe='')}", "scopes.read"
+        )
         return result
 
     def create_scope(self, scope: dict[str, Any]) -> dict[str, Any]:
@@ -275,9 +341,22 @@ class ConfigApiClient:
         return result
 
     # -- scripts ----------------------------------------------------------------------------
-    def list_scripts(self) -> dict[str, Any]:
+    def list_scripts(self, limit: int = 200, start: int = 0) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, **({"startIndex": start} if start else {})}
         result: dict[str, Any] = self.request(
-            "GET", "/config/scripts", "scripts.read", params={"limit": 200}
+            "GET", "/config/scripts", "scripts.read", params=params
+        )
+        return result
+
+    def get_script(self, inum: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/config/scripts/inum/{quote(inum, safe='')}", "scripts.read"
+        )
+        return result
+
+    def get_script_by_name(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"/config/scripts/name/{quote(name, safe='')}", "scripts.read"
         )
         return result
 

@@ -1,7 +1,8 @@
 """A real `tokenrevoke serve` process on a free port, and helpers to drive it.
 
-Tests talk to it over HTTP only; admin set-up goes through the `tokenrevoke` CLI against the
-same data directory, as an operator would.
+Tests talk to it over HTTP only; admin set-up goes through the `tokenrevoke` CLI, as an
+operator would: the local commands (`serve`, `init`, `user`) against the data directory,
+every other command over HTTP to the config API with the admin client's credentials.
 """
 
 from __future__ import annotations
@@ -13,18 +14,36 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tokenrevoke.model.config import parse_property_value
+
 ADMIN_ID = "test-admin"
 ADMIN_SECRET = "test-admin-secret-0123456789"
 AUTH = "/jans-auth/restv1"
 # The server polls for configuration changes every 0.5 s.
 CONFIG_PROPAGATION_SECONDS = 1.2
+# Commands that work on the data directory; every other one talks to the config API.
+LOCAL_COMMANDS = frozenset({"serve", "init", "user"})
+# Nothing from the developer's environment may steer the CLI (a profile, a CA, ...).
+HERMETIC_ENV = {
+    "TOKENREVOKE_PROFILES": os.devnull,
+    "TOKENREVOKE_PROFILE": "",
+    "TOKENREVOKE_URL": "",
+    "TOKENREVOKE_CLIENT_ID": "",
+    "TOKENREVOKE_CLIENT_SECRET": "",
+    "TOKENREVOKE_CA_CERT": "",
+    "TOKENREVOKE_INSECURE": "",
+    "TOKENREVOKE_PROPERTIES": "",
+}
 
 
 def free_port() -> int:
@@ -33,17 +52,52 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cli(data_dir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
-        input: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    """Run the `tokenrevoke` CLI against a data directory."""
-    command = [sys.executable, "-m", "tokenrevoke.cli.main", *args, "--data-dir", str(data_dir)]
+def run_cli(
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run `tokenrevoke ARGS` as a separate process, as an operator would."""
+    command = [sys.executable, "-m", "tokenrevoke.cli.main", *args]
+    environment = {**os.environ, **HERMETIC_ENV, **(env or {})}
     result = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, **(env or {})},
-        timeout=60, input=input,
-    )  # fmt: skip
+        command, capture_output=True, text=True, env=environment, timeout=timeout, input=input
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def cli(
+    data_dir: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a local `tokenrevoke` command (serve, init, user) against a data directory."""
+    return run_cli(*args, "--data-dir", str(data_dir), check=check, env=env, input=input)
+
+
+def admin_cli(
+    url: str,
+    *args: str,
+    client_id: str = ADMIN_ID,
+    client_secret: str = ADMIN_SECRET,
+    tls: list[str] | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run an admin `tokenrevoke` command against a running server's config API. The
+    credentials go as --admin-client-id/--admin-client-secret (aliases of --client-id and
+    --client-secret), which `client create --client-id NEW` leaves free."""
+    connection = ["--url", url, "--admin-client-id", client_id,
+                  "--admin-client-secret", client_secret, *(tls or [])]  # fmt: skip
+    return run_cli(*args, *connection, check=check, env=env, input=input, timeout=timeout)
 
 
 @dataclass
@@ -72,6 +126,12 @@ class Server:
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
+        # Properties given to `configure` before start: passed to `serve --properties`.
+        self.properties: dict[str, Any] = {}
+        self.properties_path = data_dir.parent / f"properties-{self.port}.json"
+        # Admin commands on a server that is not running start it for their duration.
+        self._lock = threading.Lock()
+        self._temporary_users = 0
 
     @property
     def url(self) -> str:
@@ -84,6 +144,9 @@ class Server:
             "--data-dir", str(self.data_dir), "--admin-client-id", ADMIN_ID,
             "--admin-client-secret", ADMIN_SECRET, *self.extra_args,
         ]  # fmt: skip
+        if self.properties:
+            self.properties_path.write_text(json.dumps(self.properties))
+            command += ["--properties", str(self.properties_path)]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                         env={**os.environ, **self.env})  # fmt: skip
@@ -122,9 +185,57 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     # -- admin through the CLI --------------------------------------------------------
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return cli(self.data_dir, *args, check=check)
+        """`tokenrevoke ARGS`: local commands against the data directory, admin commands
+        over HTTP with the admin client (starting the server for them if it is not up)."""
+        if args and args[0] in LOCAL_COMMANDS:
+            return cli(self.data_dir, *args, check=check)
+        return self.admin(*args, check=check)
+
+    def admin(
+        self, *args: str, check: bool = True, **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """An admin command over HTTP (see `admin_cli`); kwargs: env, input, timeout, ..."""
+        with self._up():
+            return admin_cli(self.url, *args, tls=self.tls_options(), check=check, **kwargs)
+
+    def tls_options(self) -> list[str]:
+        """How the CLI verifies an https server: the CA the tests trust, as a file."""
+        if self.scheme != "https":
+            return []
+        if isinstance(self.verify, (str, Path)):
+            return ["--ca-cert", str(self.verify)]
+        if isinstance(self.verify, ssl.SSLContext):
+            ders = self.verify.get_ca_certs(binary_form=True)
+            if ders:
+                path = self.data_dir.parent / f"ca-{self.port}.pem"
+                path.write_text("".join(ssl.DER_cert_to_PEM_cert(der) for der in ders))
+                return ["--ca-cert", str(path)]
+        return ["--insecure"]
+
+    @contextmanager
+    def _up(self) -> Iterator[None]:
+        """Admin commands need the config API: when the server is not running (set-up
+        before the real start), run it for the duration, shared by concurrent callers."""
+        with self._lock:
+            temporary = self._temporary_users > 0 or not self.running
+            if temporary:
+                if self._temporary_users == 0:
+                    self.start()
+                self._temporary_users += 1
+        try:
+            yield
+        finally:
+            if temporary:
+                with self._lock:
+                    self._temporary_users -= 1
+                    if self._temporary_users == 0:
+                        self.stop()
 
     def create_client(self, *args: str) -> Client:
         out = self.cli("client", "create", "--json", *args)
@@ -132,6 +243,7 @@ class Server:
         return Client(data["inum"], data.get("clientSecret"), data)
 
     def set_config(self, name: str, value: Any) -> None:
+        """`tokenrevoke config set` over HTTP, then wait until every node uses it."""
         text = value if isinstance(value, str) else json.dumps(value)
         self.cli("config", "set", name, text)
         time.sleep(CONFIG_PROPAGATION_SECONDS)
@@ -172,11 +284,19 @@ class Server:
         return self.data_dir / "tokenrevoke.db"
 
     def configure(self, values: dict[str, Any]) -> Server:
-        """Set properties through the CLI without waiting for propagation: for a server that
-        is not started yet (a running one needs `set_config`, or polling with `wait_until`)."""
-        for name, value in values.items():
-            text = value if isinstance(value, str) else json.dumps(value)
-            self.cli("config", "set", name, text)
+        """Properties for a server that is not started yet: written to a properties file
+        that `serve --properties` applies at start (and at every restart). On a running
+        server, `tokenrevoke config set` without waiting for propagation (a test that
+        needs it live uses `set_config`, or polls with `wait_until`)."""
+        if self.running:
+            for name, value in values.items():
+                text = value if isinstance(value, str) else json.dumps(value)
+                self.cli("config", "set", name, text)
+        else:  # a string is what an operator would type after `config set NAME`
+            self.properties.update(
+                {k: parse_property_value(k, v) if isinstance(v, str) else v
+                 for k, v in values.items()}
+            )  # fmt: skip
         return self
 
     def create_user(self, username: str, password: str) -> None:

@@ -1,23 +1,27 @@
-"""What every command shares: store options, running a coroutine against the store, output."""
+"""What every command shares: output helpers; for the local commands (serve, init, user),
+the store options and running a coroutine against the store."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
 
-from tokenrevoke.crypto import SecretBox
-from tokenrevoke.settings import Settings
-from tokenrevoke.store import Store, open_store
+if TYPE_CHECKING:  # the store is for the local commands only: admin commands start faster
+    from tokenrevoke.crypto import SecretBox
+    from tokenrevoke.settings import Settings
+    from tokenrevoke.store import Store
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+# Lines are never wrapped (a secret or a code must stay copyable); tables fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path,
@@ -44,6 +48,12 @@ def run_with_store(
     database_url: str | None,
     work: Callable[[Store, SecretBox, Settings], Awaitable[T]],
 ) -> T:
+    import asyncio
+
+    from tokenrevoke.crypto import SecretBox
+    from tokenrevoke.settings import Settings
+    from tokenrevoke.store import open_store
+
     settings = Settings(data_dir=data_dir, database_url=database_url)
 
     async def main() -> T:
@@ -61,5 +71,29 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    """Print `error: message` on stderr; raise the returned Exit (no traceback)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
+
+
+def all_entries(fetch: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every entry of a paged config-API list: `fetch(start)` returns one page."""
+    entries: list[dict[str, Any]] = []
+    while True:
+        page = fetch(len(entries))
+        got = page.get("entries") or []
+        entries.extend(got)
+        if not got or len(entries) >= int(page.get("totalEntriesCount", 0)):
+            return entries
+
+
+def table(*headers: str, show_header: bool = True) -> Table:
+    """A table whose cells wrap rather than cut: ids and codes must stay copyable."""
+    return Table(*(Column(h, overflow="fold") for h in headers), show_header=show_header)
+
+
+def compact(value: Any) -> str:
+    """A JSON value on one line, for a table cell (strings as they are)."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()

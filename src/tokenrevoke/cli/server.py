@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tokenrevoke.cli.common import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, console, run_with_store
-from tokenrevoke.configapi.clients import ensure_admin_client
-from tokenrevoke.settings import Settings
+from tokenrevoke.cli.common import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrl,
+    DataDir,
+    console,
+    fail,
+    run_with_store,
+)
+from tokenrevoke.model import ConfigError
+from tokenrevoke.model.config import validate_document
+
+if TYPE_CHECKING:
+    from tokenrevoke.crypto import SecretBox
+    from tokenrevoke.settings import Settings
+    from tokenrevoke.store import Store
 
 AdminId = Annotated[
     str | None,
@@ -28,11 +41,51 @@ AdminSecret = Annotated[
 ]
 
 
-def initialise(settings: Settings, admin_id: str | None, admin_secret: str | None) -> None:
-    """Create the store and the admin client if missing; print a new secret once."""
+PropertiesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--properties",
+        envvar="TOKENREVOKE_PROPERTIES",
+        dir_okay=False,
+        help="JSON object of auth-server properties to apply at start (validated first; "
+        "a bad file changes nothing).",
+    ),
+]
 
-    async def work(store, box, _settings):  # type: ignore[no-untyped-def]
-        return await ensure_admin_client(store, box, admin_id, admin_secret)
+
+def read_properties(path: Path) -> dict[str, Any]:
+    """A properties file: one JSON object, Janssen's property names; validated whole."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as exc:
+        raise fail(f"cannot read the properties file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise fail(f"the properties file {path} is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise fail(f'the properties file {path} must hold a JSON object {{"name": value, ...}}')
+    try:
+        validate_document(document)
+    except ConfigError as exc:
+        raise fail(f"the properties file {path}: {exc}") from None
+    return document
+
+
+def initialise(
+    settings: Settings,
+    admin_id: str | None,
+    admin_secret: str | None,
+    properties: dict[str, Any] | None = None,
+) -> None:
+    """Create the store and the admin client if missing (print a new secret once); apply
+    the properties, if any."""
+    from tokenrevoke.configapi.clients import ensure_admin_client
+    from tokenrevoke.configapi.config import set_properties
+
+    async def work(store: Store, box: SecretBox, _settings: Settings) -> Any:
+        admin = await ensure_admin_client(store, box, admin_id, admin_secret)
+        if properties:
+            await set_properties(store, properties)
+        return admin
 
     client, secret, created = run_with_store(settings.data_dir, settings.database_url, work)
     if created:
@@ -41,6 +94,9 @@ def initialise(settings: Settings, admin_id: str | None, admin_secret: str | Non
         if secret and not admin_secret:
             console.print(f"  client secret: {secret}")
             console.print("  [yellow]The secret is shown only this once. Keep it safe.[/yellow]")
+    if properties:
+        names = ", ".join(sorted(properties))
+        console.print(f"applied {len(properties)} properties: {names}", highlight=False)
 
 
 def init(
@@ -48,10 +104,17 @@ def init(
     database_url: DatabaseUrl = None,
     admin_client_id: AdminId = None,
     admin_client_secret: AdminSecret = None,
+    properties: PropertiesFile = None,
 ) -> None:
-    """Initialise the store and the admin client (idempotent)."""
+    """Initialise the store and the admin client (idempotent); apply --properties."""
+    from tokenrevoke.settings import Settings
+
+    document = read_properties(properties) if properties else None
     initialise(
-        Settings(data_dir=data_dir, database_url=database_url), admin_client_id, admin_client_secret
+        Settings(data_dir=data_dir, database_url=database_url),
+        admin_client_id,
+        admin_client_secret,
+        document,
     )
 
 
@@ -95,8 +158,10 @@ def serve(
     log_level: Annotated[str, typer.Option(envvar="TOKENREVOKE_LOG_LEVEL")] = "info",
     admin_client_id: AdminId = None,
     admin_client_secret: AdminSecret = None,
+    properties: PropertiesFile = None,
 ) -> None:
     """Run the authorization server."""
+    from tokenrevoke.settings import Settings
     from tokenrevoke.web.serving import run
 
     if bool(tls_cert) != bool(tls_key):
@@ -123,7 +188,8 @@ def serve(
         max_body_bytes=max_body_bytes,
         log_level=log_level,
     )
-    initialise(settings, admin_client_id, admin_client_secret)
+    document = read_properties(properties) if properties else None
+    initialise(settings, admin_client_id, admin_client_secret, document)
     console.print(
         f"tokenrevoke listening on {settings.scheme}://{host}:{port} (issuer {settings.base_url})"
     )

@@ -1,0 +1,446 @@
+"""The admin CLI over HTTP, through a real server: every group's main commands (tables and
+--json), profiles, the start-time properties file, clear errors, and a 10,000-token bulk
+revocation with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import (
+    ADMIN_ID,
+    ADMIN_SECRET,
+    AUTH,
+    Server,
+    admin_cli,
+    cli,
+    free_port,
+    run_cli,
+)
+from tokenrevoke.crypto import new_id, sha256_hex
+from tokenrevoke.model import TokenRecord, TokenType
+from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.store import open_store
+from tokenrevoke.store.factory import sqlite_url
+
+ALLOW = """
+class RevokeToken:
+    def __init__(self, current_time_millis):
+        pass
+
+    def init(self, custom_script, configuration_attributes):
+        return True
+
+    def destroy(self, configuration_attributes):
+        return True
+
+    def getApiVersion(self):
+        return 11
+
+    def revoke(self, context):
+        return True
+"""
+BULK = 10_000
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def failed(result: subprocess.CompletedProcess[str]) -> str:
+    """A clean failure: exit code 1, one `error:` line, no traceback."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    return " ".join(result.stderr.split())  # unwrapped, whatever the console width
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> object:
+    return json.loads(ok(result))
+
+
+@pytest.fixture(scope="module")
+def srv(server: Server) -> Iterator[Server]:
+    yield server
+    server.close_session()
+
+
+# -- clients and scopes -------------------------------------------------------------------
+def test_client_create_list_show_disable_delete(srv: Server) -> None:
+    out = ok(srv.admin("client", "create", "--name", "cli-table", "--client-id", "cli-table-1"))
+    assert "client id:     cli-table-1" in out
+    secret = re.search(r"client secret: (\S+)", out)
+    assert secret is not None and "shown only this once" in out
+
+    created = srv.create_client(
+        "--name", "cli-json", "--grant-type", "client_credentials", "--scope", "openid",
+        "--access-token-lifetime", "120", "--authorized-origin", "https://app.example",
+    )  # fmt: skip
+    assert created.data["clientName"] == "cli-json"
+    assert created.data["accessTokenLifetime"] == 120
+    assert created.data["authorizedOrigins"] == ["https://app.example"]
+
+    listed = as_json(srv.admin("client", "list", "--json"))
+    assert isinstance(listed, list)
+    assert {"cli-table-1", created.client_id, ADMIN_ID} <= {c["inum"] for c in listed}
+    assert all("clientSecret" not in c for c in listed)
+    table = ok(srv.admin("client", "list", "--pattern", "cli-table"))
+    assert "cli-table-1" in table and created.client_id not in table
+
+    shown = as_json(srv.admin("client", "show", created.client_id, "--json"))
+    assert isinstance(shown, dict) and shown["scopes"] == ["openid"]
+    assert "tokenEndpointAuthMethod" in ok(srv.admin("client", "show", created.client_id))
+
+    token = srv.fetch_token(created)["access_token"]
+    assert "disabled" in ok(srv.admin("client", "disable", created.client_id))
+    form = {"grant_type": "client_credentials"}
+    assert srv.session.post(f"{AUTH}/token", data=form, auth=created.basic).status_code == 401
+    ok(srv.admin("client", "enable", created.client_id))
+    assert srv.session.post(f"{AUTH}/token", data=form, auth=created.basic).status_code == 200
+
+    assert "its tokens are revoked" in ok(srv.admin("client", "delete", created.client_id))
+    assert not srv.is_active(token)
+    message = failed(srv.admin("client", "show", created.client_id, check=False))
+    assert f"no client {created.client_id}" in message and "404" in message
+
+
+def test_client_create_refused_by_the_server(srv: Server) -> None:
+    message = failed(srv.admin("client", "create", "--grant-type", "implicit", check=False))
+    assert "unknown grant types" in message and "(HTTP 400)" in message
+
+
+def test_scope_create_list_delete(srv: Server) -> None:
+    created = as_json(
+        srv.admin("scope", "create", "--id", "cli-reports", "--description", "CLI test", "--json")
+    )
+    assert isinstance(created, dict) and created["id"] == "cli-reports"
+    table = ok(srv.admin("scope", "list", "--pattern", "cli-reports"))
+    assert "cli-reports" in table and "CLI test" in table
+    openid = as_json(srv.admin("scope", "list", "--type", "openid", "--json"))
+    assert isinstance(openid, list) and [s["id"] for s in openid] == ["openid"]
+    assert "deleted scope cli-reports" in ok(srv.admin("scope", "delete", "cli-reports"))
+    listed = as_json(srv.admin("scope", "list", "--json"))
+    assert isinstance(listed, list) and "cli-reports" not in [s["id"] for s in listed]
+    gone = srv.admin("scope", "delete", "cli-reports", check=False)
+    assert "no scope 'cli-reports'" in failed(gone)
+
+
+# -- properties and feature flags ---------------------------------------------------------
+def test_config_get_set_patch(srv: Server, tmp_path: Path) -> None:
+    table = ok(srv.admin("config", "get"))
+    assert "accessTokenLifetime" in table and "300" in table
+    everything = as_json(srv.admin("config", "get", "--json"))
+    assert isinstance(everything, dict) and everything["accessTokenLifetime"] == 300
+    try:
+        assert "accessTokenLifetime = 450" in ok(
+            srv.admin("config", "set", "accessTokenLifetime", "450")
+        )
+        assert as_json(srv.admin("config", "get", "accessTokenLifetime")) == 450
+        ok(srv.admin("config", "set", "discoveryDenyKeys", "jwks_uri,scopes_supported"))
+        assert as_json(srv.admin("config", "get", "discoveryDenyKeys", "--json")) == [
+            "jwks_uri",
+            "scopes_supported",
+        ]
+
+        patch = tmp_path / "patch.json"
+        patch.write_text(json.dumps([
+            {"op": "replace", "path": "/accessTokenLifetime", "value": 600},
+            {"op": "replace", "path": "/errorReasonEnabled", "value": True},
+        ]))  # fmt: skip
+        assert "applied 2 operations" in ok(srv.admin("config", "patch", str(patch)))
+        from_stdin = srv.admin(
+            "config", "patch", "-", "--json",
+            input='[{"op": "replace", "path": "/discoveryDenyKeys", "value": []}]',
+        )  # fmt: skip
+        after = as_json(from_stdin)
+        assert isinstance(after, dict)
+        assert after["accessTokenLifetime"] == 600 and after["errorReasonEnabled"] is True
+        assert after["discoveryDenyKeys"] == []
+
+        bad = failed(srv.admin("config", "set", "accessTokenLifetime", "-5", check=False))
+        assert "accessTokenLifetime must be a positive integer" in bad
+        assert "unknown property 'noSuchThing'" in failed(
+            srv.admin("config", "set", "noSuchThing", "1", check=False)
+        )
+        assert "JSON Patch" in failed(srv.admin("config", "patch", "-", input="{}", check=False))
+        assert as_json(srv.admin("config", "get", "accessTokenLifetime")) == 600  # unchanged
+    finally:
+        srv.admin(
+            "config", "patch", "-",
+            input=json.dumps([
+                {"op": "remove", "path": "/accessTokenLifetime"},
+                {"op": "remove", "path": "/errorReasonEnabled"},
+            ]),
+        )  # fmt: skip
+
+
+def test_feature_list_disable_enable(srv: Server) -> None:
+    client = srv.create_client("--name", "cli-flags")
+    state = as_json(srv.admin("feature", "list", "--json"))
+    assert isinstance(state, dict) and state["REVOKE_TOKEN"] is True and len(state) == 25
+    try:
+        assert "REVOKE_TOKEN disabled" in ok(srv.admin("feature", "disable", "revoke_token"))
+        srv.wait_until(lambda: srv.send_revoke(client, token="x").status_code == 403)
+        table = ok(srv.admin("feature", "list"))
+        assert re.search(r"REVOKE_TOKEN\s+│\s+no", table), table
+        assert re.search(r"INTROSPECTION\s+│\s+yes", table), table
+    finally:
+        ok(srv.admin("feature", "enable", "REVOKE_TOKEN"))
+    srv.wait_until(lambda: srv.send_revoke(client, token="x").status_code == 200)
+    assert as_json(srv.admin("config", "get", "featureFlags")) == []
+    assert "unknown feature flag 'NOPE'" in failed(
+        srv.admin("feature", "enable", "NOPE", check=False)
+    )
+
+
+# -- scripts ------------------------------------------------------------------------------
+def test_script_add_list_show_toggle_remove(srv: Server, tmp_path: Path) -> None:
+    source = tmp_path / "allow.py"
+    source.write_text(ALLOW)
+    added = as_json(srv.admin(
+        "script", "add", "--name", "cli-allow", "--file", str(source), "--level", "5",
+        "--disabled", "--attribute", "mode=audit", "--json",
+    ))  # fmt: skip
+    assert isinstance(added, dict) and added["enabled"] is False and added["level"] == 5
+    assert added["configurationProperties"][0]["value1"] == "mode"
+    inum = added["inum"]
+    try:
+        assert "cli-allow" in ok(srv.admin("script", "list"))
+        shown = as_json(srv.admin("script", "show", "cli-allow", "--json"))
+        assert isinstance(shown, dict) and shown["inum"] == inum and "def revoke" in shown["script"]
+        assert "def revoke" in ok(srv.admin("script", "show", inum))
+        assert "script cli-allow enabled" in ok(srv.admin("script", "enable", "cli-allow"))
+        listed = as_json(srv.admin("script", "list", "--json"))
+        assert isinstance(listed, list)
+        assert [s["enabled"] for s in listed if s["name"] == "cli-allow"] == [True]
+        assert "disabled" in ok(srv.admin("script", "disable", inum))
+    finally:
+        assert "removed script cli-allow" in ok(srv.admin("script", "remove", inum))
+    assert "no script 'cli-allow'" in failed(srv.admin("script", "show", "cli-allow", check=False))
+    assert "expected name=value" in failed(srv.admin(
+        "script", "add", "--name", "x-bad", "--file", str(source), "--attribute", "novalue",
+        check=False,
+    ))  # fmt: skip
+
+
+# -- tokens -------------------------------------------------------------------------------
+def test_token_search_show_revoke(srv: Server) -> None:
+    client = srv.create_client("--name", "cli-tokens")
+    tokens = [srv.fetch_token(client)["access_token"] for _ in range(3)]
+    found = as_json(srv.admin("token", "search", "--client", client.client_id, "--json"))
+    assert isinstance(found, dict) and found["totalEntriesCount"] == 3
+    codes = {t["tokenCode"] for t in found["entries"]}
+    assert codes == {sha256_hex(t) for t in tokens}
+    page = as_json(srv.admin(
+        "token", "search", "--client", client.client_id, "--type", "access_token",
+        "--limit", "2", "--start", "1", "--json",
+    ))  # fmt: skip
+    assert isinstance(page, dict) and page["start"] == 1 and page["entriesCount"] == 2
+    table = ok(srv.admin("token", "search", "--client", client.client_id, "--limit", "2"))
+    assert "2 of 3 tokens; next page: --start 2" in table and "live" in table
+
+    code = sha256_hex(tokens[0])
+    by_code = as_json(srv.admin("token", "show", code, "--json"))
+    by_token = as_json(srv.admin("token", "show", tokens[0], "--json"))
+    assert by_code == by_token
+    assert isinstance(by_code, dict) and by_code["clientId"] == client.client_id
+
+    out = ok(srv.admin("token", "revoke", code, tokens[1], "unknown-token"))
+    assert re.search(r"revoked\s+2\b", out) and re.search(r"not found\s+1\b", out)
+    assert re.search(r"failed\s+0\b", out)
+    assert not srv.is_active(tokens[0]) and not srv.is_active(tokens[1])
+    assert srv.is_active(tokens[2])
+    assert "revoked" in ok(srv.admin("token", "show", code))
+    again = as_json(srv.admin("token", "revoke", tokens[0], tokens[2], "--json"))
+    assert isinstance(again, dict)
+    assert (again["revoked"], again["notFound"], again["failed"]) == (1, 1, 0)
+    assert "nothing to revoke" in failed(srv.admin("token", "revoke", check=False))
+
+
+# -- connection errors and options ---------------------------------------------------------
+def test_wrong_secret_is_a_clear_error(srv: Server) -> None:
+    wrong = "wrong-" + ADMIN_SECRET
+    result = admin_cli(srv.url, "client", "list", client_secret=wrong, check=False)
+    assert "the admin client id or secret is wrong" in failed(result)
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    result = admin_cli(f"http://127.0.0.1:{free_port()}", "token", "search", check=False)
+    message = failed(result)
+    assert "cannot reach http://127.0.0.1:" in message and "Is the server running?" in message
+
+
+def test_missing_scope_is_a_clear_error(srv: Server) -> None:
+    reader = srv.create_client("--name", "cli-reader", "--scope", CONFIG + "token.readonly")
+    assert reader.secret is not None
+    victim = srv.create_client("--name", "cli-victim")
+    token = srv.fetch_token(victim)["access_token"]
+    as_reader = {"client_id": reader.client_id, "client_secret": reader.secret}
+    search = admin_cli(srv.url, "token", "search", "--client", victim.client_id, "--json",
+                       **as_reader)  # fmt: skip
+    assert [t["tokenCode"] for t in json.loads(ok(search))["entries"]] == [sha256_hex(token)]
+    revoke = admin_cli(srv.url, "token", "revoke", token, check=False, **as_reader)
+    assert f"not granted the scope {CONFIG}token.delete" in failed(revoke)
+    assert srv.is_active(token)
+    clients = admin_cli(srv.url, "client", "list", check=False, **as_reader)
+    assert "openid/clients.readonly" in failed(clients)
+
+
+def test_missing_credentials_and_bad_url() -> None:
+    no_credentials = run_cli("client", "list", "--url", "http://127.0.0.1:1", check=False)
+    assert "credentials are missing" in failed(no_credentials)
+    bad_url = admin_cli("127.0.0.1:8080", "client", "list", check=False)
+    assert "--url must start with http:// or https://" in failed(bad_url)
+
+
+def test_environment_and_profiles(srv: Server, tmp_path: Path) -> None:
+    env = {
+        "TOKENREVOKE_URL": srv.url,
+        "TOKENREVOKE_CLIENT_ID": ADMIN_ID,
+        "TOKENREVOKE_CLIENT_SECRET": ADMIN_SECRET,
+    }
+    assert ADMIN_ID in ok(run_cli("client", "list", env=env))
+
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(f"""
+[default]
+url = "{srv.url}"
+client_id = "{ADMIN_ID}"
+client_secret = "{ADMIN_SECRET}"
+
+[stale]
+url = "{srv.url}"
+client_id = "{ADMIN_ID}"
+client_secret = "old-secret-000000"
+
+[elsewhere]
+url = "http://127.0.0.1:{free_port()}"
+client_id = "x"
+client_secret = "y"
+""")
+    env = {"TOKENREVOKE_PROFILES": str(profiles)}
+    assert ADMIN_ID in ok(run_cli("client", "list", env=env))  # [default]
+    stale = run_cli("client", "list", "--profile", "stale", env=env, check=False)
+    assert "secret is wrong" in failed(stale)
+    # Options and environment win over the profile.
+    fixed = run_cli("client", "list", "--profile", "stale", "--client-secret", ADMIN_SECRET,
+                    env=env)  # fmt: skip
+    assert ADMIN_ID in ok(fixed)
+    moved = run_cli("client", "list", "--profile", "elsewhere", env={
+        **env, "TOKENREVOKE_URL": srv.url, "TOKENREVOKE_CLIENT_ID": ADMIN_ID,
+        "TOKENREVOKE_CLIENT_SECRET": ADMIN_SECRET,
+    })  # fmt: skip
+    assert ADMIN_ID in ok(moved)
+    missing = run_cli("client", "list", "--profile", "nope", env=env, check=False)
+    assert "no profile 'nope'" in failed(missing) and "default, elsewhere, stale" in failed(missing)
+    profiles.write_text('[default]\nurl = "http://x"\npassword = "y"\n')
+    assert "unknown keys ['password']" in failed(run_cli("client", "list", env=env, check=False))
+
+
+def test_tui_command_takes_the_connection_options() -> None:
+    out = ok(run_cli("tui", "--help"))
+    for option in ("--url", "--client-id", "--client-secret", "--ca-cert", "--insecure"):
+        assert option in out
+
+
+# -- properties at start ----------------------------------------------------------------
+def test_init_and_serve_apply_a_properties_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    result = cli(data, "init", "--properties", str(bad_json), check=False)
+    assert "is not valid JSON" in failed(result)
+    bad_value = tmp_path / "bad-value.json"
+    bad_value.write_text(json.dumps({"accessTokenLifetime": "soon"}))
+    message = failed(cli(data, "serve", "--properties", str(bad_value), check=False))
+    assert "accessTokenLifetime must be a positive integer" in message
+    not_object = tmp_path / "list.json"
+    not_object.write_text("[]")
+    result = cli(data, "init", "--properties", str(not_object), check=False)
+    assert "must hold a JSON object" in failed(result)
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"accessTokenLifetime": 90, "featureFlags": ["INTROSPECTION"]}))
+    out = ok(cli(data, "init", "--properties", str(good), "--admin-client-id", ADMIN_ID,
+                 "--admin-client-secret", ADMIN_SECRET))  # fmt: skip
+    assert "applied 2 properties: accessTokenLifetime, featureFlags" in out
+    srv = Server(data).start()
+    try:
+        assert as_json(srv.admin("config", "get", "accessTokenLifetime")) == 90
+        assert as_json(srv.admin("config", "get", "featureFlags")) == ["INTROSPECTION"]
+    finally:
+        srv.stop()
+
+
+# -- 10,000 tokens from a file --------------------------------------------------------------
+def insert_tokens(data_dir: Path, client_id: str, count: int) -> list[str]:
+    """Opaque access tokens written straight into the server's SQLite store (as the token
+    endpoint would: the row keyed by the token's SHA-256), which takes a second where
+    issuing them over HTTP takes ten. The server never caches token liveness."""
+    now = int(time.time())
+    raw = [secrets.token_urlsafe(32) for _ in range(count)]
+    records = [
+        TokenRecord(
+            code=sha256_hex(token),
+            grant_id=new_id(),
+            client_id=client_id,
+            token_type=TokenType.ACCESS_TOKEN,
+            grant_type="client_credentials",
+            created_at=now,
+            expires_at=now + 3600,
+        )
+        for token in raw
+    ]
+
+    async def write() -> None:
+        store = await open_store(sqlite_url(data_dir))
+        try:
+            await store.insert_tokens(records)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    return raw
+
+
+def test_revoke_ten_thousand_tokens_from_a_file(srv: Server, tmp_path: Path) -> None:
+    client = srv.create_client("--name", "cli-bulk")
+    tokens = insert_tokens(srv.data_dir, client.client_id, BULK)
+    bystander = srv.fetch_token(client)["access_token"]
+    sample = random.Random(7).sample(tokens, 20)
+    assert all(srv.is_active(t) for t in sample)
+
+    # Half as raw tokens, half as hashed codes; plus a comment, blank lines and 5 unknown.
+    lines = [t if i % 2 else sha256_hex(t) for i, t in enumerate(tokens)]
+    unknown = ["no-such-token-1", "no-such-token-2", "no-such-token-3",
+               sha256_hex("never issued"), "0" * 64]  # fmt: skip
+    lines[5000:5000] = unknown
+    path = tmp_path / "tokens.txt"
+    path.write_text("# leaked on 2024-05-01\n\n" + "\n".join(lines) + "\n\n   \n")
+
+    started = time.monotonic()
+    result = srv.admin("token", "revoke", "--from-file", str(path), "--progress", timeout=120)
+    elapsed = time.monotonic() - started
+    out = ok(result)
+    print(f"\nrevoked {BULK} tokens from a file in {elapsed:.1f} s (CLI wall time)\n{out}")
+
+    assert re.search(rf"revoked\s+{BULK}\n", out), out
+    assert re.search(r"not found\s+5\n", out), out
+    assert re.search(r"failed\s+0\n", out), out
+    assert f"{BULK + 5} tokens in" in out
+    # The bar was drawn (forced: stderr is a pipe here) and reached the end.
+    assert "revoking" in result.stderr and "━" in result.stderr
+    assert f"{BULK + 5}/{BULK + 5}" in result.stderr
+    assert not any(srv.is_active(t) for t in sample)
+    assert srv.is_active(bystander)  # nothing but the listed tokens
