@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 from pathlib import Path
@@ -123,6 +124,13 @@ def serve(
     port: Annotated[int, typer.Option(envvar="TOKENREVOKE_PORT")] = 8080,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOKENREVOKE_REDIS_URL",
+            help="Optional Redis for instant change notices between nodes.",
+        ),
+    ] = None,
     issuer: Annotated[
         str | None,
         typer.Option(
@@ -178,6 +186,7 @@ def serve(
         port=port,
         data_dir=data_dir,
         database_url=database_url,
+        redis_url=redis_url,
         issuer=issuer,
         workers=workers,
         tls_cert=tls_cert,
@@ -194,3 +203,17 @@ def serve(
         f"tokenrevoke listening on {settings.scheme}://{host}:{port} (issuer {settings.base_url})"
     )
     run(settings)
+
+
+def db_upgrade(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+    """Apply pending schema migrations (servers also do this when they start)."""
+    from tokenrevoke.settings import Settings
+    from tokenrevoke.store.factory import upgrade
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    applied = asyncio.run(upgrade(settings.store_url))
+    if applied:
+        for name in applied:
+            console.print(f"applied {name}")
+    else:
+        console.print("the schema is up to date")

@@ -26,3 +26,18 @@ async def open_store(url: str) -> Store:
     raise ValueError(
         f"unsupported database URL scheme {scheme!r} (expected sqlite:///... or postgresql://...)"
     )
+
+
+async def upgrade(url: str) -> list[str]:
+    """Apply pending migrations to the store at `url`; returns the names applied."""
+    if url.startswith("sqlite:///"):
+        from tokenrevoke.store.sqlite.store import migrate as migrate_sqlite
+
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return migrate_sqlite(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from tokenrevoke.store.postgres.store import migrate as migrate_postgres
+
+        return await migrate_postgres(url)
+    raise ValueError(f"unsupported database URL {url.split(':', 1)[0]!r}")

@@ -100,7 +100,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             )
             response = await op.handler(request, runtime, caller)
             if op.method != "GET" and op.tag != T_TOKEN and response.status_code < 400:
-                await _take_effect(runtime)  # (tokens are never cached)
+                await _take_effect(runtime, op.tag)  # (tokens are never cached)
             return response
         except ApiError as error:
             return error_json(error)
@@ -121,13 +121,15 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
     return handle
 
 
-async def _take_effect(runtime: Runtime) -> None:
+async def _take_effect(runtime: Runtime, kind: str) -> None:
     """A committed change (a client disabled, a script added...) is in force on this node
-    before the response goes out; other nodes pick it up with their next poll."""
+    before the response goes out; other nodes hear of it on the change bus (with Redis) or
+    at their next poll."""
     try:
         await runtime.refresh()
     except StoreUnavailable as exc:  # committed anyway; the next poll catches up
         log.warning("could not reload after a config API change: %s", exc)
+    await runtime.announce_change(kind)
 
 
 def query(request: Request) -> dict[str, str]:
