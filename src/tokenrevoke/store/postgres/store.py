@@ -120,7 +120,9 @@ class PostgresStore(Store):
         column = TARGET_COLUMN[target.column]
         update = (
             "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
-            "WHERE revoked_at IS NULL AND exp > $1 "
+            # `exp + 0`: the expiry index would match every live token; only the scope
+            # column's index may drive this statement (see tokens_by_exp, for the purge).
+            "WHERE revoked_at IS NULL AND exp + 0 > $1 "
             "AND ($4::text[] IS NULL OR tkn_typ = ANY($4)) AND "
         )
         types = [t.value for t in target.token_types] if target.token_types else None

@@ -147,7 +147,9 @@ class SqliteStore(Store):
             type_params = tuple(t.value for t in target.token_types)
         update = (
             "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-            f"WHERE revoked_at IS NULL AND exp > ?{type_filter} AND "
+            # `+exp`: the expiry index would match every live token; only the scope
+            # column's index may drive this statement (tokens_by_exp is for the purge).
+            f"WHERE revoked_at IS NULL AND +exp > ?{type_filter} AND "
         )
         head = (at, audit.actor, audit.reason, at, *type_params)
         if target.column == "grant":
