@@ -59,10 +59,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
-    # 64 MiB of page cache per connection, and the file mapped for reads: token lookups
-    # in a large store then come from memory, not read() calls.
+    # 64 MiB of page cache per connection: the upper levels of the indexes of a large
+    # store stay in memory. (No mmap: mapped pages would count against the server's RSS.)
     conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA mmap_size=268435456")
     return conn
 
 
