@@ -63,3 +63,46 @@ class Settings:
             with os.fdopen(fd, "w") as handle:
                 handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         return base64.urlsafe_b64decode(path.read_text().strip())
+
+
+class SettingsFileError(ValueError):
+    pass
+
+
+_PATH_FIELDS = {"data_dir", "tls_cert", "tls_key", "tls_client_ca"}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "host": str,
+    "port": int,
+    "data_dir": str,
+    "database_url": str,
+    "redis_url": str,
+    "issuer": str,
+    "workers": int,
+    "tls_cert": str,
+    "tls_key": str,
+    "tls_client_ca": str,
+    "client_cert_header": str,
+    "trusted_proxies": list,
+    "max_body_bytes": int,
+    "log_level": str,
+}
+
+
+def read_settings_file(path: Path) -> dict[str, object]:
+    """Process settings from a TOML file (keys are the `serve` option names with
+    underscores, e.g. `database_url`). Unknown keys and wrong types are errors."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsFileError(f"{path}: {exc}") from None
+    values: dict[str, object] = {}
+    for key, value in data.items():
+        if key not in _TYPES:
+            raise SettingsFileError(f"{path}: unknown setting {key!r} (known: {', '.join(_TYPES)})")
+        kind = _TYPES[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise SettingsFileError(f"{path}: {key} has the wrong type")
+        values[key] = Path(str(value)) if key in _PATH_FIELDS else value
+    return values

@@ -118,3 +118,25 @@ def test_changes_travel_over_redis_and_survive_its_outage(
     finally:
         a.stop()
         b.stop()
+
+
+def test_no_stale_revocation_with_redis_either(
+    redis_server: PrivateRedis,
+    shared_database: str,
+    master_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The same 10,000 interleavings as without Redis: the bus must not change the rule."""
+    from tests.scaleout.test_nodes import run_interleavings
+
+    nodes = [
+        node(tmp_path_factory.mktemp(f"redis-il-{n}"), shared_database, master_key) for n in "ab"
+    ]
+    for server in nodes:
+        server.extra_args += ["--redis-url", redis_server.url]
+        server.start()
+    try:
+        run_interleavings(nodes[0], nodes[1], seed=11)
+    finally:
+        for server in nodes:
+            server.stop()

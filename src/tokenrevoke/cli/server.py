@@ -119,7 +119,40 @@ def init(
     )
 
 
+def _apply_settings_file(ctx: typer.Context, settings: Any, path: Path) -> Any:
+    """File values fill in whatever was left at its default on the command line and in
+    the environment."""
+    import dataclasses
+
+    from tokenrevoke.settings import SettingsFileError, read_settings_file
+
+    try:
+        values = read_settings_file(path)
+    except SettingsFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from None
+    option = {"trusted_proxies": "trusted_proxy"}
+    chosen = {
+        key: value for key, value in values.items() if _left_at_default(ctx, option.get(key, key))
+    }
+    return dataclasses.replace(settings, **chosen)
+
+
+def _left_at_default(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is None or source.name == "DEFAULT"
+
+
 def serve(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="TOKENREVOKE_CONFIG",
+            help="TOML file of settings (option names with underscores); "
+            "options and environment variables take precedence.",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(envvar="TOKENREVOKE_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="TOKENREVOKE_PORT")] = 8080,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -197,6 +230,8 @@ def serve(
         max_body_bytes=max_body_bytes,
         log_level=log_level,
     )
+    if config is not None:
+        settings = _apply_settings_file(ctx, settings, config)
     document = read_properties(properties) if properties else None
     initialise(settings, admin_client_id, admin_client_secret, document)
     console.print(
