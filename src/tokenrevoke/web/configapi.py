@@ -132,6 +132,14 @@ async def _take_effect(runtime: Runtime, kind: str) -> None:
     await runtime.announce_change(kind)
 
 
+def body_inum(data: Any) -> str:
+    """Janssen's PUT names the resource in the body, not the path."""
+    inum = data.get("inum") if isinstance(data, dict) else None
+    if not isinstance(inum, str) or not inum:
+        raise bad_request("inum is required")
+    return inum
+
+
 def query(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
@@ -199,9 +207,7 @@ async def client_create(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def client_replace(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    inum = data.get("inum") if isinstance(data, dict) else None
-    if not isinstance(inum, str) or not inum:
-        raise bad_request("inum is required")
+    inum = body_inum(data)
     existing = await _client(rt, inum)
     updated = client_admin.client_from_json(data, existing, await _scope_inums(rt))
     return api_json(await _save_client(rt, updated, _secret(data)))
@@ -284,9 +290,7 @@ async def scope_create(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def scope_replace(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    inum = data.get("inum") if isinstance(data, dict) else None
-    if not isinstance(inum, str) or not inum:
-        raise bad_request("inum is required")
+    inum = body_inum(data)
     scope = scope_admin.scope_from_json(data, await _scope(rt, inum))
     await rt.store.save_scope(scope)
     return api_json(scope_admin.scope_json(scope))
@@ -381,9 +385,7 @@ async def script_create(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def script_replace(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    inum = data.get("inum") if isinstance(data, dict) else None
-    if not isinstance(inum, str) or not inum:
-        raise bad_request("inum is required")
+    inum = body_inum(data)
     script = script_admin.script_from_json(data, await _script(rt, inum))
     await _unique_name(rt, script)
     return api_json(script_admin.script_json(await rt.store.save_script(script)))
