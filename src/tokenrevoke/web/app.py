@@ -18,6 +18,7 @@ from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
 from tokenrevoke.web.cors import CorsMiddleware
+from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.tls import trust_self_signed
@@ -25,7 +26,8 @@ from tokenrevoke.web.tls import trust_self_signed
 AUTH = "/jans-auth/restv1"
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> HotPathApp:
+    """The auth server's hot endpoints in front of the Starlette app for the rest."""
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -55,7 +57,7 @@ def create_app(settings: Settings) -> Starlette:
     async def openapi_docs(request: Request) -> Response:
         return HTMLResponse(docs_page())
 
-    return Starlette(
+    starlette = Starlette(
         routes=[
             Route(f"{AUTH}/token", routes.token, methods=["POST"]),
             Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
+    return HotPathApp(starlette, config_provider)
 
 
 def trust_registered_certificates(clients: list[Client]) -> None:

@@ -7,16 +7,16 @@ import os
 
 import orjson
 import uvicorn
-from starlette.applications import Starlette
 
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
+from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.tls import TlsAwareHttpToolsProtocol, ssl_context_factory
 
 _ENV = "TOKENREVOKE_SETTINGS_JSON"
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> HotPathApp:
     """Factory for worker processes: the parent passes its settings through the env."""
     return create_app(settings_from_json(os.environ[_ENV]))
 
