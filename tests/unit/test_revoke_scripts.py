@@ -399,3 +399,18 @@ def test_invalid_settings() -> None:
         engine.set_timeout(float("nan"))
     engine.set_timeout(0.5)
     engine.close()
+
+
+def test_isolated_validation_survives_scripts_that_end_the_process() -> None:
+    from tokenrevoke.scripts.isolated import validate_in_subprocess
+
+    validate_in_subprocess(JANSSEN_ALLOW)
+    with pytest.raises(ScriptError, match="ended its interpreter"):
+        validate_in_subprocess("import os\nos._exit(3)\n")
+    with pytest.raises(ScriptError, match="no"):
+        validate_in_subprocess("x = 1\n")
+    faking = 'import sys\nsys.stdout.write("\\n@@tokenrevoke-verdict@@ VALID")\n'
+    with pytest.raises(ScriptError):
+        validate_in_subprocess(faking)
+    with pytest.raises(ScriptError):
+        validate_in_subprocess("import time\ntime.sleep(30)\n", timeout=0.2)
