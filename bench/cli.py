@@ -35,6 +35,7 @@ from bench.wrk import ensure_wrk, wrk_version
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 QUICK = {"tokens": 10_000, "revoke_all_tokens": 2_000, "duration": 2.0, "connections": 16}
+STORES = ("sqlite", "postgresql")
 FULL = {"tokens": 1_000_000, "revoke_all_tokens": 100_000, "duration": 15.0, "connections": 64}
 
 
@@ -70,6 +71,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-postgres", action="store_true", help="do not run tokenrevoke on PostgreSQL"
     )
+    parser.add_argument(
+        "--stores",
+        type=_stores,
+        default=STORES,
+        help="tokenrevoke stores to run, comma-separated: sqlite, postgresql (default both); "
+        "with --skip-peer --skip-ceiling, --stores postgresql measures only PostgreSQL",
+    )
+    parser.add_argument(
+        "--wait-load",
+        type=float,
+        metavar="L",
+        help="after seeding, before each store's loads, wait until the 1-minute load "
+        "average is below L (polled every 10 s; see --wait-load-max); recorded in the JSON",
+    )
+    parser.add_argument(
+        "--wait-load-max",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="give up waiting for --wait-load after S seconds and run anyway (default 900)",
+    )
     parser.add_argument("--skip-peer", action="store_true", help="do not run oidc-provider")
     parser.add_argument("--skip-ceiling", action="store_true", help="do not run the ceiling")
     parser.add_argument("--out", type=Path, help="JSON result path (default bench/results/)")
@@ -79,6 +101,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     parser.add_argument("--time-limit", type=int, help="stop the run after this many seconds")
     return parser.parse_args(argv)
+
+
+def _stores(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in STORES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown store(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(STORES)}"
+        )
+    return names
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -151,12 +183,22 @@ def main(argv: list[str] | None = None) -> int:
                 supervisor=supervisor,
                 server_cpus=frozenset(cpus[:1]) if pinned else None,
                 load_cpus=frozenset(cpus[1:]) if pinned else None,
+                quiet_load=args.wait_load,
+                quiet_max_s=args.wait_load_max,
             )
             log(f"work directory {workdir}; time limit {limit}s")
-            result["tokenrevoke"] = run_tokenrevoke(ctx, "sqlite", None)
-            result["tokenrevoke_postgresql"] = run_postgres(
-                ctx, None if args.no_postgres else args.postgres_url
-            )
+            # --wait-load waits before each store's loads (after its seeding), not here.
+            result["before_seeding"] = {"load_average": round(os.getloadavg()[0], 2)}
+            if "sqlite" in args.stores:
+                result["tokenrevoke"] = run_tokenrevoke(ctx, "sqlite", None)
+            else:
+                result["tokenrevoke"] = {"skipped": "--stores without sqlite"}
+            if "postgresql" not in args.stores:
+                result["tokenrevoke_postgresql"] = {"skipped": "--stores without postgresql"}
+            else:
+                result["tokenrevoke_postgresql"] = run_postgres(
+                    ctx, None if args.no_postgres else args.postgres_url
+                )
             if args.skip_peer:
                 result["peer"] = {"skipped": "--skip-peer"}
             else:
@@ -165,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 result["ceiling"] = {"skipped": "--skip-ceiling"}
             else:
                 samples = workdir / "tokenrevoke-sqlite" / "samples"
+                if not samples.exists():
+                    samples = workdir / "tokenrevoke-postgresql" / "samples"
                 # The same Authorization header as tokenrevoke's loads (only its size matters).
                 pair = f"{LOAD_ID}:{LOAD_SECRET}".encode()
                 authorization = "Basic " + base64.b64encode(pair).decode()

@@ -4,6 +4,7 @@ that make sure a load measures real work (a 200 for an unknown client measures n
 from __future__ import annotations
 
 import base64
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -42,6 +43,28 @@ class RunContext:
     supervisor: Supervisor
     server_cpus: frozenset[int] | None
     load_cpus: frozenset[int] | None
+    quiet_load: float | None = None
+    quiet_max_s: float = 900.0
+
+    def wait_quiet(self, what: str) -> dict[str, object]:
+        """With `--wait-load L`: wait (polling every 10 s, up to `--wait-load-max` s) until
+        the 1-minute load average is below L. Returns what it saw, for the JSON."""
+        load = os.getloadavg()[0]
+        if self.quiet_load is None:
+            return {"load_average": round(load, 2)}
+        started = time.monotonic()
+        while load >= self.quiet_load and time.monotonic() - started < self.quiet_max_s:
+            log(f"{what}: waiting for a quiet machine (1-minute load {load:.2f} >= "
+                f"{self.quiet_load:g})")  # fmt: skip
+            time.sleep(10)
+            load = os.getloadavg()[0]
+        waited = round(time.monotonic() - started)
+        quiet = load < self.quiet_load
+        log(
+            f"{what}: 1-minute load {load:.2f} after waiting {waited}s"
+            + ("" if quiet else f" (never below {self.quiet_load:g}: running anyway)")
+        )
+        return {"load_average": round(load, 2), "waited_s": waited, "quiet": quiet}
 
     @property
     def wrk_log(self) -> Path:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from bench import pgseed
 from bench.common import Endpoints, RunContext, Target, log, measure, preflight
 from bench.population import Plan, access_tokens_of, sample_of, tokens_in_grants
 from bench.procs import HOST, BenchError, free_port, rss_mb, wait_http
@@ -126,8 +127,16 @@ async def _seed(url: str, box: SecretBox, plan: Plan, bulk: int, samples: Path) 
             )
             await create_client(store, box, client, secret)
         now = int(time.time())
-        owner = sample_of(plan)
         kept: dict[str, list[str]] = {s.name: [] for s in plan.samples}
+        if url.startswith("postgresql"):
+            # The schema and the clients are in; the tokens go in by COPY (bench/pgseed.py).
+            pgseed.check_row_format()
+            rows = pgseed.population_rows(plan, LOAD_ID, BULK_ID, bulk, now, kept)
+            await pgseed.copy_tokens(url, rows)
+            for name, tokens in kept.items():
+                (samples / f"{name}.txt").write_text("\n".join(tokens) + "\n")
+            return _seed_result(plan, pgseed.bulk_grants_for(bulk), started)
+        owner = sample_of(plan)
         inserter = _Inserter(store)
         batch: list[TokenRecord] = []
         step = max(1, plan.total_grants // 5)
@@ -157,6 +166,10 @@ async def _seed(url: str, box: SecretBox, plan: Plan, bulk: int, samples: Path) 
             (samples / f"{name}.txt").write_text("\n".join(tokens) + "\n")
     finally:
         await store.close()
+    return _seed_result(plan, bulk_grants, started)
+
+
+def _seed_result(plan: Plan, bulk_grants: int, started: float) -> SeedResult:
     seconds = time.perf_counter() - started
     total = plan.live_tokens + plan.revoked_tokens + tokens_in_grants(bulk_grants)
     return SeedResult(
@@ -322,14 +335,16 @@ def run_tokenrevoke(ctx: RunContext, backend: str, database_url: str | None) -> 
     key_path.write_text(base64.urlsafe_b64encode(master).decode())
     key_path.chmod(0o600)
     url = database_url or sqlite_url(data_dir)
+    how = "by COPY" if url.startswith("postgresql") else "through the store API"
     log(
         f"{name}: seeding {ctx.plan.live_tokens:,} live + {ctx.plan.revoked_tokens:,} revoked "
-        f"+ {ctx.profile.revoke_all_tokens:,} bulk-client tokens through the store API"
+        f"+ {ctx.profile.revoke_all_tokens:,} bulk-client tokens {how}"
     )
     seed = asyncio.run(
         _seed(url, SecretBox(master), ctx.plan, ctx.profile.revoke_all_tokens, samples)
     )
     log(f"{name}: seeded in {seed.seconds:.1f}s ({seed.tokens_per_second:,} tokens/s)")
+    quiet = ctx.wait_quiet(name)
     port = free_port()
     argv = [
         sys.executable, "-m", "tokenrevoke.cli.main", "serve", "--host", HOST,
@@ -357,8 +372,9 @@ def run_tokenrevoke(ctx: RunContext, backend: str, database_url: str | None) -> 
         ctx.supervisor.stop(child)
     return {
         "backend": backend,
-        "seed": {**ctx.plan.to_json(), "bulk_tokens": seed.bulk_tokens,
+        "seed": {**ctx.plan.to_json(), "bulk_tokens": seed.bulk_tokens, "method": how,
                  "seconds": seed.seconds, "tokens_per_second": seed.tokens_per_second},
+        "before_loads": quiet,
         "workloads": {k: v.to_json() for k, v in results.items()},
         "revoke_all": revoke,
         "rss_mb": rss,

@@ -121,10 +121,13 @@ def table(result: dict[str, Any]) -> str:
         "| ceiling req/s | tokenrevoke/peer | tokenrevoke/ceiling |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
+    sqlite_skipped = bool((result.get("tokenrevoke") or {}).get("skipped"))
     for name, label in LABELS.items():
         ours = _workload(result, "tokenrevoke", name)
         peer = _workload(result, "peer", name)
         ratio = result["ratios"][name]
+        if sqlite_skipped and not peer and not ceiling:
+            continue  # --stores postgresql --skip-peer --skip-ceiling: nothing to show here
         lines.append(
             f"| {label} | {_rps(ours)} | {_ms(ours, 'p50_ms')} | {_ms(ours, 'p99_ms')} "
             f"| {_rps(peer)} | {_ms(peer, 'p50_ms')} | {_ms(peer, 'p99_ms')} "
@@ -197,7 +200,7 @@ def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
             )
     if pg.get("skipped"):
         out.append(f"- PostgreSQL: skipped: {pg['skipped']}")
-    for key in ("peer", "ceiling"):
+    for key in ("tokenrevoke", "peer", "ceiling"):
         skipped = (result.get(key) or {}).get("skipped")
         if skipped:
             out.append(f"- {key}: skipped: {skipped}")
