@@ -2,22 +2,25 @@
 
 A storm of concurrent revocations runs against a real server, which is SIGKILLed in the
 middle of it. Every revocation that got a 200 before the kill must still hold after a
-restart on the same data directory; every token whose revocation was never sent must still
-be active. Three rounds, the kill at a different moment in each.
+restart on the same store; every token whose revocation was never sent must still be
+active. Three rounds, the kill at a different moment in each, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
+import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.postgres import throwaway_database
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
 
 WORKERS = 16
@@ -35,6 +38,16 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"  # sent, but no answer before the kill (may or may not be revoked)
     REVOKED = "200"  # answered 200: must be revoked forever
     REFUSED = "refused"  # answered something else: a bug in this test
+
+
+def database_args(server: Server) -> list[str]:
+    """The store options of a server, for local commands (`user create`) on its store."""
+    args = server.extra_args
+    return (
+        args[args.index("--database-url") : args.index("--database-url") + 2]
+        if "--database-url" in args
+        else []
+    )
 
 
 def issue(server: Server, client: Client, count: int, **form: str) -> list[dict[str, str]]:
@@ -132,13 +145,23 @@ class Storm:
         return sum(1 for o in self.outcomes.values() if o is outcome)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Server]]:
+    """Servers on the same store: the embedded SQLite file, or a PostgreSQL database (with
+    the master key in the environment, as nodes sharing a database must have it)."""
+    data_dir = tmp_path / "data"
+    if request.param == "sqlite":
+        yield lambda: Server(data_dir)
+        return
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    with throwaway_database("tokenrevoke_durable") as url:
+        yield lambda: Server(
+            data_dir, extra_args=["--database-url", url], env={"TOKENREVOKE_MASTER_KEY": key}
+        )
 
 
-def test_revocations_answered_200_survive_kill_9(data_dir: Path) -> None:
-    server = Server(data_dir).start()
+def test_revocations_answered_200_survive_kill_9(make_server: Callable[[], Server]) -> None:
+    server = make_server().start()
     servers = [server]
     try:
         client = server.create_client(
@@ -151,7 +174,9 @@ def test_revocations_answered_200_survive_kill_9(data_dir: Path) -> None:
             "--access-token-lifetime",
             "3600",
         )
-        server.cli("user", "create", "--username", USERNAME, "--password", PASSWORD)
+        server.cli(
+            "user", "create", "--username", USERNAME, "--password", PASSWORD, *database_args(server)
+        )
         rounds_n = len(KILL_AFTER)
         plain = [
             b["access_token"] for b in issue(server, client, PER_ROUND * rounds_n + NEVER_SENT)
@@ -197,7 +222,7 @@ def test_revocations_answered_200_survive_kill_9(data_dir: Path) -> None:
             must_be_revoked |= {t for root in revoked for t in family[root]}
             must_be_active |= {t for root in not_sent for t in family[root]}
 
-            server = Server(data_dir).start()  # same data directory, a new process
+            server = make_server().start()  # the same store, a new process
             servers.append(server)
             state = active_states(server, sorted(must_be_revoked | must_be_active))
             lost = sorted(t for t in must_be_revoked if state[t])

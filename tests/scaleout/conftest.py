@@ -1,38 +1,20 @@
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
 import secrets
 from collections.abc import Iterator
 
-import asyncpg
 import pytest
 
 from tests.scaleout.postgres_cluster import PrivatePostgres
-
-ADMIN_URL = os.environ.get(
-    "TOKENREVOKE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from tests.support.postgres import throwaway_database
 
 
 @pytest.fixture(scope="module")
 def shared_database() -> Iterator[str]:
     """A throwaway database on the machine's PostgreSQL, shared by the nodes of a test."""
-    name = f"tokenrevoke_nodes_{secrets.token_hex(6)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database("tokenrevoke_nodes") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
+from tests.support.postgres import throwaway_database
 from tokenrevoke.store import Store, open_store
 
-# The machine's PostgreSQL (trust auth). CI starts it; each test gets a throwaway database.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TOKENREVOKE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -28,22 +22,10 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def postgres_url(loop: asyncio.AbstractEventLoop) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A fresh database, dropped afterwards."""
-    name = f"tokenrevoke_test_{secrets.token_hex(6)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    loop.run_until_complete(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        loop.run_until_complete(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
