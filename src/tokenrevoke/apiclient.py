@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
 
@@ -193,7 +194,7 @@ class ConfigApiClient:
                     API + path,
                     params=params,
                     headers=headers,
-                    content=None if json is None else httpx_json(json),
+                    content=None if json is None else orjson.dumps(json),
                 )
             except httpx.HTTPError as exc:
                 raise _unreachable(self.url, exc) from None
@@ -213,6 +214,13 @@ class ConfigApiClient:
         if response.status_code == 204 or not response.content:
             return None
         return _json(response)
+
+    def _patch(self, path: str, scope_key: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
+        """RFC 6902 JSON Patch, as every config-API PATCH takes it."""
+        result: dict[str, Any] = self.request(
+            "PATCH", path, scope_key, json=patch, content_type="application/json-patch+json"
+        )
+        return result
 
     # -- tokens -----------------------------------------------------------------------------
     def search_tokens(
@@ -279,14 +287,7 @@ class ConfigApiClient:
         return result
 
     def patch_client(self, inum: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "PATCH",
-            f"/openid/clients/{quote(inum, safe='')}",
-            "clients.write",
-            json=patch,
-            content_type="application/json-patch+json",
-        )
-        return result
+        return self._patch(f"/openid/clients/{quote(inum, safe='')}", "clients.write", patch)
 
     def delete_client(self, inum: str) -> None:
         self.request("DELETE", f"/openid/clients/{quote(inum, safe='')}", "clients.delete")
@@ -322,14 +323,7 @@ class ConfigApiClient:
         return result
 
     def patch_properties(self, patch: list[dict[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "PATCH",
-            "/jans-auth-server/config",
-            "properties.write",
-            json=patch,
-            content_type="application/json-patch+json",
-        )
-        return result
+        return self._patch("/jans-auth-server/config", "properties.write", patch)
 
     def set_property(self, name: str, value: Any) -> dict[str, Any]:
         return self.patch_properties([{"op": "replace", "path": f"/{name}", "value": value}])
@@ -367,20 +361,7 @@ class ConfigApiClient:
         return result
 
     def patch_script(self, inum: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "PATCH",
-            f"/config/scripts/{quote(inum, safe='')}",
-            "scripts.write",
-            json=patch,
-            content_type="application/json-patch+json",
-        )
-        return result
+        return self._patch(f"/config/scripts/{quote(inum, safe='')}", "scripts.write", patch)
 
     def delete_script(self, inum: str) -> None:
         self.request("DELETE", f"/config/scripts/{quote(inum, safe='')}", "scripts.delete")
-
-
-def httpx_json(value: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(value)

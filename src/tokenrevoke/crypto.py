@@ -65,10 +65,6 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
 class SecretBox:
     """Keys derived from one master key: an HMAC pepper for client secrets and an AES-GCM
     key for data that must be recoverable (the raw secret for client_secret_jwt, private

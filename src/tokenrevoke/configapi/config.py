@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tokenrevoke.model import AppConfiguration, ConfigError, FeatureFlag
-from tokenrevoke.model.config import toggle_flag, validate_document
+from tokenrevoke.model import AppConfiguration, ConfigError
+from tokenrevoke.model.config import validate_document
 from tokenrevoke.store.base import Store
 
 
@@ -20,14 +20,6 @@ async def set_properties(store: Store, changes: dict[str, Any]) -> int:
     stored, revision = await store.load_config()
     merged = {**stored, **validate_document(changes)}
     return await store.save_config(merged, expected_revision=revision)
-
-
-async def set_feature(store: Store, base_url: str, flag: FeatureFlag, enabled: bool) -> list[str]:
-    """Enable or disable one feature (see `toggle_flag`)."""
-    cfg = await effective(store, base_url)
-    flags = toggle_flag(list(cfg["featureFlags"]), flag, enabled)
-    await set_properties(store, {"featureFlags": flags})
-    return flags
 
 
 def apply_json_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
