@@ -252,11 +252,12 @@ def test_token_search_show_revoke(srv: Server) -> None:
 
     code = sha256_hex(tokens[0])
     by_code = as_json(srv.admin("token", "show", code, "--json"))
-    by_token = as_json(srv.admin("token", "show", tokens[0], "--json"))
+    by_token = as_json(srv.admin("token", "show", "--json", "--", tokens[0]))
     assert by_code == by_token
     assert isinstance(by_code, dict) and by_code["clientId"] == client.client_id
 
-    out = ok(srv.admin("token", "revoke", code, tokens[1], "unknown-token"))
+    # `--`: a raw token may start with "-" (base64url) and must not read as an option.
+    out = ok(srv.admin("token", "revoke", "--", code, tokens[1], "unknown-token"))
     assert re.search(r"revoked\s+2\b", out) and re.search(r"not found\s+1\b", out)
     assert re.search(r"failed\s+0\b", out)
     assert not srv.is_active(tokens[0]) and not srv.is_active(tokens[1])
@@ -281,6 +282,17 @@ def test_unreachable_server_is_a_clear_error() -> None:
     assert "cannot reach http://127.0.0.1:" in message and "Is the server running?" in message
 
 
+def test_a_token_starting_with_a_dash_is_revoked_after_double_dash(srv: Server) -> None:
+    client = srv.create_client("--name", "cli-dash")
+    while True:  # about one token in 64 starts with "-"
+        token = srv.fetch_token(client)["access_token"]
+        if token.startswith("-"):
+            break
+    summary = ok(srv.admin("token", "revoke", "--", token))
+    assert re.search(r"^revoked\s+1$", summary, re.M), summary
+    assert not srv.active(token)
+
+
 def test_missing_scope_is_a_clear_error(srv: Server) -> None:
     reader = srv.create_client("--name", "cli-reader", "--scope", CONFIG + "token.readonly")
     assert reader.secret is not None
@@ -290,7 +302,7 @@ def test_missing_scope_is_a_clear_error(srv: Server) -> None:
     search = admin_cli(srv.url, "token", "search", "--client", victim.client_id, "--json",
                        **as_reader)  # fmt: skip
     assert [t["tokenCode"] for t in json.loads(ok(search))["entries"]] == [sha256_hex(token)]
-    revoke = admin_cli(srv.url, "token", "revoke", token, check=False, **as_reader)
+    revoke = admin_cli(srv.url, "token", "revoke", "--", token, check=False, **as_reader)
     assert f"not granted the scope {CONFIG}token.delete" in failed(revoke)
     assert srv.is_active(token)
     clients = admin_cli(srv.url, "client", "list", check=False, **as_reader)

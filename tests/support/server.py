@@ -97,7 +97,11 @@ def admin_cli(
     --client-secret), which `client create --client-id NEW` leaves free."""
     connection = ["--url", url, "--admin-client-id", client_id,
                   "--admin-client-secret", client_secret, *(tls or [])]  # fmt: skip
-    return run_cli(*args, *connection, check=check, env=env, input=input, timeout=timeout)
+    # Options must come before a `--` (after it everything is a positional, such as a raw
+    # token that starts with "-").
+    split = args.index("--") if "--" in args else len(args)
+    ordered = (*args[:split], *connection, *args[split:])
+    return run_cli(*ordered, check=check, env=env, input=input, timeout=timeout)
 
 
 @dataclass
