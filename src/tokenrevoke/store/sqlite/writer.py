@@ -15,7 +15,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
@@ -83,8 +83,7 @@ class GroupCommitWriter:
                     log.exception("sqlite writer failed on a batch of %d writes", len(batch))
                     _rollback(conn)
                     outcomes = [(False, _failure(exc))] * len(batch)
-                for (_, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
-                    _notify(future, loop, ok, value)
+                _notify_batch(batch, outcomes)
                 if stop:
                     return
         finally:
@@ -97,8 +96,8 @@ class GroupCommitWriter:
                 except queue.Empty:
                     break
                 if item is not _STOP:
-                    _, future, loop = item  # type: ignore[misc]
-                    _notify(future, loop, False, gone)
+                    job = cast(Job, item)
+                    _notify(job[2], [(job[1], False, gone)])
 
     @staticmethod
     def _commit_batch(conn: sqlite3.Connection, batch: list[Job]) -> list[tuple[bool, Any]]:
@@ -172,18 +171,30 @@ def _failure(exc: BaseException) -> Exception:
     return exc if isinstance(exc, sqlite3.Error) else sqlite3.OperationalError(str(exc))
 
 
-def _notify(
-    future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop, ok: bool, value: Any
-) -> None:
+Settlement = tuple[asyncio.Future[Any], bool, Any]
+
+
+def _notify_batch(batch: list[Job], outcomes: list[tuple[bool, Any]]) -> None:
+    """Wake each caller's loop once per batch, not once per write: every wake-up is a
+    syscall and a GIL hand-off, which at thousands of writes a second is the writer's cost."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Settlement]] = {}
+    for (_, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((future, ok, value))
+    for loop, settlements in by_loop.items():
+        _notify(loop, settlements)
+
+
+def _notify(loop: asyncio.AbstractEventLoop, settlements: list[Settlement]) -> None:
     # RuntimeError: the caller's event loop is closed, so nobody is waiting.
     with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(_settle, future, ok, value)
+        loop.call_soon_threadsafe(_settle, settlements)
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # the caller went away (cancelled); the write stands regardless
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle(settlements: list[Settlement]) -> None:
+    for future, ok, value in settlements:
+        if future.done():  # the caller went away (cancelled); the write stands regardless
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
