@@ -48,6 +48,15 @@ def machine() -> dict[str, Any]:
     }
 
 
+def machine_line(m: dict[str, Any]) -> str:
+    """`machine()` in one line, for the docs."""
+    return (
+        f"{m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
+        f"Python {m['python']}; load average at start "
+        f"{', '.join(str(x) for x in m['load_average_at_start'])}"
+    )
+
+
 def _version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
@@ -251,9 +260,7 @@ def docs_section(result: dict[str, Any]) -> str:
             f"Run on {result['started_at'][:10]} "
             f"({result['started_at']}, {result['seconds']:.0f} s in all).",
             "",
-            f"- machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Linux "
-            f"{m['kernel']}, Python {m['python']}; load average at start "
-            f"{', '.join(str(x) for x in m['load_average_at_start'])}",
+            f"- machine: {machine_line(m)}",
             f"- population: {population['live_tokens']:,} live tokens in "
             f"{population['live_grants']:,} grants (2 to 3 tokens each), "
             f"{population['revoked_tokens']:,} revoked; tokenrevoke also holds the revoke-all "
@@ -273,11 +280,16 @@ def docs_section(result: dict[str, Any]) -> str:
 
 
 def update_docs(result: dict[str, Any], path: Path = DOCS) -> None:
+    replace_section(path, BEGIN, END, docs_section(result), heading="Latest results")
+
+
+def replace_section(path: Path, begin: str, end: str, section: str, heading: str) -> None:
+    """Put `section` between the `begin` and `end` markers of a page (`section` carries
+    them), or append it under `heading` when the page has no such markers yet."""
     text = path.read_text() if path.exists() else ""
-    section = docs_section(result)
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:
-        text = text.rstrip() + "\n\n## Latest results\n\n" + section + "\n"
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + section + "\n"
     path.write_text(text)

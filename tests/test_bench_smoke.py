@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from bench.procs import BenchError
+from bench.soak import MIX
 from bench.wrk import ensure_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +78,37 @@ def test_bench_quick_run(tmp_path: Path) -> None:
         ratio = result["ratios"][name]
         assert ratio["peer"] > 0 and ratio["ceiling"] > 0, (name, ratio)
     assert result["machine"]["nproc"] >= 1
+
+
+@pytest.mark.timeout(120)
+def test_soak_smoke_run(tmp_path: Path) -> None:
+    """The soak (issue 8's ten-minute mixed load) in miniature: every operation of the mix
+    ran, every answer checked out, and the result says so."""
+    out = tmp_path / "soak.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.soak",
+            "--minutes",
+            "0.15",
+            "--sample-every",
+            "3",
+            "--concurrency",
+            "8",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    result = json.loads(out.read_text())
+    totals = result["totals"]
+    assert totals["errors_total"] == 0, totals["error_examples"]
+    assert set(totals["requests"]) == set(MIX), totals["requests"]
+    assert all(n > 0 for n in totals["requests"].values()), totals["requests"]
+    assert len(result["samples"]) >= 3 and all(s["rss_mb"] > 0 for s in result["samples"])
+    assert result["verdict"]["zero_errors"] is True
