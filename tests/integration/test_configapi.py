@@ -874,6 +874,21 @@ def test_client_lifecycle(server: Server, api: ConfigApi) -> None:
     assert api.ok("GET", f"/token/tknCde/{sha256_hex(third)}")["revoked"] is True
 
 
+def test_a_disabled_clients_tokens_stop_working_at_the_config_api(api: ConfigApi) -> None:
+    """A token outlives nothing its client lost: disabling an operator's client locks its
+    existing access tokens out of the config API at once, and enabling it lets them back."""
+    scope = CFG + "token.readonly"
+    operator = api.client_with_scopes(scope)
+    token = api.server.fetch_token(operator, scope=scope)["access_token"]
+    search = "/token/search"
+    assert api.get(search, token=token).status_code == 200
+    api.ok("PATCH", f"/openid/clients/{operator.client_id}", patch=_patch("/disabled", True))
+    error = assert_api_error(api.get(search, token=token), 401)
+    assert "disabled" in error["description"], error
+    api.ok("PATCH", f"/openid/clients/{operator.client_id}", patch=_patch("/disabled", False))
+    assert api.get(search, token=token).status_code == 200
+
+
 def test_client_list_is_paged(api: ConfigApi) -> None:
     prefix = unique("paged")
     inums = sorted(api.create_client(clientName=f"{prefix}-{i}").client_id for i in range(3))

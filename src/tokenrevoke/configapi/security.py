@@ -4,12 +4,12 @@ any one of the scopes an operation accepts (Janssen's per-operation scope lists)
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from tokenrevoke.configapi.errors import ApiError
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model import TokenType
+from tokenrevoke.model import Client, TokenType
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
 from tokenrevoke.store.base import Store
 
@@ -88,7 +88,14 @@ class Caller:
     scopes: frozenset[str]
 
 
-async def authorize(store: Store, authorization: str | None, accepted: Collection[str]) -> Caller:
+async def authorize(
+    store: Store,
+    authorization: str | None,
+    accepted: Collection[str],
+    clients: Callable[[str], Awaitable[Client | None]],
+) -> Caller:
+    """`clients` looks up the token's client (the runtime's cache): a token outlives
+    nothing its client lost, so a disabled client's tokens stop working at once."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -102,6 +109,13 @@ async def authorize(store: Store, authorization: str | None, accepted: Collectio
         raise ApiError(
             401,
             "the access token is not active",
+            {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
+        )
+    client = await clients(record.client_id)
+    if client is None or client.disabled:
+        raise ApiError(
+            401,
+            "the access token's client is disabled or no longer exists",
             {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
     scopes = frozenset(record.scope.split())

@@ -96,7 +96,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         runtime: Runtime = request.app.state.runtime
         try:
             caller = await security.authorize(
-                runtime.store, request.headers.get("authorization"), op.scopes
+                runtime.store, request.headers.get("authorization"), op.scopes, runtime.get_client
             )
             response = await op.handler(request, runtime, caller)
             if op.method != "GET" and op.tag != T_TOKEN and response.status_code < 400:
