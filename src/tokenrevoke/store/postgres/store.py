@@ -303,9 +303,7 @@ class PostgresStore(Store):
         key = codec.email_key(email)
         if key is None:
             return []
-        rows = await self._fetch(
-            "SELECT data FROM users WHERE email = $1", key
-        )
+        rows = await self._fetch("SELECT data FROM users WHERE email = $1", key)
         return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
 
     async def save_user(self, user: User) -> None:

@@ -314,9 +314,7 @@ class SqliteStore(Store):
         key = codec.email_key(email)
         if key is None:
             return []
-        rows = self._read(
-            "SELECT data FROM users WHERE email = ?", (key,)
-        )
+        rows = self._read("SELECT data FROM users WHERE email = ?", (key,))
         return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
 
     async def save_user(self, user: User) -> None:
