@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
+from tests.integration.test_client_auth import ASSERTION_TYPE, public_jwk
 from tests.integration.test_configapi_support import admin_api, assert_api_error, sha256_hex
+from tests.support.pki import new_key
 from tests.support.server import AUTH, Client, Server
 
 ENDPOINT = f"{AUTH}/global-token-revocation"
@@ -294,6 +299,31 @@ def test_client_secret_post_credentials_in_the_json_body(setup: Setup) -> None:
     body = {**sub("uid", id=uid), "client_id": poster.client_id, "client_secret": poster.secret}
     assert_no_content(global_revoke(server, body))
     assert not any(server.is_active(t) for t in tokens)
+
+
+def test_private_key_jwt_assertion_in_the_json_body(setup: Setup, tmp_path: Path) -> None:
+    server = setup.server
+    key = new_key("ec")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public_jwk(key, "gtr-1", "ES256")]}))
+    signer = server.create_client(
+        "--grant-type", "client_credentials", "--scope", SCOPE, "--auth-method",
+        "private_key_jwt", "--jwks-file", str(jwks),
+    )  # fmt: skip
+    uid, _ = new_user(server, "jwt")
+    tokens = raw_tokens([login(setup, uid, setup.apps[1])])
+    now = int(time.time())
+    assertion = jwt.encode(
+        {"iss": signer.client_id, "sub": signer.client_id, "aud": server.url + ENDPOINT,
+         "jti": uuid.uuid4().hex, "iat": now, "exp": now + 60},
+        key, algorithm="ES256", headers={"kid": "gtr-1"},
+    )  # fmt: skip
+    body = {**sub("uid", id=uid), "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion}  # fmt: skip
+    assert_no_content(global_revoke(server, body))
+    assert not any(server.is_active(t) for t in tokens)
+    # The same assertion again is a replay: refused.
+    assert_oauth_error(global_revoke(server, body), 401, "invalid_client")
 
 
 # -- errors --------------------------------------------------------------------------------
