@@ -3,8 +3,8 @@ draft-parecki-oauth-global-token-revocation).
 
 Order of checks: client authentication (401; public clients cannot use it), the
 GLOBAL_TOKEN_REVOCATION flag (403), the `global_token_revocation` scope (403), the subject
-identifier (400), then the revocation. An unknown user is not an error (no enumeration:
-the caller learns nothing it could not learn from a 204).
+identifier (400), then the revocation. An unknown user gets the same 204 as a known one
+(no user enumeration).
 
 "Ending a user" (`end_user`) means: every token whose `usrId` is the user's inum is
 revoked, whichever client holds it, and so is every token bound to any session the user's
