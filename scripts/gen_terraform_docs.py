@@ -159,6 +159,13 @@ KNOWN_ISSUES_REVOCATION = """
   forgets the revocation. Reading it makes no API call either.
 """
 
+ERRORS_USER_REVOCATION = """
+- **`User not found`**: no user has that inum or uid, and no tokens name it (HTTP 404).
+  Unlike `jans_token_revocation`, where a dead token is the goal reached, a `user_id` that
+  names nobody is a mistake, so the apply fails. The tokens of a deleted user can still be
+  revoked by the user's inum as long as any of them exist.
+"""
+
 DIFFERENCES_REVOCATION = """
 - `token_code` is sensitive, and `id` is `token_revocation_<tknCde>` (the token's SHA-256)
   instead of containing the raw token.
@@ -204,7 +211,7 @@ it in `.terraform.lock.hcl` as for any provider. No `dev_overrides` are involved
         f"""
 | resource or data source | scope |
 |---|---|
-| `jans_token_revocation` | `{SCOPE_TOKEN_DELETE}` |
+| `jans_token_revocation`, `jans_user_token_revocation` | `{SCOPE_TOKEN_DELETE}` |
 | `jans_tokens` | `{SCOPE_TOKEN_READ}` |
 | `jans_feature_flags`, reading `jans_app_configuration` | `{SCOPE_PROPERTIES_READ}` |
 | creating or updating `jans_app_configuration` | `{SCOPE_PROPERTIES_WRITE}` |
@@ -258,6 +265,27 @@ def pages() -> list[Page]:
                 ("OAuth Scopes Required", SCOPES_TOKEN_DELETE),
                 ("Known Issues", KNOWN_ISSUES_REVOCATION),
                 ("Differences from Janssen's Go provider", DIFFERENCES_REVOCATION),
+            ],
+        ),
+        Page(
+            path="resources/user_token_revocation.md",
+            title="jans_user_token_revocation (Resource)",
+            page_title="jans_user_token_revocation Resource - jans",
+            schema=resources["jans_user_token_revocation"],
+            intro=[
+                "Create and update call `POST /jans-config-api/api/v1/token/revoke/user/"
+                "{userId}`, tokenrevoke's config-API side of global token revocation (an "
+                "extension: Janssen's config API has no such operation; its auth server's "
+                "`/global-token-revocation` endpoint does the same for OAuth clients). Every "
+                "access, refresh and id token whose user is this user is revoked, whichever "
+                "client holds it, and so is every token bound to one of the user's sessions. "
+                "Read and destroy make no API call: destroying the resource does not "
+                "restore anything.",
+            ],
+            examples=[("", "resources/jans_user_token_revocation/resource.tf")],
+            sections=[
+                ("OAuth Scopes Required", SCOPES_TOKEN_DELETE),
+                ("Errors", ERRORS_USER_REVOCATION),
             ],
         ),
         Page(

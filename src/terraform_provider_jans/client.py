@@ -419,6 +419,17 @@ class JansClient:
             return False
         return True
 
+    def revoke_user_tokens(self, user_id: str) -> dict[str, Any]:
+        """POST /token/revoke/user/{userId} (tokenrevoke's extension): every token and
+        session of the user, of every client. NotFound (404): no such user, nothing revoked."""
+        body: dict[str, Any] = self.request(
+            "POST",
+            "/token/revoke/user/" + quote(user_id, safe=""),
+            SCOPE_TOKEN_DELETE,
+            "to revoke a user's tokens",
+        ).json()
+        return body
+
     def search_tokens(
         self, *, pattern: str, client_id: str, limit: int, start_index: int
     ) -> dict[str, Any]:

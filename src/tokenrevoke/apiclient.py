@@ -266,6 +266,14 @@ class ConfigApiClient:
             raise
         return True
 
+    def revoke_user_tokens(self, user_id: str) -> dict[str, Any]:
+        """Every token and session of a user (inum or uid), across all clients. A 404
+        (no such user, nothing revoked) raises like any other error."""
+        result: dict[str, Any] = self.request(
+            "POST", f"/token/revoke/user/{quote(user_id, safe='')}", "token.delete"
+        )
+        return result
+
     # -- clients ----------------------------------------------------------------------------
     def list_clients(self, pattern: str = "", limit: int = 200, start: int = 0) -> dict[str, Any]:
         params = {"limit": limit, "startIndex": start, **({"pattern": pattern} if pattern else {})}

@@ -19,6 +19,7 @@ from tokenrevoke.configapi.scopes import ensure_builtin_scopes
 from tokenrevoke.crypto import SecretBox
 from tokenrevoke.model import AppConfiguration, Client, User
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
+from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
@@ -59,6 +60,7 @@ class Runtime:
         self.tokens = TokenService(store, self.keys, self.config, self.get_user)
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
+        self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -92,6 +94,7 @@ class Runtime:
             cfg["tokenEndpoint"],
             cfg["tokenRevocationEndpoint"],
             cfg["introspectionEndpoint"],
+            endpoint_url(cfg),
         ]
 
     async def refresh(self, force: bool = False) -> None:

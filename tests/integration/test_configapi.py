@@ -178,12 +178,19 @@ def _fresh_token(server: Server, world: World) -> str:
     return token
 
 
+def _new_user(server: Server) -> str:
+    name = unique("user")
+    server.create_user(name, PASSWORD)
+    return name
+
+
 SUCCESS: dict[str, Callable[[Server, ConfigApi, World], Call]] = {
     "get-token-by-client": lambda s, a, w: Call("GET", f"/token/client/{w.client.client_id}"),
     "get-token-by-id": lambda s, a, w: Call("GET", f"/token/tknCde/{sha256_hex(w.token)}"),
     "revoke-token": lambda s, a, w: Call(
         "DELETE", f"/token/revoke/{sha256_hex(_fresh_token(s, w))}", 204
     ),
+    "revoke-user-tokens": lambda s, a, w: Call("POST", f"/token/revoke/user/{_new_user(s)}"),
     "search-token": lambda s, a, w: Call("GET", "/token/search", params={"limit": 5}),
     "get-oauth-openid-clients": lambda s, a, w: Call("GET", "/openid/clients"),
     "put-oauth-openid-client": lambda s, a, w: Call(
@@ -370,6 +377,7 @@ NOT_FOUND: dict[str, Call] = {
     "get-token-by-client": Call("GET", "/token/client/no-such-client"),
     "get-token-by-id": Call("GET", "/token/tknCde/" + "0" * 64),
     "revoke-token": Call("DELETE", "/token/revoke/" + "0" * 64),
+    "revoke-user-tokens": Call("POST", "/token/revoke/user/no-such-user"),
     "get-oauth-openid-clients-by-inum": Call("GET", "/openid/clients/no-such-client"),
     "delete-oauth-openid-client-by-inum": Call("DELETE", "/openid/clients/no-such-client"),
     "patch-oauth-openid-client-by-inum": Call(

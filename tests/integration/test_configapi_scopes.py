@@ -2,9 +2,9 @@
 past authorization, and every other config API scope is refused with 403.
 
 The source of truth is Janssen's jans-config-api swagger (security lists are
-OR-alternatives), written out below; the served OpenAPI document and the operation table
-must agree with it. One client holds every scope; one token per scope is cached for the
-module, so the matrix costs one request per cell.
+OR-alternatives), written out below with our few extensions; the served OpenAPI document
+and the operation table must agree with it. One client holds every scope; one token per
+scope is cached for the module, so the matrix costs one request per cell.
 """
 
 from __future__ import annotations
@@ -90,8 +90,15 @@ JANSSEN: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/api/v1/config/scripts/script-types"): ("get-custom-script-types", _read(SCRIPTS)),
     ("GET", "/api/v1/config/scripts/type/{type}"): ("get-config-scripts-by-type", _read(SCRIPTS)),
 }  # fmt: skip
+# Our extensions, not in Janssen's swagger: each takes the scopes of its nearest Janssen
+# operation (revoking a user's tokens takes what revoking one token takes).
+EXTENSIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("POST", "/api/v1/token/revoke/user/{userId}"): (
+        "revoke-user-tokens", JANSSEN[("DELETE", "/api/v1/token/revoke/{tknCde}")][1]),
+}  # fmt: skip
+EXPECTED = {**JANSSEN, **EXTENSIONS}
 # Every scope any operation accepts, plus ordinary scopes: the universe of "wrong" scopes.
-ALL_SCOPES = sorted({s for _, scopes in JANSSEN.values() for s in scopes} | {"openid"})
+ALL_SCOPES = sorted({s for _, scopes in EXPECTED.values() for s in scopes} | {"openid"})
 BY_KEY = {(op.method, op.path): op for op in OPERATIONS}
 
 
@@ -128,7 +135,7 @@ def _harmless_call(api: ConfigApi, op: Operation, token: str) -> httpx.Response:
 
 def test_the_table_matches_janssen() -> None:
     ours = {(op.method, op.path): (op.operation_id, set(op.scopes)) for op in OPERATIONS}
-    janssen = {key: (op_id, set(scopes)) for key, (op_id, scopes) in JANSSEN.items()}
+    janssen = {key: (op_id, set(scopes)) for key, (op_id, scopes) in EXPECTED.items()}
     assert ours == janssen
 
 
@@ -142,7 +149,7 @@ def test_the_served_document_matches_janssen(server: Server) -> None:
         for path, methods in doc["paths"].items()
         for method, spec in methods.items()
     }
-    assert served == {key: (op_id, set(scopes)) for key, (op_id, scopes) in JANSSEN.items()}
+    assert served == {key: (op_id, set(scopes)) for key, (op_id, scopes) in EXPECTED.items()}
     # Each alternative is its own requirement object: any one scope is enough.
     for methods in doc["paths"].values():
         for spec in methods.values():
@@ -153,7 +160,7 @@ def test_the_served_document_matches_janssen(server: Server) -> None:
 
 ACCEPTED = [
     pytest.param(method, path, scope, id=f"{op_id}-{scope.rsplit('/', 1)[-1]}")
-    for (method, path), (op_id, scopes) in JANSSEN.items()
+    for (method, path), (op_id, scopes) in EXPECTED.items()
     for scope in scopes
 ]
 
@@ -169,12 +176,12 @@ def test_accepted_scope_passes(
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [pytest.param(m, p, id=op_id) for (m, p), (op_id, _) in JANSSEN.items()],
+    [pytest.param(m, p, id=op_id) for (m, p), (op_id, _) in EXPECTED.items()],
 )
 def test_every_other_scope_is_403(
     api: ConfigApi, tokens: dict[str, str], method: str, path: str
 ) -> None:
-    _, accepted = JANSSEN[(method, path)]
+    _, accepted = EXPECTED[(method, path)]
     wrong = [scope for scope in ALL_SCOPES if scope not in accepted]
     assert wrong
     for scope in wrong:

@@ -26,3 +26,35 @@ def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
 def test_migration_files_are_numbered_without_gaps() -> None:
     versions = [m.version for m in migrations.load_migrations("sqlite")]
     assert versions == list(range(1, len(versions) + 1))
+
+
+def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
+    """0005 backfills the email column from users stored before it existed."""
+    import asyncio
+
+    from tokenrevoke.store.sqlite.store import SqliteStore
+
+    db = tmp_path / "m.db"
+    migrate(db)
+    with sqlite3.connect(db) as conn:  # back to the schema before 0005, with old rows
+        conn.execute("DROP INDEX users_by_email")
+        conn.execute("ALTER TABLE users DROP COLUMN email")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+        conn.executemany(
+            "INSERT INTO users (inum, uid, data) VALUES (?, ?, ?)",
+            [
+                ("u1", "alice", '{"inum":"u1","uid":"alice","password_hash":"h",'
+                                '"email":" Alice@Example.com"}'),
+                ("u2", "bob", '{"inum":"u2","uid":"bob","password_hash":"h","email":null}'),
+            ],
+        )  # fmt: skip
+    assert migrate(db) == ["0005_user_email.sql"]
+
+    async def lookup() -> list[str]:
+        store = await SqliteStore.open(db)
+        try:
+            return [u.uid for u in await store.find_users_by_email("alice@example.com")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(lookup()) == ["alice"]

@@ -123,6 +123,43 @@ def test_revoke_by_user_and_by_session(store: Store, loop: asyncio.AbstractEvent
     assert live(loop, store, alice1, alice2, bob) == [False, False, True]
 
 
+def test_session_ids_of_a_user_cover_revoked_and_expired_tokens(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    revoked = token("g1", user="alice", session="s2")
+    expired = dataclasses.replace(token("g2", user="alice", session="s1"), expires_at=NOW - 1)
+    run(loop, store.insert_tokens([
+        revoked, expired, token("g3", client="c2", user="alice", session="s2"),
+        token("g4", user="alice"), token("g5", user="bob", session="s3"),
+        token("g6", session="s4"),
+    ]))  # fmt: skip
+    run(loop, store.revoke(RevocationTarget.grants(["g1"]), NOW, audit()))
+    assert run(loop, store.session_ids_of_user("alice")) == ["s1", "s2"]
+    assert run(loop, store.session_ids_of_user("bob")) == ["s3"]
+    assert run(loop, store.session_ids_of_user("nobody")) == []
+
+
+def test_users_by_inum_and_by_email(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    alice = User("u1", "alice", "hash", "Alice@Example.COM")
+    shared = User("u0", "alice2", "hash", "alice@example.com")
+    bob = User("u2", "bob", "hash", None)
+    for user in (alice, shared, bob):
+        run(loop, store.save_user(user))
+    assert run(loop, store.get_user("u1")) == alice
+    assert run(loop, store.get_user("alice")) is None  # a uid is not an inum
+    # Case-insensitive, every match (an email need not be unique), in inum order.
+    assert run(loop, store.find_users_by_email(" ALICE@example.com")) == [shared, alice]
+    assert run(loop, store.find_users_by_email("bob@example.com")) == []
+    assert run(loop, store.find_users_by_email("")) == []
+    # Changing a user's email moves them in the index.
+    moved = dataclasses.replace(alice, email="new@example.com")
+    run(loop, store.save_user(moved))
+    assert run(loop, store.find_users_by_email("alice@example.com")) == [shared]
+    assert run(loop, store.find_users_by_email("NEW@example.com")) == [moved]
+    run(loop, store.save_user(dataclasses.replace(moved, email=None)))
+    assert run(loop, store.find_users_by_email("new@example.com")) == []
+
+
 def test_expired_tokens_are_not_revoked_again(
     store: Store, loop: asyncio.AbstractEventLoop
 ) -> None:

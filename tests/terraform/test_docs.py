@@ -35,6 +35,7 @@ def test_docs_are_up_to_date() -> None:
     assert result.returncode == 0, f"docs drifted from the schema:\n{result.stderr}"
     expected = {
         "index.md", "resources/token_revocation.md", "resources/app_configuration.md",
+        "resources/user_token_revocation.md",
         "data-sources/tokens.md", "data-sources/feature_flags.md",
     }  # fmt: skip
     assert {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")} == expected

@@ -291,3 +291,24 @@ def token_revoke(
         raise typer.Exit(130)
     if summary.failed:
         raise typer.Exit(1)
+
+
+@token_app.command("revoke-user")
+@admin_command
+def token_revoke_user(
+    api: ConfigApiClient,
+    user: Annotated[str, typer.Argument(help="The user's inum or uid (login name).")],
+    as_json: AsJson = False,
+) -> None:
+    """Revoke every token of a user, of every client, and end their sessions (what the
+    global token revocation endpoint does). Exits 1 when no such user exists and nothing
+    was revoked."""
+    result = api.revoke_user_tokens(user)
+    if as_json:
+        print_json(result)
+        return
+    who = result["userId"] + (f" ({result['uid']})" if result.get("uid") else "")
+    console.print(
+        f"revoked {result['revokedTokens']} tokens of user {escape(who)}; "
+        f"ended {result['endedSessions']} sessions"
+    )

@@ -1,7 +1,8 @@
 """Token resources: read, search and revoke stored tokens (Janssen's TokenResource).
 
 DELETE accepts the hashed code or the raw token and cascades to the grant, as /revoke
-does; revoked tokens stay readable, with their revocation time, until purged.
+does; revoked tokens stay readable, with their revocation time, until purged. Revoking a
+user (our extension) ends them exactly as the global token revocation endpoint does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tokenrevoke.configapi.paging import paged, parse_paging
 from tokenrevoke.configapi.security import Caller
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AuditEvent, TokenRecord
+from tokenrevoke.oauth import global_revocation
 from tokenrevoke.store.base import TOKEN_ATTRIBUTES, RevocationTarget, Store, TokenQuery
 
 SEARCH_FIELDS = tuple(TOKEN_ATTRIBUTES)
@@ -120,3 +122,24 @@ async def revoke(store: Store, code_or_token: str, caller: Caller) -> int:
         details={"grants": [record.grant_id], "token_codes": [record.code]},
     )
     return await store.revoke(RevocationTarget.grants([record.grant_id]), now, audit)
+
+
+async def revoke_user(store: Store, user_id: str, caller: Caller) -> dict[str, Any]:
+    """Every token of the user (by inum, else by uid), of every client, and of every
+    session of theirs. An id that names no user still revokes the tokens whose userId it
+    is (a deleted user's); 404 only when it names nobody and nothing was revoked."""
+    user = await store.get_user(user_id) or await store.get_user_by_uid(user_id)
+    inum = user.inum if user is not None else user_id
+    audit = AuditEvent(
+        global_revocation.ACTION,
+        f"admin:{caller.client_id}",
+        "config_api",
+        details={"format": "config_api"},
+    )
+    revoked, sessions = await global_revocation.end_user(store, inum, audit, int(time.time()))
+    if user is None and not revoked:
+        raise not_found(f"no user {user_id} (by inum or uid) and no live tokens of one")
+    out: dict[str, Any] = {"userId": inum, "revokedTokens": revoked, "endedSessions": len(sessions)}
+    if user is not None:
+        out["uid"] = user.uid
+    return out

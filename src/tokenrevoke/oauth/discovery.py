@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
+from tokenrevoke.oauth import global_revocation
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
@@ -38,6 +39,11 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
     if introspect_on:
         doc["introspection_endpoint_auth_methods_supported"] = _INTROSPECTION_METHODS
         doc["introspection_endpoint_auth_signing_alg_values_supported"] = _SIGNING_ALGS
+    if cfg.enabled(FeatureFlag.GLOBAL_TOKEN_REVOCATION):
+        doc["global_token_revocation_endpoint"] = global_revocation.endpoint_url(cfg)
+        doc["global_token_revocation_endpoint_auth_methods_supported"] = list(
+            global_revocation.AUTH_METHODS
+        )
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "response_types_supported": ["token"],

@@ -169,7 +169,20 @@ class Store(ABC):
     async def get_user_by_uid(self, uid: str) -> User | None: ...
 
     @abstractmethod
+    async def get_user(self, inum: str) -> User | None: ...
+
+    @abstractmethod
+    async def find_users_by_email(self, email: str) -> list[User]:
+        """Every user with this email, compared case-insensitively (an email need not be
+        unique), ordered by inum."""
+
+    @abstractmethod
     async def save_user(self, user: User) -> None: ...
+
+    @abstractmethod
+    async def session_ids_of_user(self, user_id: str) -> list[str]:
+        """The distinct session ids (`ssnId`) on the user's tokens, revoked and expired
+        ones included, sorted. One indexed read (tokens by user)."""
 
     @abstractmethod
     async def list_scopes(self) -> list[Scope]: ...

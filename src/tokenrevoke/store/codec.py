@@ -63,6 +63,13 @@ def client_from_json(text: str | bytes) -> Client:
     return Client(**data)
 
 
+def email_key(email: str | None) -> str | None:
+    """The users.email column: emails are stored and looked up case-insensitively; a
+    blank one is none."""
+    key = (email or "").strip().lower()
+    return key or None
+
+
 def user_from_json(text: str | bytes) -> User:
     return User(**orjson.loads(text))
 

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
+from tokenrevoke.oauth import global_revocation
 from tokenrevoke.oauth.client_auth import jwks_certificates
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
@@ -24,6 +25,7 @@ from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.tls import trust_self_signed
 
 AUTH = "/jans-auth/restv1"
+GLOBAL_REVOCATION = global_revocation.PATH
 
 
 def create_app(settings: Settings) -> HotPathApp:
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> HotPathApp:
             Route(f"{AUTH}/token", routes.token, methods=["POST"]),
             Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
             Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
+            Route(GLOBAL_REVOCATION, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),

@@ -160,6 +160,10 @@ async def token_revoke(request: Request, rt: Runtime, caller: Caller) -> Respons
     return no_content()
 
 
+async def token_revoke_user(request: Request, rt: Runtime, caller: Caller) -> Response:
+    return api_json(await token_admin.revoke_user(rt.store, request.path_params["userId"], caller))
+
+
 async def token_search(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(await token_admin.search(rt.store, query(request)))
 
@@ -457,6 +461,18 @@ OPERATIONS: list[Operation] = [
         status=204,
     ),
     Operation(
+        "POST",
+        f"{API}/token/revoke/user/{{userId}}",
+        "revoke-user-tokens",
+        "Revoke every token and session of a user, across all clients (tokenrevoke "
+        "extension; the config API side of global token revocation). userId: inum or uid.",
+        T_TOKEN,
+        S.TOKEN_DELETE,
+        token_revoke_user,
+        response="UserTokenRevocation",
+        errors=(401, 403, 404, 500),
+    ),
+    Operation(
         "GET",
         f"{API}/token/search",
         "search-token",
@@ -752,9 +768,13 @@ OPERATIONS: list[Operation] = [
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Client ids are any visible characters (RFC 6749 VSCHAR), "/" included: as a last path
-# segment they match the rest of the path (nothing else lives below these paths).
-_ANY_CHARACTERS = ("/openid/clients/{inum}", "/token/client/{clientId}")
+# Client ids (RFC 6749 VSCHAR) and user ids are any visible characters, "/" included: as a
+# last path segment they match the rest of the path (nothing else lives below these paths).
+_ANY_CHARACTERS = (
+    "/openid/clients/{inum}",
+    "/token/client/{clientId}",
+    "/token/revoke/user/{userId}",
+)
 
 
 def routes() -> list[BaseRoute]:

@@ -88,6 +88,10 @@ SCHEMAS: dict[str, Any] = {
             "revocationReason": _S,
         }
     ),
+    "UserTokenRevocation": _obj(
+        {"userId": _S, "uid": _S, "revokedTokens": _I, "endedSessions": _I},
+        ["userId", "revokedTokens", "endedSessions"],
+    ),
     "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
     "PagedResult": _paged({"type": "object"}),
     "Client": _obj(

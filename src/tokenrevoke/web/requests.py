@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+import orjson
 from starlette.requests import Request
 
 from tokenrevoke.oauth.errors import OAuthError, invalid_request
@@ -18,6 +20,8 @@ from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.settings import Settings
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_CREDENTIAL_MEMBERS = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
 
 
 def payload_too_large(limit: int) -> OAuthError:
@@ -71,6 +75,33 @@ async def oauth_request(
         except UnicodeDecodeError:
             raise invalid_request("the form body must be percent-encoded ASCII") from None
         params = parse_form(text)
+    return _oauth_request(request, settings, params)
+
+
+async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAuthRequest, Any]:
+    """A JSON-bodied endpoint's request (global token revocation): the parsed document,
+    and the client credentials from the Authorization header, the TLS certificate or the
+    document's top-level members named as in RFC 6749/7523 (`client_id`, ...)."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != JSON:
+        raise OAuthError(415, "invalid_request", f"the request body must be {JSON}")
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise invalid_request("the request body is not valid JSON") from None
+    params: dict[str, str] = {}
+    if isinstance(document, dict):
+        for name in _CREDENTIAL_MEMBERS:
+            if name in document:
+                value = document[name]
+                if not isinstance(value, str):
+                    raise invalid_request(f"{name} must be a string")
+                params[name] = value
+    return _oauth_request(request, settings, params), document
+
+
+def _oauth_request(request: Request, settings: Settings, params: dict[str, str]) -> OAuthRequest:
     remote = request.client.host if request.client else None
     return OAuthRequest(
         params=params,

@@ -24,5 +24,9 @@ def empty_response(extra: list[tuple[str, str]] | None = None) -> Response:
     return response
 
 
+def no_content() -> Response:
+    return Response(b"", 204, NO_STORE)
+
+
 def error_response(error: OAuthError, with_reason: bool) -> Response:
     return json_response(error.body(with_reason), error.status, error.headers)

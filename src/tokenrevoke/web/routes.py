@@ -14,8 +14,8 @@ from tokenrevoke.oauth.discovery import discovery_document
 from tokenrevoke.oauth.errors import OAuthError, unavailable
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
-from tokenrevoke.web.requests import oauth_request
-from tokenrevoke.web.responses import empty_response, error_response, json_response
+from tokenrevoke.web.requests import json_oauth_request, oauth_request
+from tokenrevoke.web.responses import empty_response, error_response, json_response, no_content
 
 log = logging.getLogger("tokenrevoke.web")
 
@@ -74,6 +74,14 @@ async def revoke(request: Request) -> Response:
     oauth = await oauth_request(request, runtime.settings)
     outcome = await runtime.revocation.revoke(oauth, narrow_cors(request))
     return empty_response(outcome.headers)
+
+
+@guarded
+async def global_token_revocation(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth, document = await json_oauth_request(request, runtime.settings)
+    await runtime.global_revocation.revoke(oauth, document)
+    return no_content()  # only after every revocation has committed
 
 
 @guarded

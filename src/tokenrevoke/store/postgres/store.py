@@ -295,16 +295,36 @@ class PostgresStore(Store):
         rows = await self._fetch("SELECT data FROM users WHERE uid = $1", uid)
         return codec.user_from_json(rows[0][0]) if rows else None
 
+    async def get_user(self, inum: str) -> User | None:
+        rows = await self._fetch("SELECT data FROM users WHERE inum = $1", inum)
+        return codec.user_from_json(rows[0][0]) if rows else None
+
+    async def find_users_by_email(self, email: str) -> list[User]:
+        key = codec.email_key(email)
+        if key is None:
+            return []
+        rows = await self._fetch("SELECT data FROM users WHERE email = $1", key)
+        return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
+
     async def save_user(self, user: User) -> None:
         await self._run(
             lambda conn: conn.execute(
-                "INSERT INTO users (inum, uid, data) VALUES ($1, $2, $3) "
-                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, data = excluded.data",
+                "INSERT INTO users (inum, uid, email, data) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, email = excluded.email, "
+                "data = excluded.data",
                 user.inum,
                 user.uid,
+                codec.email_key(user.email),
                 codec.to_json(user),
             )
         )
+
+    async def session_ids_of_user(self, user_id: str) -> list[str]:
+        rows = await self._fetch(
+            "SELECT DISTINCT ssn_id FROM tokens WHERE usr_id = $1 AND ssn_id IS NOT NULL",
+            user_id,
+        )
+        return sorted(r[0] for r in rows)  # one order on both backends (no collation)
 
     async def list_scopes(self) -> list[Scope]:
         rows = await self._fetch("SELECT data FROM scopes ORDER BY id")

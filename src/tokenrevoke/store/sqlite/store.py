@@ -306,17 +306,37 @@ class SqliteStore(Store):
         rows = self._read("SELECT data FROM users WHERE uid = ?", (uid,))
         return codec.user_from_json(rows[0][0]) if rows else None
 
+    async def get_user(self, inum: str) -> User | None:
+        rows = self._read("SELECT data FROM users WHERE inum = ?", (inum,))
+        return codec.user_from_json(rows[0][0]) if rows else None
+
+    async def find_users_by_email(self, email: str) -> list[User]:
+        key = codec.email_key(email)
+        if key is None:
+            return []
+        rows = self._read("SELECT data FROM users WHERE email = ?", (key,))
+        return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
+
     async def save_user(self, user: User) -> None:
         data = codec.to_json(user)
+        email = codec.email_key(user.email)
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO users (inum, uid, data) VALUES (?, ?, ?) "
-                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, data = excluded.data",
-                (user.inum, user.uid, data),
+                "INSERT INTO users (inum, uid, email, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, email = excluded.email, "
+                "data = excluded.data",
+                (user.inum, user.uid, email, data),
             )
 
         await self._write(work)
+
+    async def session_ids_of_user(self, user_id: str) -> list[str]:
+        rows = self._read(
+            "SELECT DISTINCT ssn_id FROM tokens WHERE usr_id = ? AND ssn_id IS NOT NULL",
+            (user_id,),
+        )
+        return sorted(r[0] for r in rows)  # one order on both backends (no collation)
 
     async def list_scopes(self) -> list[Scope]:
         return [

@@ -1,0 +1,271 @@
+"""Global token revocation: end a user everywhere (Janssen's `/global-token-revocation`,
+draft-parecki-oauth-global-token-revocation).
+
+Order of checks: client authentication (401; public clients cannot use it), the
+GLOBAL_TOKEN_REVOCATION flag (403), the `global_token_revocation` scope (403), the subject
+identifier (400), then the revocation. An unknown user gets the same 204 as a known one
+(no user enumeration).
+
+"Ending a user" (`end_user`) means: every token whose `usrId` is the user's inum is
+revoked, whichever client holds it, and so is every token bound to any session the user's
+tokens name (`ssnId`), including tokens of those sessions that carry no user. We keep no
+session store of our own, so a session exists only through its tokens: once they are
+revoked, nothing can be refreshed or introspected in that session any more.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
+from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION
+from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.store.base import RevocationTarget, Store
+
+log = logging.getLogger("tokenrevoke.global_revocation")
+
+ACTION = "global_revoke"
+REASON = "global_token_revocation"
+# The formats we resolve. RFC 9493 names (opaque, email, iss_sub) and Janssen's, where
+# `format` is the user attribute to search by (uid, inum, mail); session_id is ours.
+USER_ID_FORMATS = ("opaque", "uid", "inum")
+EMAIL_FORMATS = ("email", "mail")
+ISS_SUB = "iss_sub"
+SESSION_ID = "session_id"
+SUPPORTED_FORMATS = (*USER_ID_FORMATS, *EMAIL_FORMATS, ISS_SUB, SESSION_ID)
+MAX_IDENTIFIER_LENGTH = 1024
+# store.revoke walks a user's tokens in committed keyset batches, so a token inserted
+# behind its cursor during the walk (a refresh that won the race) would survive one pass.
+# Another pass catches those; we stop at the first pass that finds nothing.
+MAX_PASSES = 3
+PATH = "/jans-auth/restv1/global-token-revocation"
+# Client authentication this endpoint accepts: RFC 8414 names, and "Bearer" (an access
+# token of the client), which the draft takes from the OAuth Access Token Types registry.
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
+    "Bearer",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A parsed subject identifier: `value` is the id, email, `sub` or session id."""
+
+    format: str
+    value: str
+    iss: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRevocationOutcome:
+    users: tuple[str, ...]  # the inums whose tokens were revoked (none: nobody matched)
+    sessions: tuple[str, ...]  # the sessions ended
+    revoked: int  # tokens newly revoked
+
+
+_SCOPE_CHALLENGE = f'Bearer error="insufficient_scope", scope="{GLOBAL_TOKEN_REVOCATION}"'
+
+
+def endpoint_url(cfg: AppConfiguration) -> str:
+    """Derived from the issuer, as Janssen does (there is no property for it)."""
+    return f"{cfg['issuer']}{PATH}"
+
+
+def insufficient_scope() -> OAuthError:
+    return OAuthError(
+        403,
+        "insufficient_scope",
+        f"the client needs the {GLOBAL_TOKEN_REVOCATION} scope",
+        headers={"WWW-Authenticate": _SCOPE_CHALLENGE},
+    )
+
+
+def parse_subject(document: Any) -> Subject:
+    """The request's subject identifier: `sub_id` (Janssen, and the draft since -01) or
+    `subject` (the draft's -00 name), an RFC 9493 object."""
+    if not isinstance(document, Mapping):
+        raise invalid_request("the request body must be a JSON object")
+    present = [name for name in ("sub_id", "subject") if name in document]
+    if len(present) != 1:
+        raise invalid_request(
+            "sub_id is required" if not present else "send sub_id or subject, not both"
+        )
+    sub_id = document[present[0]]
+    if not isinstance(sub_id, Mapping):
+        raise invalid_request(f"{present[0]} must be a JSON object")
+    fmt = sub_id.get("format")
+    if not isinstance(fmt, str) or not fmt:
+        raise invalid_request(f"{present[0]}.format is required")
+    if fmt not in SUPPORTED_FORMATS:
+        raise invalid_request(
+            f"unsupported subject identifier format {fmt[:64]!r}",
+            f"supported formats: {', '.join(SUPPORTED_FORMATS)}",
+        )
+    if fmt == ISS_SUB:
+        return Subject(fmt, _member(sub_id, "sub"), iss=_member(sub_id, "iss"))
+    if fmt in EMAIL_FORMATS:
+        # RFC 9493 puts the address in `email`; Janssen sends every value as `id`.
+        name = "email" if "email" in sub_id else "id"
+        return Subject(fmt, _member(sub_id, name))
+    return Subject(fmt, _member(sub_id, "id"))
+
+
+def _member(sub_id: Mapping[str, Any], name: str) -> str:
+    value = sub_id.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise invalid_request(f"the subject identifier's {name} is required (a string)")
+    if len(value) > MAX_IDENTIFIER_LENGTH:
+        raise invalid_request(f"the subject identifier's {name} is too long")
+    return value
+
+
+async def resolve_users(store: Store, subject: Subject) -> list[str]:
+    """The inums a subject names. An id that names no user is taken as an inum anyway:
+    tokens outlive a deleted user's record, and revoking nothing is harmless."""
+    if subject.format in EMAIL_FORMATS:
+        # Every account with that address: revoking too much is safe, too little is not.
+        return [user.inum for user in await store.find_users_by_email(subject.value)]
+    if subject.format in ("opaque", "uid"):
+        user = await store.get_user_by_uid(subject.value)
+        if user is not None:
+            return [user.inum]
+    return [subject.value]  # inum, iss_sub's sub, or an opaque id that is no uid
+
+
+async def end_user(store: Store, user_id: str, audit: AuditEvent, at: int) -> tuple[int, list[str]]:
+    """Revoke every token of the user, of every client, then every token of each session
+    the user's tokens name. Returns (tokens revoked, sessions ended) after every commit.
+    Shared by the endpoint and the config API, so both end a user the same way."""
+    sessions = await store.session_ids_of_user(user_id)
+    details = {**audit.details, "userId": user_id, "sessions": sessions}
+    revoked = await _revoke_in_passes(
+        store, RevocationTarget.user(user_id), at, _with(audit, details)
+    )
+    for session_id in sessions:
+        revoked += await end_session(store, session_id, audit, at, user_id=user_id)
+    return revoked, sessions
+
+
+async def end_session(
+    store: Store, session_id: str, audit: AuditEvent, at: int, *, user_id: str | None = None
+) -> int:
+    details = {**audit.details, "sessionId": session_id}
+    if user_id is not None:
+        details["userId"] = user_id
+    return await _revoke_in_passes(
+        store, RevocationTarget.session(session_id), at, _with(audit, details)
+    )
+
+
+async def _revoke_in_passes(
+    store: Store, target: RevocationTarget, at: int, audit: AuditEvent
+) -> int:
+    total = 0
+    for _ in range(MAX_PASSES):
+        revoked = await store.revoke(target, at, audit)
+        total += revoked
+        if not revoked:
+            break
+    return total
+
+
+def _with(audit: AuditEvent, details: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(audit.action, audit.actor, audit.reason, audit.client_id, details)
+
+
+async def revoke_subject(store: Store, subject: Subject, actor: str) -> GlobalRevocationOutcome:
+    """End every user (or the one session) the subject names, durably."""
+    at = int(time.time())
+    audit = AuditEvent(ACTION, actor, REASON, details={"format": subject.format})
+    if subject.format == SESSION_ID:
+        revoked = await end_session(store, subject.value, audit, at)
+        return GlobalRevocationOutcome((), (subject.value,), revoked)
+    users = await resolve_users(store, subject)
+    revoked, sessions = 0, []
+    for user_id in users:
+        count, ended = await end_user(store, user_id, audit, at)
+        revoked += count
+        sessions.extend(ended)
+    return GlobalRevocationOutcome(tuple(users), tuple(sessions), revoked)
+
+
+class GlobalRevocationService:
+    def __init__(
+        self,
+        store: Store,
+        authenticator: ClientAuthenticator,
+        config: Callable[[], AppConfiguration],
+    ) -> None:
+        self._store = store
+        self._auth = authenticator
+        self._config = config
+
+    async def revoke(self, request: OAuthRequest, document: Any) -> GlobalRevocationOutcome:
+        """`request` carries the client credentials; `document` is the parsed JSON body."""
+        auth = await self._authenticate(request)
+        cfg = self._config()
+        if not cfg.enabled(FeatureFlag.GLOBAL_TOKEN_REVOCATION):
+            raise access_denied(
+                "the global token revocation endpoint is disabled", "GLOBAL_TOKEN_REVOCATION is off"
+            )
+        if not _has_scope(auth):
+            raise insufficient_scope()
+        subject = parse_subject(document)
+        if subject.format == ISS_SUB and subject.iss != cfg["issuer"]:
+            # Not "unknown user" (204): the issuer is public, and a caller that sent the
+            # wrong one must not believe the user was logged out.
+            raise invalid_request("iss is not this server's issuer", f"issuer is {cfg['issuer']}")
+        outcome = await revoke_subject(self._store, subject, f"client:{auth.client.client_id}")
+        log.info(
+            "global token revocation by client %s: format %s, users %s, sessions %d, "
+            "%d tokens revoked",
+            auth.client.client_id, subject.format, list(outcome.users) or "none matched",
+            len(outcome.sessions), outcome.revoked,
+        )  # fmt: skip
+        return outcome
+
+    async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
+        result = await self._auth.authenticate(request, allow_bearer=True)
+        if not isinstance(result, AuthenticatedClient):
+            raise invalid_client(
+                "client authentication is required", "no client credentials were sent"
+            )
+        if result.client.is_public:
+            # A public client's id is no secret: anyone could log out any user with it.
+            raise invalid_client(
+                "client authentication is required", "public clients may not use this endpoint"
+            )
+        return result
+
+
+def _has_scope(auth: AuthenticatedClient) -> bool:
+    """The client must hold the scope (as Janssen checks); a bearer token must also have
+    been granted it, since a token is never worth more than its scope."""
+    if GLOBAL_TOKEN_REVOCATION not in auth.client.scopes:
+        return False
+    return auth.bearer is None or GLOBAL_TOKEN_REVOCATION in auth.bearer.scope.split()
+
+
+__all__ = [
+    "AUTH_METHODS",
+    "SUPPORTED_FORMATS",
+    "GlobalRevocationOutcome",
+    "GlobalRevocationService",
+    "Subject",
+    "end_user",
+    "endpoint_url",
+    "parse_subject",
+    "resolve_users",
+    "revoke_subject",
+]
