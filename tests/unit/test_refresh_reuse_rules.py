@@ -8,8 +8,6 @@ import asyncio
 import dataclasses
 import time
 import types
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,25 +39,29 @@ class Clock:
         self.now += seconds
 
 
-class Refresher(Harness):
-    def __init__(self, tmp: Path) -> None:
-        super().__init__(tmp)
+class Refresher:
+    """The revocation rules' harness (`h`), plus a user and the token endpoint."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
         self.user = User(new_id(), "alice", PasswordHasher().hash(PASSWORD))
-        self.run(self.rt.store.save_user(self.user))
+        h.run(h.rt.store.save_user(self.user))
 
     def refresh_client(self, name: str = "app", **overrides: Any) -> tuple[Client, str | None]:
-        client, secret = self.client(name, "openid", "email", grants=REFRESH_GRANTS)
+        client, secret = self.h.client(name, "openid", "email", grants=REFRESH_GRANTS)
         if overrides:
             client = dataclasses.replace(client, **overrides)
-            self.run(self.rt.store.save_client(client))
-            self.run(self.rt.refresh())
+            self.h.run(self.h.rt.store.save_client(client))
+            self.h.run(self.h.rt.refresh())
         return client, secret
 
+    def authenticate(self, client: Client, secret: str | None) -> Any:
+        request = OAuthRequest({}, self.h.basic(client, secret))
+        return self.h.run(self.h.rt.authenticator.authenticate(request))
+
     def token(self, client: Client, secret: str | None, **params: str) -> dict[str, Any]:
-        auth = self.run(
-            self.rt.authenticator.authenticate(OAuthRequest({}, self.basic(client, secret)))
-        )
-        result: dict[str, Any] = self.run(self.rt.tokens.issue(auth, OAuthRequest(params)))
+        auth = self.authenticate(client, secret)
+        result: dict[str, Any] = self.h.run(self.h.rt.tokens.issue(auth, OAuthRequest(params)))
         return result
 
     def login(self, client: Client, secret: str | None) -> dict[str, Any]:
@@ -82,15 +84,17 @@ class Refresher(Harness):
         return err.value
 
     def record(self, raw: str) -> Any:
-        return self.run(self.rt.store.get_token(sha256_hex(raw)))
+        return self.h.run(self.h.rt.store.get_token(sha256_hex(raw)))
 
     def reuse_audits(self) -> list[dict[str, Any]]:
         return [
-            a for a in self.run(self.rt.store.list_audit()) if a["reason"] == "refresh_token_reuse"
+            a
+            for a in self.h.run(self.h.rt.store.list_audit())
+            if a["reason"] == "refresh_token_reuse"
         ]
 
     def live(self, *tokens: str) -> list[bool]:
-        return [self.active(t) for t in tokens]
+        return [self.h.active(t) for t in tokens]
 
 
 @pytest.fixture
@@ -101,14 +105,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def r(tmp_path: Path, clock: Clock) -> Iterator[Refresher]:
-    harness = Refresher(tmp_path)
-    harness.set(introspectionSkipAuthorization=True)
-    try:
-        yield harness
-    finally:
-        harness.run(harness.rt.close())
-        harness.loop.close()
+def r(h: Harness, clock: Clock) -> Refresher:
+    return Refresher(h)
 
 
 def assert_invalid_grant(error: OAuthError) -> None:
@@ -165,7 +163,7 @@ def test_a_replay_is_detected_before_the_other_parameters_are_checked(r: Refresh
 
 
 def test_detection_off_answers_invalid_grant_and_leaves_the_family(r: Refresher) -> None:
-    r.set(refreshTokenReuseDetection=False)
+    r.h.set(refreshTokenReuseDetection=False)
     c, s = r.refresh_client()
     first = r.login(c, s)
     second = r.refresh(c, s, first["refresh_token"])
@@ -177,13 +175,13 @@ def test_detection_off_answers_invalid_grant_and_leaves_the_family(r: Refresher)
 def test_a_client_override_beats_the_property_both_ways(r: Refresher) -> None:
     exempt, es = r.refresh_client("exempt", refresh_token_reuse_detection=False)
     strict, ss = r.refresh_client("strict", refresh_token_reuse_detection=True)
-    r.set(refreshTokenReuseDetection=False)
+    r.h.set(refreshTokenReuseDetection=False)
     for client, secret, killed in ((exempt, es, False), (strict, ss, True)):
         first = r.login(client, secret)
         second = r.refresh(client, secret, first["refresh_token"])
         assert_invalid_grant(r.refused(client, secret, first["refresh_token"]))
         assert r.live(second["refresh_token"]) == [not killed]
-    r.set(refreshTokenReuseDetection=True)
+    r.h.set(refreshTokenReuseDetection=True)
     first = r.login(exempt, es)
     second = r.refresh(exempt, es, first["refresh_token"])
     r.refused(exempt, es, first["refresh_token"])
@@ -195,10 +193,10 @@ def test_an_ordinarily_revoked_or_expired_token_is_only_invalid_grant(
 ) -> None:
     c, s = r.refresh_client()
     revoked = r.login(c, s)
-    assert r.revoke(c, s, token=revoked["refresh_token"]) == 3
+    assert r.h.revoke(c, s, token=revoked["refresh_token"]) == 3
     assert_invalid_grant(r.refused(c, s, revoked["refresh_token"]))
 
-    r.set(refreshTokenLifetime=60)
+    r.h.set(refreshTokenLifetime=60)
     expiring = r.login(c, s)
     rotated = r.refresh(c, s, expiring["refresh_token"])
     clock.advance(61)  # the whole family has expired (rotation keeps the expiry)
@@ -220,7 +218,7 @@ def test_another_clients_rotated_token_does_not_touch_the_family(r: Refresher) -
 def test_inside_the_window_the_previous_token_is_exchanged_again(
     r: Refresher, clock: Clock
 ) -> None:
-    r.set(refreshTokenReuseGraceSeconds=10)
+    r.h.set(refreshTokenReuseGraceSeconds=10)
     c, s = r.refresh_client()
     first = r.login(c, s)
     lost = r.refresh(c, s, first["refresh_token"])  # the client never saw this answer
@@ -246,7 +244,7 @@ def test_inside_the_window_the_previous_token_is_exchanged_again(
 
 
 def test_the_window_ends_and_it_covers_only_the_previous_token(r: Refresher, clock: Clock) -> None:
-    r.set(refreshTokenReuseGraceSeconds=10)
+    r.h.set(refreshTokenReuseGraceSeconds=10)
     c, s = r.refresh_client()
     first = r.login(c, s)
     second = r.refresh(c, s, first["refresh_token"])
@@ -266,7 +264,7 @@ def test_the_window_ends_and_it_covers_only_the_previous_token(r: Refresher, clo
 def test_a_superseded_token_presented_later_is_reuse(r: Refresher, clock: Clock) -> None:
     # The thief retried the previous token inside the window; the legitimate client still
     # holds the successor it was given, and its next refresh gives the theft away.
-    r.set(refreshTokenReuseGraceSeconds=30)
+    r.h.set(refreshTokenReuseGraceSeconds=30)
     c, s = r.refresh_client()
     first = r.login(c, s)
     legitimate = r.refresh(c, s, first["refresh_token"])
@@ -278,7 +276,7 @@ def test_a_superseded_token_presented_later_is_reuse(r: Refresher, clock: Clock)
 def test_a_client_grace_overrides_the_property(r: Refresher, clock: Clock) -> None:
     lenient, ls = r.refresh_client("lenient", refresh_token_reuse_grace_seconds=5)
     strict, ss = r.refresh_client("strict", refresh_token_reuse_grace_seconds=0)
-    r.set(refreshTokenReuseGraceSeconds=60)
+    r.h.set(refreshTokenReuseGraceSeconds=60)
     first = r.login(lenient, ls)
     r.refresh(lenient, ls, first["refresh_token"])
     clock.advance(4)
@@ -293,7 +291,7 @@ def test_a_client_grace_overrides_the_property(r: Refresher, clock: Clock) -> No
 
 
 def test_the_window_forgives_nothing_when_detection_is_off(r: Refresher) -> None:
-    r.set(refreshTokenReuseDetection=False, refreshTokenReuseGraceSeconds=60)
+    r.h.set(refreshTokenReuseDetection=False, refreshTokenReuseGraceSeconds=60)
     c, s = r.refresh_client()
     first = r.login(c, s)
     second = r.refresh(c, s, first["refresh_token"])
@@ -305,17 +303,17 @@ def test_the_window_forgives_nothing_when_detection_is_off(r: Refresher) -> None
 def race(
     r: Refresher, client: Client, secret: str | None, refresh_token: str, n: int = 50
 ) -> list[Any]:
-    auth = r.run(r.rt.authenticator.authenticate(OAuthRequest({}, r.basic(client, secret))))
+    auth = r.authenticate(client, secret)
     request = OAuthRequest({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     async def storm() -> list[Any]:
         return list(
             await asyncio.gather(
-                *(r.rt.tokens.issue(auth, request) for _ in range(n)), return_exceptions=True
+                *(r.h.rt.tokens.issue(auth, request) for _ in range(n)), return_exceptions=True
             )
         )
 
-    return r.run(storm())
+    return r.h.run(storm())
 
 
 def test_fifty_concurrent_refreshes_one_winner_and_detection_kills_the_family(r: Refresher) -> None:
@@ -358,5 +356,5 @@ def test_fifty_concurrent_refreshes_inside_the_window_leave_one_live_refresh_tok
     assert len(alive) == 1
     grant = r.record(first["refresh_token"]).grant_id
     query = TokenQuery(fields=(("grtId", grant), ("tknTyp", TokenType.REFRESH_TOKEN.value)))
-    _, rows = r.run(r.rt.store.search_tokens(query))
+    _, rows = r.h.run(r.h.rt.store.search_tokens(query))
     assert sum(row.revoked_at is None for row in rows) == 1
