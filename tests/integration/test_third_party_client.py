@@ -189,9 +189,6 @@ def test_refresh_then_revoking_the_refresh_token_kills_the_access_token(
     assert oauth.token["access_token"] == refreshed["access_token"]
     # Rotation: the old refresh token is spent.
     assert introspect(oauth, endpoints, first["refresh_token"])["active"] is False
-    with pytest.raises(OAuthError) as spent:
-        oauth.refresh_token(refresh_token=first["refresh_token"])
-    assert spent.value.error == "invalid_grant"
 
     info = introspect(oauth, endpoints, refreshed["access_token"])
     assert info["active"] is True and info["username"] == USERNAME
@@ -202,6 +199,11 @@ def test_refresh_then_revoking_the_refresh_token_kills_the_access_token(
     with pytest.raises(OAuthError) as revoked:
         oauth.refresh_token(refresh_token=refreshed["refresh_token"])
     assert revoked.value.error == "invalid_grant"
+    # The spent one is refused too (presented before the revocation, that replay would have
+    # revoked the grant itself: reuse detection, see test_refresh_reuse.py).
+    with pytest.raises(OAuthError) as spent:
+        oauth.refresh_token(refresh_token=first["refresh_token"])
+    assert spent.value.error == "invalid_grant"
 
 
 def test_revoking_the_access_token_kills_the_refresh_token(

@@ -96,6 +96,17 @@ def client_create(
     tls_bound_tokens: Annotated[
         bool, typer.Option(help="Bind access tokens to the client certificate.")
     ] = False,
+    refresh_token_reuse_detection: Annotated[
+        bool | None,
+        typer.Option(
+            "--refresh-token-reuse-detection/--no-refresh-token-reuse-detection",
+            help="Override refreshTokenReuseDetection (default: follow the property).",
+        ),
+    ] = None,
+    refresh_token_reuse_grace_seconds: Annotated[
+        int | None,
+        typer.Option(help="Override refreshTokenReuseGraceSeconds (default: the property)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Create a client; its secret is printed this once."""
@@ -113,6 +124,8 @@ def client_create(
         refresh_token_lifetime=refresh_token_lifetime,
         tls_subject_dn=tls_subject_dn,
         tls_bound_tokens=tls_bound_tokens,
+        refresh_token_reuse_detection=refresh_token_reuse_detection,
+        refresh_token_reuse_grace_seconds=refresh_token_reuse_grace_seconds,
     )
     from tokenrevoke.configapi.clients import client_json  # the store: only here
 

@@ -137,6 +137,9 @@ def client_json(client: Client) -> dict[str, Any]:
             "tlsClientAuthSubjectDn": client.tls_subject_dn,
             "idTokenLifetime": client.id_token_lifetime,
             "tlsClientCertificateBoundAccessTokens": client.tls_bound_tokens,
+            # Ours (Janssen has no reuse detection); null follows the server's property.
+            "refreshTokenReuseDetection": client.refresh_token_reuse_detection,
+            "refreshTokenReuseGraceSeconds": client.refresh_token_reuse_grace_seconds,
         },
     }
 
@@ -159,10 +162,12 @@ def _strings(data: dict[str, Any], name: str, default: list[str]) -> list[str]:
     return list(value)
 
 
-def _lifetime(data: dict[str, Any], name: str) -> int | None:
+def _lifetime(data: dict[str, Any], name: str, minimum: int = 1) -> int | None:
+    """An optional number of seconds; a Java int at Janssen."""
     value: int | None = _typed(data, name, int, None)
-    if value is not None and not 0 < value <= INT32_MAX:
-        raise ClientError(f"{name} must be a positive 32-bit integer")
+    if value is not None and not minimum <= value <= INT32_MAX:
+        what = "positive" if minimum > 0 else "non-negative"
+        raise ClientError(f"{name} must be a {what} 32-bit integer")
     return value
 
 
@@ -219,5 +224,9 @@ def client_from_json(data: Any, base: Client | None, scope_inums: dict[str, str]
         id_token_lifetime=_lifetime(attrs, "idTokenLifetime"),
         tls_subject_dn=_typed(attrs, "tlsClientAuthSubjectDn", str, None) or None,
         tls_bound_tokens=_typed(attrs, "tlsClientCertificateBoundAccessTokens", bool, False),
+        refresh_token_reuse_detection=_typed(attrs, "refreshTokenReuseDetection", bool, None),
+        refresh_token_reuse_grace_seconds=_lifetime(
+            attrs, "refreshTokenReuseGraceSeconds", minimum=0
+        ),
         disabled=_typed(data, "disabled", bool, False),
     )

@@ -48,6 +48,10 @@ class Client:
     id_token_lifetime: int | None = None
     tls_subject_dn: str | None = None
     tls_bound_tokens: bool = False
+    # Per-client overrides of refreshTokenReuseDetection / refreshTokenReuseGraceSeconds;
+    # None follows the server-wide property.
+    refresh_token_reuse_detection: bool | None = None
+    refresh_token_reuse_grace_seconds: int | None = None
     disabled: bool = False
     created_at: int = 0
 

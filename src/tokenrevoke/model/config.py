@@ -97,6 +97,13 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "keyRegenerationInterval": ("posint", 48),
     # Ours (not in Janssen): a hung interception script must not hold a request forever.
     "revokeTokenScriptTimeoutMs": ("posint", 1000),
+    # Ours (Janssen has no reuse detection): RFC 9700 section 4.14.2. Presenting a refresh
+    # token that was already exchanged revokes its whole grant. On by default: a replayed
+    # refresh token is the one signal of theft a server gets.
+    "refreshTokenReuseDetection": ("bool", True),
+    # Ours: for this long after a rotation, the immediately previous refresh token may be
+    # exchanged again (a client that lost the response retries); 0 = never.
+    "refreshTokenReuseGraceSeconds": ("nonnegint", 0),
 }
 
 
@@ -105,11 +112,12 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false, got {value!r}")
         return value
-    if kind == "posint":
+    if kind in ("posint", "nonnegint"):
         # Janssen's properties are Java ints; larger values would overflow there and here
         # (expiry arithmetic, SQLite integers).
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT32_MAX:
-            raise ConfigError(f"{name} must be a positive integer up to {INT32_MAX}, got {value!r}")
+        low, what = (1, "positive") if kind == "posint" else (0, "non-negative")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= INT32_MAX:
+            raise ConfigError(f"{name} must be a {what} integer up to {INT32_MAX}, got {value!r}")
         return value
     if kind == _URL:
         if value is None:

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# A rotated refresh token's tombstone: revoked_by ROTATION, revoke_reason ROTATED when its
+# holder exchanged it, SUPERSEDED when a grace-window re-exchange of its predecessor retired
+# it. Presenting either again is a replay (RFC 9700 section 4.14.2).
+ROTATION = "rotation"
+ROTATED = "rotated"
+SUPERSEDED = "superseded"
+# The attribute of a rotated-in refresh token naming the tknCde of the one it replaced: the
+# link the grace window follows from a family's live refresh token to its predecessor.
+ROTATED_FROM = "rotated_from"
+
 
 class TokenType(StrEnum):
     ACCESS_TOKEN = "access_token"
@@ -48,6 +58,10 @@ class TokenRecord:
 
     def is_live(self, now: int) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+    @property
+    def retired_by_rotation(self) -> bool:
+        return self.revoked_at is not None and self.revoked_by == ROTATION
 
 
 @dataclass(slots=True, frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,15 +18,24 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tokenrevoke.crypto import new_id, new_token, sha256_hex
-from tokenrevoke.model import AppConfiguration, Client, TokenRecord, TokenType, User
+from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord, TokenType, User
 from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.token import ROTATED_FROM
 from tokenrevoke.oauth.client_auth import AuthenticatedClient
 from tokenrevoke.oauth.errors import OAuthError, invalid_grant, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
-from tokenrevoke.store.base import Store
+from tokenrevoke.store.base import (
+    PreviousRefreshToken,
+    RevocationTarget,
+    Store,
+    previous_refresh_verdict,
+)
 
 SUPPORTED_GRANTS = ("client_credentials", "password", "refresh_token")
+# `revoked_by` of the tokens of a family revoked because one of its refresh tokens was replayed.
+REUSE_DETECTION_ACTOR = "refresh_token_reuse_detection"
+log = logging.getLogger("tokenrevoke.tokens")
 _MAX_SCOPE_LENGTH = 4096
 
 
@@ -45,6 +55,37 @@ class _Grant:
     user: User | None = None
     auth_time: int | None = None
     cert_thumbprint: str | None = None
+
+
+def _spent() -> OAuthError:
+    # One answer for every refresh token that cannot be used: a replayer learns nothing
+    # about whether its replay set off reuse detection.
+    return invalid_grant("refresh token is invalid, expired or revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class ReusePolicy:
+    """Refresh-token reuse detection for one client: its overrides over the properties."""
+
+    detect: bool
+    grace_seconds: int
+
+    @classmethod
+    def of(cls, client: Client, config: AppConfiguration) -> ReusePolicy:
+        detect = client.refresh_token_reuse_detection
+        grace = client.refresh_token_reuse_grace_seconds
+        return cls(
+            detect=bool(config["refreshTokenReuseDetection"]) if detect is None else detect,
+            grace_seconds=int(config["refreshTokenReuseGraceSeconds"]) if grace is None else grace,
+        )
+
+    def verdict(self, presented: TokenRecord, now: int) -> PreviousRefreshToken:
+        """What a presented refresh token that is not live is, from its own row. Without
+        reuse detection every such token is simply invalid (the grace window is part of
+        reuse detection: it only says which replays are forgiven)."""
+        if not self.detect:
+            return PreviousRefreshToken.INVALID
+        return previous_refresh_verdict(presented, now, self.grace_seconds)
 
 
 class TokenService:
@@ -121,10 +162,19 @@ class TokenService:
         if (
             old is None
             or old.token_type is not TokenType.REFRESH_TOKEN
-            or not old.is_live(now)
             or old.client_id != auth.client.client_id
         ):
-            raise invalid_grant("refresh token is invalid, expired or revoked")
+            raise _spent()
+        policy = ReusePolicy.of(auth.client, self._config())
+        live = old.is_live(now)
+        if not live:
+            # Judged before the request's other parameters, so that a replay with a bad
+            # scope or of a disabled user's token still revokes the family.
+            verdict = policy.verdict(old, now)
+            if verdict is PreviousRefreshToken.REUSED:
+                await self._revoke_family(old, now)
+            if verdict is not PreviousRefreshToken.REISSUED:
+                raise _spent()
         original = old.scope.split()
         requested = request.param("scope")
         scopes = original
@@ -146,10 +196,38 @@ class TokenService:
             with_refresh=True,
             keep_refresh_scope=original,
             refresh_expires_at=None if extend else old.expires_at,
+            rotated_from=old.code,
         )
-        if not await self._store.rotate_refresh_token(old.code, records, now):
-            raise invalid_grant("refresh token is invalid, expired or revoked")
-        return response
+        if live and await self._store.rotate_refresh_token(old.code, records, now):
+            return response
+        if not policy.detect:
+            raise _spent()  # a concurrent refresh won
+        # Spent by a concurrent refresh, or a grace-window candidate: the store decides,
+        # serialised with every other exchange of this token.
+        verdict = await self._store.exchange_previous_refresh_token(
+            old.code, records, now, policy.grace_seconds
+        )
+        if verdict is PreviousRefreshToken.REISSUED:
+            return response
+        if verdict is PreviousRefreshToken.REUSED:
+            await self._revoke_family(old, now)
+        raise _spent()
+
+    async def _revoke_family(self, presented: TokenRecord, now: int) -> None:
+        """RFC 9700 section 4.14.2: a refresh token presented after it was exchanged means
+        two parties hold it; the server cannot tell which is legitimate, so the whole grant
+        goes (every access, refresh and id token of the family)."""
+        log.warning(
+            "refresh token reuse: revoking grant %s of client %s",
+            presented.grant_id,
+            presented.client_id,
+        )
+        audit = AuditEvent(
+            action="revoke", actor=REUSE_DETECTION_ACTOR, reason="refresh_token_reuse",
+            client_id=presented.client_id,
+            details={"grants": [presented.grant_id], "token_codes": [presented.code]},
+        )  # fmt: skip
+        await self._store.revoke(RevocationTarget.grants([presented.grant_id]), now, audit)
 
     async def _grant_user(self, record: TokenRecord) -> User | None:
         """The user a refresh token was issued for, who must still exist and be enabled.
@@ -175,6 +253,7 @@ class TokenService:
         with_refresh: bool,
         keep_refresh_scope: list[str] | None = None,
         refresh_expires_at: int | None = None,
+        rotated_from: str | None = None,
     ) -> tuple[dict[str, Any], list[TokenRecord]]:
         cfg = self._config()
         client = grant.client
@@ -235,7 +314,10 @@ class TokenService:
             if refresh_expires_at is not None:
                 lifetime = refresh_expires_at - now
             scope = keep_refresh_scope if keep_refresh_scope is not None else grant.scopes
-            records.append(record(sha256_hex(refresh), TokenType.REFRESH_TOKEN, lifetime, scope))
+            refresh_record = record(sha256_hex(refresh), TokenType.REFRESH_TOKEN, lifetime, scope)
+            if rotated_from is not None:
+                refresh_record.attributes[ROTATED_FROM] = rotated_from
+            records.append(refresh_record)
             response["refresh_token"] = refresh
         if OPENID in grant.scopes and grant.user is not None:
             lifetime = client.id_token_lifetime or cfg["idTokenLifetime"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from tokenrevoke.model import (
@@ -57,6 +58,33 @@ class RevocationTarget:
     @classmethod
     def session(cls, session_id: str) -> RevocationTarget:
         return cls("session", (session_id,))
+
+
+class PreviousRefreshToken(StrEnum):
+    """What a refresh token that is no longer live turned out to be."""
+
+    REISSUED = "reissued"  # its family's previous token, inside the grace window: exchanged
+    REUSED = "reused"  # retired by rotation: presenting it again is a replay
+    INVALID = "invalid"  # unknown, expired, or revoked for another reason
+
+
+def previous_refresh_verdict(
+    record: TokenRecord | None, at: int, grace_seconds: int
+) -> PreviousRefreshToken:
+    """The verdict on a presented refresh token that is not live, from its own row alone.
+    REISSUED here means "a candidate": it is reissued only if its successor is still its
+    family's live refresh token. The window is whole seconds: [rotation, rotation + grace)."""
+    if (
+        record is None
+        or record.token_type is not TokenType.REFRESH_TOKEN
+        or record.expires_at <= at
+        or record.revoked_at is None
+        or not record.retired_by_rotation
+    ):
+        return PreviousRefreshToken.INVALID
+    if at - record.revoked_at < grace_seconds:
+        return PreviousRefreshToken.REISSUED
+    return PreviousRefreshToken.REUSED
 
 
 # Janssen's token attribute names -> our columns (the config API searches by these names).
@@ -137,6 +165,18 @@ class Store(ABC):
     ) -> bool:
         """Atomically retire a live refresh token and insert its successors. False (and no
         change) when the old token was no longer live: a concurrent refresh won."""
+
+    @abstractmethod
+    async def exchange_previous_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
+    ) -> PreviousRefreshToken:
+        """Judge a refresh token that is no longer live, atomically with any change, and
+        serialised with every other exchange of it. REISSUED when `previous_refresh_verdict`
+        allows it and the family's live refresh token is its successor (attribute
+        ROTATED_FROM == old_code): that successor is retired (rotation, SUPERSEDED) and
+        `new_tokens` are inserted in one transaction, so a family never has two live
+        refresh tokens. Otherwise nothing changes and the verdict is REUSED (retired by
+        rotation) or INVALID. The caller revokes the family on REUSED."""
 
     @abstractmethod
     async def purge_expired(self, now: int, batch_size: int) -> int:

@@ -87,6 +87,7 @@ class ConfirmDialog(ModalScreen[bool]):
 KIND_HELP = {
     "bool": "true or false",
     "posint": "a positive integer",
+    "nonnegint": "a non-negative integer",
     "url": "an absolute http(s) URL, or null for the default",
     "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all enabled)',
     "strlist": 'a JSON list of strings, e.g. ["issuer", "jwks_uri"]',

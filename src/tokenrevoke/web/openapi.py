@@ -45,6 +45,7 @@ def _paged(items: dict[str, Any]) -> dict[str, Any]:
 _KIND = {
     "bool": _B,
     "posint": _I,
+    "nonnegint": {**_I, "minimum": 0},
     "url": {"type": "string", "nullable": True},
     "strlist": _STRINGS,
     "flags": _STRINGS,
@@ -127,6 +128,8 @@ SCHEMAS: dict[str, Any] = {
                     "tlsClientAuthSubjectDn": {"type": "string", "nullable": True},
                     "idTokenLifetime": {**_I, "nullable": True},
                     "tlsClientCertificateBoundAccessTokens": _B,
+                    "refreshTokenReuseDetection": {**_B, "nullable": True},
+                    "refreshTokenReuseGraceSeconds": {**_I, "minimum": 0, "nullable": True},
                 }
             ),
         }

@@ -16,19 +16,30 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
-from tokenrevoke.model import AuditEvent, Client, Scope, ScriptDefinition, TokenRecord, User
+from tokenrevoke.model import (
+    AuditEvent,
+    Client,
+    Scope,
+    ScriptDefinition,
+    TokenRecord,
+    TokenType,
+    User,
+)
+from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
     REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
+    PreviousRefreshToken,
     Revisions,
     RevocationTarget,
     SigningKey,
     Store,
     StoreUnavailable,
     TokenQuery,
+    previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import TARGET_COLUMN, TOKEN_COLUMN_LIST, TOKEN_COLUMNS
 
@@ -192,6 +203,48 @@ class PostgresStore(Store):
                 return False
             await conn.executemany(_INSERT_TOKENS, rows)
             return True
+
+        return await self._run(work, transaction=True)
+
+    async def exchange_previous_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
+    ) -> PreviousRefreshToken:
+        rows = [codec.token_to_row(t) for t in new_tokens]
+
+        async def work(conn: Any) -> PreviousRefreshToken:
+            # The row lock serialises every exchange of this token across nodes: a second
+            # one waits here, then sees the first one's successor (READ COMMITTED).
+            found = await conn.fetchrow(
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1 FOR UPDATE",
+                old_code,
+            )
+            old = codec.token_from_row(found) if found else None
+            verdict = previous_refresh_verdict(old, at, grace_seconds)
+            if old is None or verdict is not PreviousRefreshToken.REISSUED:
+                return verdict
+            live = await conn.fetch(
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE grt_id = $1 AND tkn_typ = $2 "
+                "AND revoked_at IS NULL AND exp + 0 > $3",
+                old.grant_id,
+                TokenType.REFRESH_TOKEN.value,
+                at,
+            )
+            for successor in map(codec.token_from_row, live):
+                if successor.attributes.get(ROTATED_FROM) != old_code:
+                    continue
+                # Conditional: the successor's own rotation may have won since the read.
+                status = await conn.execute(
+                    "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
+                    "WHERE tkn_cde = $4 AND revoked_at IS NULL",
+                    at,
+                    ROTATION,
+                    SUPERSEDED,
+                    successor.code,
+                )
+                if _count(status) == 1:
+                    await conn.executemany(_INSERT_TOKENS, rows)
+                    return PreviousRefreshToken.REISSUED
+            return PreviousRefreshToken.REUSED
 
         return await self._run(work, transaction=True)
 

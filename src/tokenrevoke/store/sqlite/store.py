@@ -21,20 +21,24 @@ from tokenrevoke.model import (
     Scope,
     ScriptDefinition,
     TokenRecord,
+    TokenType,
     User,
 )
+from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
     REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
+    PreviousRefreshToken,
     Revisions,
     RevocationTarget,
     SigningKey,
     Store,
     StoreUnavailable,
     TokenQuery,
+    previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
     TARGET_COLUMN,
@@ -213,6 +217,41 @@ class SqliteStore(Store):
                 f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", rows
             )
             return True
+
+        return await self._write(work)
+
+    async def exchange_previous_refresh_token(
+        self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
+    ) -> PreviousRefreshToken:
+        rows = [token_to_row(t) for t in new_tokens]
+
+        # The single writer thread serialises this with every rotation and revocation.
+        def work(conn: sqlite3.Connection) -> PreviousRefreshToken:
+            found = conn.execute(
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ?", (old_code,)
+            ).fetchone()
+            old = token_from_row(found) if found else None
+            verdict = previous_refresh_verdict(old, at, grace_seconds)
+            if old is None or verdict is not PreviousRefreshToken.REISSUED:
+                return verdict
+            live = conn.execute(
+                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE grt_id = ? AND tkn_typ = ? "
+                "AND revoked_at IS NULL AND +exp > ?",
+                (old.grant_id, TokenType.REFRESH_TOKEN.value, at),
+            ).fetchall()
+            for successor in map(token_from_row, live):
+                if successor.attributes.get(ROTATED_FROM) != old_code:
+                    continue
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+                    "WHERE tkn_cde = ? AND revoked_at IS NULL",
+                    (at, ROTATION, SUPERSEDED, successor.code),
+                )
+                conn.executemany(
+                    f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", rows
+                )
+                return PreviousRefreshToken.REISSUED
+            return PreviousRefreshToken.REUSED
 
         return await self._write(work)
 
