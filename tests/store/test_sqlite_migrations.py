@@ -29,17 +29,17 @@ def test_migration_files_are_numbered_without_gaps() -> None:
 
 
 def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
-    """0005 backfills the email column from users stored before it existed."""
+    """0004 backfills the email column from users stored before it existed."""
     import asyncio
 
     from tokenrevoke.store.sqlite.store import SqliteStore
 
     db = tmp_path / "m.db"
     migrate(db)
-    with sqlite3.connect(db) as conn:  # back to the schema before 0005, with old rows
+    with sqlite3.connect(db) as conn:  # back to the schema before 0004, with old rows
         conn.execute("DROP INDEX users_by_email")
         conn.execute("ALTER TABLE users DROP COLUMN email")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 4")
         conn.executemany(
             "INSERT INTO users (inum, uid, data) VALUES (?, ?, ?)",
             [
@@ -48,7 +48,7 @@ def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
                 ("u2", "bob", '{"inum":"u2","uid":"bob","password_hash":"h","email":null}'),
             ],
         )  # fmt: skip
-    assert migrate(db) == ["0005_user_email.sql"]
+    assert migrate(db) == ["0004_user_email.sql"]
 
     async def lookup() -> list[str]:
         store = await SqliteStore.open(db)
