@@ -1,5 +1,6 @@
 """OpenAPI 3 description of the config API, generated from the operation table, with the
-schema names and JSON member names of Janssen's jans-config-api swagger."""
+schema names and JSON member names of Janssen's jans-config-api swagger; and the schema
+helpers and document envelope that the auth server's description (auth_openapi.py) shares."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.web.configapi import JSON, OPERATIONS, PREFIX, Operation
 
-_S = {"type": "string"}
-_I = {"type": "integer", "format": "int32"}
-_B = {"type": "boolean"}
-_STRINGS = {"type": "array", "items": _S}
+STRING = {"type": "string"}
+INT32 = {"type": "integer", "format": "int32"}
+BOOLEAN = {"type": "boolean"}
+STRINGS = {"type": "array", "items": STRING}
 # Janssen's swagger says `format: date-time`, but Janssen sends `2024-09-23T15:03:50` (no
 # offset; its own examples), which is not RFC 3339. We send what Janssen sends, in UTC, and
 # describe that faithfully instead.
@@ -24,7 +25,7 @@ _DATE = {
 }
 
 
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+def object_schema(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": props}
     if required:
         schema["required"] = required
@@ -32,43 +33,43 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 def _paged(items: dict[str, Any]) -> dict[str, Any]:
-    return _obj(
+    return object_schema(
         {
-            "start": _I,
-            "totalEntriesCount": _I,
-            "entriesCount": _I,
+            "start": INT32,
+            "totalEntriesCount": INT32,
+            "entriesCount": INT32,
             "entries": {"type": "array", "items": items},
         }
     )
 
 
 _KIND = {
-    "bool": _B,
-    "posint": _I,
+    "bool": BOOLEAN,
+    "posint": INT32,
     "url": {"type": "string", "nullable": True},
-    "strlist": _STRINGS,
-    "flags": _STRINGS,
+    "strlist": STRINGS,
+    "flags": STRINGS,
     "cors": {"type": "array", "items": {"type": "object"}},
 }
 
 SCHEMAS: dict[str, Any] = {
-    "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
-    "TokenEntity": _obj(
+    "ApiError": object_schema({"code": STRING, "message": STRING, "description": STRING}),
+    "TokenEntity": object_schema(
         {
-            "dn": _S,
-            "grantId": _S,
-            "userId": _S,
-            "userDn": _S,
-            "clientId": _S,
+            "dn": STRING,
+            "grantId": STRING,
+            "userId": STRING,
+            "userDn": STRING,
+            "clientId": STRING,
             "creationDate": _DATE,
             "expirationDate": _DATE,
-            "deletable": _B,
-            "scope": _S,
-            "tokenCode": _S,
-            "tokenType": _S,
-            "grantType": _S,
-            "referenceId": _S,
-            "sessionDn": _S,
+            "deletable": BOOLEAN,
+            "scope": STRING,
+            "tokenCode": STRING,
+            "tokenType": STRING,
+            "grantType": STRING,
+            "referenceId": STRING,
+            "sessionDn": STRING,
             "attributes": {"type": "object"},
             "tokenTypeEnum": {
                 "type": "string",
@@ -82,23 +83,23 @@ SCHEMAS: dict[str, Any] = {
                     "TX_TOKEN",
                 ],
             },
-            "revoked": _B,
+            "revoked": BOOLEAN,
             "revocationDate": _DATE,
-            "revokedBy": _S,
-            "revocationReason": _S,
+            "revokedBy": STRING,
+            "revocationReason": STRING,
         }
     ),
     "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
     "PagedResult": _paged({"type": "object"}),
-    "Client": _obj(
+    "Client": object_schema(
         {
-            "dn": _S,
-            "inum": _S,
-            "clientName": _S,
-            "displayName": _S,
-            "clientSecret": _S,
-            "grantTypes": _STRINGS,
-            "scopes": _STRINGS,
+            "dn": STRING,
+            "inum": STRING,
+            "clientName": STRING,
+            "displayName": STRING,
+            "clientSecret": STRING,
+            "grantTypes": STRINGS,
+            "scopes": STRINGS,
             "tokenEndpointAuthMethod": {
                 "type": "string",
                 "enum": [
@@ -113,59 +114,61 @@ SCHEMAS: dict[str, Any] = {
             },
             "jwks": {"type": "string", "nullable": True},
             "jwksUri": {"type": "string", "nullable": True},
-            "authorizedOrigins": _STRINGS,
-            "accessTokenAsJwt": _B,
-            "accessTokenLifetime": {**_I, "nullable": True},
-            "refreshTokenLifetime": {**_I, "nullable": True},
-            "disabled": _B,
-            "attributes": _obj(
+            "authorizedOrigins": STRINGS,
+            "accessTokenAsJwt": BOOLEAN,
+            "accessTokenLifetime": {**INT32, "nullable": True},
+            "refreshTokenLifetime": {**INT32, "nullable": True},
+            "disabled": BOOLEAN,
+            "attributes": object_schema(
                 {
                     "tlsClientAuthSubjectDn": {"type": "string", "nullable": True},
-                    "idTokenLifetime": {**_I, "nullable": True},
-                    "tlsClientCertificateBoundAccessTokens": _B,
+                    "idTokenLifetime": {**INT32, "nullable": True},
+                    "tlsClientCertificateBoundAccessTokens": BOOLEAN,
                 }
             ),
         }
     ),
-    "Scope": _obj(
+    "Scope": object_schema(
         {
-            "dn": _S,
-            "inum": _S,
-            "id": _S,
-            "displayName": _S,
-            "description": _S,
+            "dn": STRING,
+            "inum": STRING,
+            "id": STRING,
+            "displayName": STRING,
+            "description": STRING,
             "scopeType": {
                 "type": "string",
                 "enum": ["openid", "dynamic", "uma", "spontaneous", "oauth"],
             },
-            "defaultScope": _B,
-            "attributes": _obj({"showInConfigurationEndpoint": _B}),
+            "defaultScope": BOOLEAN,
+            "attributes": object_schema({"showInConfigurationEndpoint": BOOLEAN}),
             "creationDate": _DATE,
-            "umaType": _B,
+            "umaType": BOOLEAN,
         }
     ),
     "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
-    "StringList": _STRINGS,
-    "AppConfiguration": _obj({name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}),
-    "CustomScript": _obj(
+    "StringList": STRINGS,
+    "AppConfiguration": object_schema(
+        {name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}
+    ),
+    "CustomScript": object_schema(
         {
-            "dn": _S,
-            "inum": _S,
+            "dn": STRING,
+            "inum": STRING,
             "name": {
                 "type": "string",
                 "minLength": 2,
                 "maxLength": 60,
                 "pattern": "^[a-zA-Z0-9_\\-\\:\\/\\.]+$",
             },
-            "description": _S,
-            "script": _S,
+            "description": STRING,
+            "script": STRING,
             "scriptType": {"type": "string", "enum": ["revoke_token"]},
             "programmingLanguage": {"type": "string", "enum": ["python"]},
-            "level": _I,
+            "level": INT32,
             "revision": {"type": "integer", "format": "int64"},
-            "enabled": _B,
-            "modified": _B,
-            "internal": _B,
+            "enabled": BOOLEAN,
+            "modified": BOOLEAN,
+            "internal": BOOLEAN,
             "locationType": {"type": "string", "enum": ["ldap", "db"]},
             "moduleProperties": {
                 "type": "array",
@@ -177,15 +180,17 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
-    "SimpleCustomProperty": _obj({"value1": _S, "value2": _S, "description": _S}),
-    "SimpleExtendedCustomProperty": _obj(
-        {"value1": _S, "value2": _S, "hide": _B, "description": _S}
+    "SimpleCustomProperty": object_schema(
+        {"value1": STRING, "value2": STRING, "description": STRING}
     ),
-    "JsonPatch": _obj(
+    "SimpleExtendedCustomProperty": object_schema(
+        {"value1": STRING, "value2": STRING, "hide": BOOLEAN, "description": STRING}
+    ),
+    "JsonPatch": object_schema(
         {
             "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
-            "path": _S,
-            "from": _S,
+            "path": STRING,
+            "from": STRING,
             "value": {},
         },
         ["op", "path"],
@@ -193,7 +198,7 @@ SCHEMAS: dict[str, Any] = {
     "JsonPatchArray": {"type": "array", "items": {"$ref": "#/components/schemas/JsonPatch"}},
 }
 
-_ERROR_TEXT = {
+ERROR_TEXT = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -205,29 +210,29 @@ _ERROR_TEXT = {
 }
 
 
-def _ref(name: str) -> dict[str, Any]:
+def schema_ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
-        {"name": name.strip("{}"), "in": "path", "required": True, "schema": _S}
+        {"name": name.strip("{}"), "in": "path", "required": True, "schema": STRING}
         for name in op.path.split("/")
         if name.startswith("{")
     ]
     for name, kind, default in op.query:
-        schema = {**(_I if kind == "integer" else {"type": kind}), "default": default}
+        schema = {**(INT32 if kind == "integer" else {"type": kind}), "default": default}
         params.append({"name": name, "in": "query", "schema": schema})
     success: dict[str, Any] = {"description": "OK" if op.status != 204 else "No Content"}
     if op.response:
-        success["content"] = {JSON: {"schema": _ref(op.response)}}
+        success["content"] = {JSON: {"schema": schema_ref(op.response)}}
     if op.status == 201:
         success["description"] = "Created"
     responses: dict[str, Any] = {str(op.status): success}
     for code in (*op.errors, 409) if op.method in ("POST", "PUT", "PATCH") else op.errors:
         responses[str(code)] = {
-            "description": _ERROR_TEXT[code],
-            "content": {JSON: {"schema": _ref("ApiError")}},
+            "description": ERROR_TEXT[code],
+            "content": {JSON: {"schema": schema_ref("ApiError")}},
         }
     doc: dict[str, Any] = {
         "tags": [op.tag],
@@ -240,12 +245,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request:
         doc["requestBody"] = {
             "required": True,
-            "content": {op.request_type: {"schema": _ref(op.request)}},
+            "content": {op.request_type: {"schema": schema_ref(op.request)}},
         }
         for code in (413, 415):
             responses[str(code)] = {
-                "description": _ERROR_TEXT[code],
-                "content": {JSON: {"schema": _ref("ApiError")}},
+                "description": ERROR_TEXT[code],
+                "content": {JSON: {"schema": schema_ref("ApiError")}},
             }
     return doc
 
@@ -290,33 +295,43 @@ def _declared_scopes() -> dict[str, str]:
     return out
 
 
+def document(
+    title: str,
+    server: str,
+    paths: dict[str, dict[str, Any]],
+    schemas: dict[str, Any],
+    security_schemes: dict[str, Any],
+) -> dict[str, Any]:
+    """An OpenAPI 3.0 document: what both of our descriptions have in common."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": __version__},
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
+    }
+
+
 def openapi_document(issuer: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "tokenrevoke config API (Janssen jans-config-api compatible)",
-            "version": __version__,
-        },
-        "servers": [{"url": f"{issuer}{PREFIX}"}],
-        "paths": paths,
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {
-                        "clientCredentials": {
-                            "tokenUrl": f"{issuer}/jans-auth/restv1/token",
-                            "scopes": _declared_scopes(),
-                        }
-                    },
-                }
-            },
+    oauth2 = {
+        "type": "oauth2",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": f"{issuer}/jans-auth/restv1/token",
+                "scopes": _declared_scopes(),
+            }
         },
     }
+    return document(
+        "tokenrevoke config API (Janssen jans-config-api compatible)",
+        f"{issuer}{PREFIX}",
+        paths,
+        SCHEMAS,
+        {"oauth2": oauth2},
+    )
 
 
 DOCS_PAGE = """<!doctype html>
