@@ -50,7 +50,7 @@ ACCESS_HINTS = {"access_token", "tx_token"}
 UNKNOWN = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~", min_size=1
 ).filter(lambda t: t.lower() != "all")
-EXAMPLES = {"sqlite": 30, "postgres": 12}
+EXAMPLES = {"sqlite": 80, "postgres": 30}
 STEPS = 30
 _names = itertools.count()
 
