@@ -11,10 +11,10 @@ from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.web.configapi import JSON, OPERATIONS, PREFIX, Operation
 
-STRING = {"type": "string"}
-INT32 = {"type": "integer", "format": "int32"}
-BOOLEAN = {"type": "boolean"}
-STRINGS = {"type": "array", "items": STRING}
+_S = {"type": "string"}
+_I = {"type": "integer", "format": "int32"}
+_B = {"type": "boolean"}
+_STRINGS = {"type": "array", "items": _S}
 # Janssen's swagger says `format: date-time`, but Janssen sends `2024-09-23T15:03:50` (no
 # offset; its own examples), which is not RFC 3339. We send what Janssen sends, in UTC, and
 # describe that faithfully instead.
@@ -25,7 +25,7 @@ _DATE = {
 }
 
 
-def object_schema(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": props}
     if required:
         schema["required"] = required
@@ -33,43 +33,43 @@ def object_schema(props: dict[str, Any], required: list[str] | None = None) -> d
 
 
 def _paged(items: dict[str, Any]) -> dict[str, Any]:
-    return object_schema(
+    return _obj(
         {
-            "start": INT32,
-            "totalEntriesCount": INT32,
-            "entriesCount": INT32,
+            "start": _I,
+            "totalEntriesCount": _I,
+            "entriesCount": _I,
             "entries": {"type": "array", "items": items},
         }
     )
 
 
 _KIND = {
-    "bool": BOOLEAN,
-    "posint": INT32,
+    "bool": _B,
+    "posint": _I,
     "url": {"type": "string", "nullable": True},
-    "strlist": STRINGS,
-    "flags": STRINGS,
+    "strlist": _STRINGS,
+    "flags": _STRINGS,
     "cors": {"type": "array", "items": {"type": "object"}},
 }
 
 SCHEMAS: dict[str, Any] = {
-    "ApiError": object_schema({"code": STRING, "message": STRING, "description": STRING}),
-    "TokenEntity": object_schema(
+    "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
+    "TokenEntity": _obj(
         {
-            "dn": STRING,
-            "grantId": STRING,
-            "userId": STRING,
-            "userDn": STRING,
-            "clientId": STRING,
+            "dn": _S,
+            "grantId": _S,
+            "userId": _S,
+            "userDn": _S,
+            "clientId": _S,
             "creationDate": _DATE,
             "expirationDate": _DATE,
-            "deletable": BOOLEAN,
-            "scope": STRING,
-            "tokenCode": STRING,
-            "tokenType": STRING,
-            "grantType": STRING,
-            "referenceId": STRING,
-            "sessionDn": STRING,
+            "deletable": _B,
+            "scope": _S,
+            "tokenCode": _S,
+            "tokenType": _S,
+            "grantType": _S,
+            "referenceId": _S,
+            "sessionDn": _S,
             "attributes": {"type": "object"},
             "tokenTypeEnum": {
                 "type": "string",
@@ -83,23 +83,23 @@ SCHEMAS: dict[str, Any] = {
                     "TX_TOKEN",
                 ],
             },
-            "revoked": BOOLEAN,
+            "revoked": _B,
             "revocationDate": _DATE,
-            "revokedBy": STRING,
-            "revocationReason": STRING,
+            "revokedBy": _S,
+            "revocationReason": _S,
         }
     ),
     "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
     "PagedResult": _paged({"type": "object"}),
-    "Client": object_schema(
+    "Client": _obj(
         {
-            "dn": STRING,
-            "inum": STRING,
-            "clientName": STRING,
-            "displayName": STRING,
-            "clientSecret": STRING,
-            "grantTypes": STRINGS,
-            "scopes": STRINGS,
+            "dn": _S,
+            "inum": _S,
+            "clientName": _S,
+            "displayName": _S,
+            "clientSecret": _S,
+            "grantTypes": _STRINGS,
+            "scopes": _STRINGS,
             "tokenEndpointAuthMethod": {
                 "type": "string",
                 "enum": [
@@ -114,61 +114,59 @@ SCHEMAS: dict[str, Any] = {
             },
             "jwks": {"type": "string", "nullable": True},
             "jwksUri": {"type": "string", "nullable": True},
-            "authorizedOrigins": STRINGS,
-            "accessTokenAsJwt": BOOLEAN,
-            "accessTokenLifetime": {**INT32, "nullable": True},
-            "refreshTokenLifetime": {**INT32, "nullable": True},
-            "disabled": BOOLEAN,
-            "attributes": object_schema(
+            "authorizedOrigins": _STRINGS,
+            "accessTokenAsJwt": _B,
+            "accessTokenLifetime": {**_I, "nullable": True},
+            "refreshTokenLifetime": {**_I, "nullable": True},
+            "disabled": _B,
+            "attributes": _obj(
                 {
                     "tlsClientAuthSubjectDn": {"type": "string", "nullable": True},
-                    "idTokenLifetime": {**INT32, "nullable": True},
-                    "tlsClientCertificateBoundAccessTokens": BOOLEAN,
+                    "idTokenLifetime": {**_I, "nullable": True},
+                    "tlsClientCertificateBoundAccessTokens": _B,
                 }
             ),
         }
     ),
-    "Scope": object_schema(
+    "Scope": _obj(
         {
-            "dn": STRING,
-            "inum": STRING,
-            "id": STRING,
-            "displayName": STRING,
-            "description": STRING,
+            "dn": _S,
+            "inum": _S,
+            "id": _S,
+            "displayName": _S,
+            "description": _S,
             "scopeType": {
                 "type": "string",
                 "enum": ["openid", "dynamic", "uma", "spontaneous", "oauth"],
             },
-            "defaultScope": BOOLEAN,
-            "attributes": object_schema({"showInConfigurationEndpoint": BOOLEAN}),
+            "defaultScope": _B,
+            "attributes": _obj({"showInConfigurationEndpoint": _B}),
             "creationDate": _DATE,
-            "umaType": BOOLEAN,
+            "umaType": _B,
         }
     ),
     "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
-    "StringList": STRINGS,
-    "AppConfiguration": object_schema(
-        {name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}
-    ),
-    "CustomScript": object_schema(
+    "StringList": _STRINGS,
+    "AppConfiguration": _obj({name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}),
+    "CustomScript": _obj(
         {
-            "dn": STRING,
-            "inum": STRING,
+            "dn": _S,
+            "inum": _S,
             "name": {
                 "type": "string",
                 "minLength": 2,
                 "maxLength": 60,
                 "pattern": "^[a-zA-Z0-9_\\-\\:\\/\\.]+$",
             },
-            "description": STRING,
-            "script": STRING,
+            "description": _S,
+            "script": _S,
             "scriptType": {"type": "string", "enum": ["revoke_token"]},
             "programmingLanguage": {"type": "string", "enum": ["python"]},
-            "level": INT32,
+            "level": _I,
             "revision": {"type": "integer", "format": "int64"},
-            "enabled": BOOLEAN,
-            "modified": BOOLEAN,
-            "internal": BOOLEAN,
+            "enabled": _B,
+            "modified": _B,
+            "internal": _B,
             "locationType": {"type": "string", "enum": ["ldap", "db"]},
             "moduleProperties": {
                 "type": "array",
@@ -180,17 +178,15 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
-    "SimpleCustomProperty": object_schema(
-        {"value1": STRING, "value2": STRING, "description": STRING}
+    "SimpleCustomProperty": _obj({"value1": _S, "value2": _S, "description": _S}),
+    "SimpleExtendedCustomProperty": _obj(
+        {"value1": _S, "value2": _S, "hide": _B, "description": _S}
     ),
-    "SimpleExtendedCustomProperty": object_schema(
-        {"value1": STRING, "value2": STRING, "hide": BOOLEAN, "description": STRING}
-    ),
-    "JsonPatch": object_schema(
+    "JsonPatch": _obj(
         {
             "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
-            "path": STRING,
-            "from": STRING,
+            "path": _S,
+            "from": _S,
             "value": {},
         },
         ["op", "path"],
@@ -198,7 +194,7 @@ SCHEMAS: dict[str, Any] = {
     "JsonPatchArray": {"type": "array", "items": {"$ref": "#/components/schemas/JsonPatch"}},
 }
 
-ERROR_TEXT = {
+_ERROR_TEXT = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -210,29 +206,29 @@ ERROR_TEXT = {
 }
 
 
-def schema_ref(name: str) -> dict[str, Any]:
+def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _operation(op: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
-        {"name": name.strip("{}"), "in": "path", "required": True, "schema": STRING}
+        {"name": name.strip("{}"), "in": "path", "required": True, "schema": _S}
         for name in op.path.split("/")
         if name.startswith("{")
     ]
     for name, kind, default in op.query:
-        schema = {**(INT32 if kind == "integer" else {"type": kind}), "default": default}
+        schema = {**(_I if kind == "integer" else {"type": kind}), "default": default}
         params.append({"name": name, "in": "query", "schema": schema})
     success: dict[str, Any] = {"description": "OK" if op.status != 204 else "No Content"}
     if op.response:
-        success["content"] = {JSON: {"schema": schema_ref(op.response)}}
+        success["content"] = {JSON: {"schema": _ref(op.response)}}
     if op.status == 201:
         success["description"] = "Created"
     responses: dict[str, Any] = {str(op.status): success}
     for code in (*op.errors, 409) if op.method in ("POST", "PUT", "PATCH") else op.errors:
         responses[str(code)] = {
-            "description": ERROR_TEXT[code],
-            "content": {JSON: {"schema": schema_ref("ApiError")}},
+            "description": _ERROR_TEXT[code],
+            "content": {JSON: {"schema": _ref("ApiError")}},
         }
     doc: dict[str, Any] = {
         "tags": [op.tag],
@@ -245,12 +241,12 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request:
         doc["requestBody"] = {
             "required": True,
-            "content": {op.request_type: {"schema": schema_ref(op.request)}},
+            "content": {op.request_type: {"schema": _ref(op.request)}},
         }
         for code in (413, 415):
             responses[str(code)] = {
-                "description": ERROR_TEXT[code],
-                "content": {JSON: {"schema": schema_ref("ApiError")}},
+                "description": _ERROR_TEXT[code],
+                "content": {JSON: {"schema": _ref("ApiError")}},
             }
     return doc
 
@@ -332,6 +328,11 @@ def openapi_document(issuer: str) -> dict[str, Any]:
         SCHEMAS,
         {"oauth2": oauth2},
     )
+
+
+# The schema helpers auth_openapi.py shares.
+STRING, INT32, BOOLEAN, STRINGS = _S, _I, _B, _STRINGS
+object_schema, schema_ref, ERROR_TEXT = _obj, _ref, _ERROR_TEXT
 
 
 DOCS_PAGE = """<!doctype html>
