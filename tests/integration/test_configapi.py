@@ -428,6 +428,9 @@ def test_unknown_resource_is_404(api: ConfigApi, operation_id: str) -> None:
 def test_unknown_path_and_wrong_method_are_api_errors(api: ConfigApi) -> None:
     assert_api_error(api.get("/no/such/resource"), 404)
     assert_api_error(api.get("/openid/clients/a/b"), 404)
+    # Control characters in an id or an unknown path (found by schemathesis): still ApiError.
+    assert_api_error(api.get("/openid/clients/%0Aa%15"), 404)
+    assert_api_error(api.get("/no/such%0A/resource"), 404)
     response = api.call("PUT", "/token/search")
     assert_api_error(response, 405)
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}

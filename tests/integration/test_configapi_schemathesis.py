@@ -6,13 +6,9 @@ requests (positive and negative data), checking that the server never fails with
 answers only documented status codes and content types, and that documented bodies match
 their schemas. Once with an admin bearer token, once without one (always 401).
 
-Bounded and deterministic: `derandomize`d Hypothesis, no example database, a few examples
-per operation. The admin client cannot be broken by fuzzing: cases that would touch it
-are skipped, and the run has its own server (the module-scoped `server` fixture).
-
-(schemathesis' own pytest plugin, `from_fixture(...).parametrize()`, does not work with
-this pytest version, so each operation gets a plain Hypothesis test over
-`APIOperation.as_strategy`.)
+Bounded and deterministic (tests/support/fuzzing.py), a few examples per operation. The
+admin client cannot be broken by fuzzing: cases that would touch it are skipped, and the
+run has its own server (the module-scoped `server` fixture).
 """
 
 from __future__ import annotations
@@ -21,33 +17,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from tests.support.fuzzing import run_operation
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
 from tokenrevoke.web.configapi import OPERATIONS, PREFIX
 
-MAX_EXAMPLES = 15
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=False,
-)
 OPS = [pytest.param(op.method, op.path, id=f"{op.method} {op.path}") for op in OPERATIONS]
 # Negative data needs something that can be wrong: a body or a typed query parameter (any
 # string is a valid path parameter).
@@ -80,19 +55,7 @@ def _touches_admin(case: Case[Any]) -> bool:
 def _run(
     schema: Any, method: str, path: str, mode: GenerationMode, headers: dict[str, str]
 ) -> list[int]:
-    operation = schema[path][method]
-    statuses: list[int] = []
-
-    @SETTINGS
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def check(case: Case[Any]) -> None:
-        if _touches_admin(case):
-            return
-        response = case.call_and_validate(checks=CHECKS, headers=headers, timeout=10)
-        statuses.append(response.status_code)
-
-    check()
-    return statuses
+    return run_operation(schema, method, path, mode, headers, skip=_touches_admin)
 
 
 @pytest.mark.parametrize(("method", "path"), OPS)

@@ -50,6 +50,13 @@ ADDS_HEADER = script_source("""
     builder.header("X-Revoked-By", context.getClient().getClientId())
     return True
 """)
+# Echoes a request parameter into a response header, as a careless script would.
+ECHOES = script_source("""
+    builder = context.getResponseBuilder()
+    builder.header("X-Test-Script", "echoes")
+    builder.header("X-Echo", context.getHttpRequest().getParameter("state"))
+    return True
+""")
 SLEEPS = "import time\n" + script_source("""
     context.getResponseBuilder().header("X-Test-Script", "sleeps")
     time.sleep(5)
@@ -201,6 +208,24 @@ def test_script_adds_response_header(server: Server, client: Client, tmp_path: P
         assert_ok(response)
         assert response.headers["x-revoked-by"] == client.client_id
         assert not server.is_active(token)
+
+
+def test_script_cannot_be_made_to_split_the_response(
+    server: Server, client: Client, tmp_path: Path
+) -> None:
+    """CR/LF sent percent-encoded in a parameter that a script echoes into a header: the
+    header is dropped (and logged without its value); the revocation goes on."""
+    with installed(server, client, tmp_path, "echoes", ECHOES, "echoes"):
+        response = server.send_revoke(client, token="unknown", state="plain")
+        assert response.headers["x-echo"] == "plain"
+        for evil in ("a\r\nX-Injected: yes", "a\nX-Injected: yes", "a\x00b", "caf\u20ac"):
+            token = mint(server, client)
+            response = server.send_revoke(client, token=token, state=evil)
+            assert_ok(response)
+            assert "x-echo" not in response.headers and "x-injected" not in response.headers
+            assert markers(response) == ["echoes"]
+            assert not server.is_active(token)
+    assert "X-Injected" not in server.log()
 
 
 def test_disable_enable_remove_take_effect_without_restart(

@@ -31,6 +31,9 @@ ADMIN_SECRET = "test-admin-secret-0123456789"
 AUTH = "/jans-auth/restv1"
 # The server polls for configuration changes every 0.5 s.
 CONFIG_PROPAGATION_SECONDS = 1.2
+# httpx builds a new SSL context (~25 ms) for every client; one shared context keeps the
+# many short-lived clients of the suite cheap (it is never used for plain http).
+_DEFAULT_TLS = ssl.create_default_context()
 # Commands that work on the data directory; every other one talks to the config API.
 LOCAL_COMMANDS = frozenset({"serve", "init", "user"})
 # Nothing from the developer's environment may steer the CLI (a profile, a CA, ...).
@@ -168,7 +171,7 @@ class Server:
                               verify=self.verify).raise_for_status()  # fmt: skip
                 return self
             except (OSError, httpx.HTTPError):
-                time.sleep(0.1)
+                time.sleep(0.02)  # restarts in crash tests: every 0.1 s counts
         raise RuntimeError(f"server did not start in {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:
@@ -254,8 +257,7 @@ class Server:
 
     # -- the wire ---------------------------------------------------------------------
     def http(self, **kwargs: Any) -> httpx.Client:
-        if self.verify is not None:
-            kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("verify", self.verify if self.verify is not None else _DEFAULT_TLS)
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)
 
     def token(self, client: Client, **form: str) -> dict[str, Any]:
@@ -321,8 +323,8 @@ class Server:
         body: dict[str, Any] = response.json()
         return body
 
-    # Keep-alive variants of token/revoke/introspect/active: creating an httpx.Client costs
-    # ~30 ms (its TLS context), so a suite making hundreds of calls reuses one.
+    # Keep-alive variants of token/revoke/introspect/active, for suites making hundreds of
+    # calls.
     @property
     def session(self) -> httpx.Client:
         session: httpx.Client | None = self.__dict__.get("_session")

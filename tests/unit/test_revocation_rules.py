@@ -2,73 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tokenrevoke.configapi.clients import create_client
-from tokenrevoke.configapi.config import set_properties
-from tokenrevoke.model import AuthMethod, Client
+from tests.support.harness import Harness
+from tokenrevoke.model import AuthMethod
 from tokenrevoke.oauth.errors import OAuthError
-from tokenrevoke.oauth.request import OAuthRequest
-from tokenrevoke.runtime import Runtime
-from tokenrevoke.settings import Settings
-
-
-class Harness:
-    def __init__(self, tmp: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.rt: Runtime = self.run(Runtime.open(Settings(data_dir=tmp)))
-        self.run(self.rt.rotate_keys())
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def client(
-        self,
-        name: str,
-        *scopes: str,
-        method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
-        grants: tuple[str, ...] = ("client_credentials",),
-    ) -> tuple[Client, str | None]:
-        spec = Client("", name, grant_types=list(grants), scopes=list(scopes), auth_method=method)
-        created, secret = self.run(create_client(self.rt.store, self.rt.box, spec))
-        self.run(self.rt.refresh())
-        return created, secret
-
-    def set(self, **props: Any) -> None:
-        self.run(set_properties(self.rt.store, props))
-        self.run(self.rt.refresh())
-
-    @staticmethod
-    def basic(client: Client, secret: str | None) -> str:
-        return "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-
-    def issue(self, client: Client, secret: str | None) -> str:
-        auth = self.run(
-            self.rt.authenticator.authenticate(
-                OAuthRequest({"grant_type": "client_credentials"}, self.basic(client, secret))
-            )
-        )
-        return str(
-            self.run(
-                self.rt.tokens.issue(auth, OAuthRequest({"grant_type": "client_credentials"}))
-            )["access_token"]
-        )
-
-    def revoke(self, client: Client | None, secret: str | None, **params: str) -> int:
-        auth = self.basic(client, secret) if client else None
-        return int(self.run(self.rt.revocation.revoke(OAuthRequest(params, auth))).revoked)
-
-    def active(self, token: str) -> bool:
-        admin_claims, _ = self.run(
-            self.rt.introspection.introspect(OAuthRequest({"token": token}, None))
-        )
-        return bool(admin_claims["active"])
 
 
 @pytest.fixture
@@ -78,8 +19,7 @@ def h(tmp_path: Path) -> Iterator[Harness]:
     try:
         yield harness
     finally:
-        harness.run(harness.rt.close())
-        harness.loop.close()
+        harness.close()
 
 
 def test_access_hint_does_not_fall_back_to_other_types(h: Harness) -> None:

@@ -10,7 +10,6 @@ is registered for.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
 import re
@@ -274,7 +273,7 @@ class ClientAuthenticator:
     async def _basic(self, value: str) -> AuthenticatedClient:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # bad base64 (binascii.Error), non-ASCII header bytes, bad UTF-8
             raise invalid_client("malformed HTTP Basic credentials") from None
         user, sep, password = decoded.partition(":")
         if not sep:
@@ -490,7 +489,7 @@ def jwks_certificates(jwks: dict[str, Any] | None) -> list[bytes]:
         for b64 in key.get("x5c", [])[:1]:
             try:
                 out.append(base64.b64decode(b64))
-            except (binascii.Error, TypeError):
+            except (ValueError, TypeError):  # binascii.Error, or non-ASCII text
                 continue
     return out
 

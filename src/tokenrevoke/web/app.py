@@ -18,6 +18,7 @@ from tokenrevoke.oauth.client_auth import jwks_certificates
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
+from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
@@ -56,6 +57,9 @@ def create_app(settings: Settings) -> HotPathApp:
     async def openapi_json(request: Request) -> Response:
         return json_response(openapi_document(settings.base_url))
 
+    async def auth_openapi_json(request: Request) -> Response:
+        return json_response(auth_openapi_document(settings.base_url))
+
     async def openapi_docs(request: Request) -> Response:
         return HTMLResponse(docs_page())
 
@@ -70,6 +74,7 @@ def create_app(settings: Settings) -> HotPathApp:
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/health/live", routes.live, methods=["GET"]),
             Route("/health/ready", routes.ready, methods=["GET"]),
+            Route(f"{AUTH}/openapi.json", auth_openapi_json, methods=["GET"]),
             Route(f"{configapi.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
             Route(f"{configapi.PREFIX}/docs", openapi_docs, methods=["GET"]),
             *configapi.routes(),

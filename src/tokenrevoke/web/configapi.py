@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -777,6 +778,22 @@ _ANY_CHARACTERS = (
 )
 
 
+class _AnyCharacters(Convertor[str]):
+    """Starlette's `path` convertor (`.*`) stops at a newline: `/clients/%0A` matched no
+    route, not even the catch-all, and got the auth server's 404 instead of an ApiError."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("any_characters", _AnyCharacters())
+
+
 def routes() -> list[BaseRoute]:
     """Static paths first (Starlette matches in order: /scripts/types before /scripts/{inum}).
 
@@ -791,9 +808,9 @@ def routes() -> list[BaseRoute]:
     for path, methods in by_path.items():
         route_path = PREFIX + path
         for param in _ANY_CHARACTERS:
-            route_path = route_path.replace(param, param[:-1] + ":path}")
+            route_path = route_path.replace(param, param[:-1] + ":any_characters}")
         out.append(Route(route_path, _dispatch(methods), methods=ANY_METHOD))
-    out.append(Route(PREFIX + API + "/{rest:path}", unknown_path, methods=ANY_METHOD))
+    out.append(Route(PREFIX + API + "/{rest:any_characters}", unknown_path, methods=ANY_METHOD))
     return out
 
 

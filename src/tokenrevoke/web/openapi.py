@@ -1,5 +1,6 @@
 """OpenAPI 3 description of the config API, generated from the operation table, with the
-schema names and JSON member names of Janssen's jans-config-api swagger."""
+schema names and JSON member names of Janssen's jans-config-api swagger; and the schema
+helpers and document envelope that the auth server's description (auth_openapi.py) shares."""
 
 from __future__ import annotations
 
@@ -297,33 +298,48 @@ def _declared_scopes() -> dict[str, str]:
     return out
 
 
+def document(
+    title: str,
+    server: str,
+    paths: dict[str, dict[str, Any]],
+    schemas: dict[str, Any],
+    security_schemes: dict[str, Any],
+) -> dict[str, Any]:
+    """An OpenAPI 3.0 document: what both of our descriptions have in common."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": __version__},
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
+    }
+
+
 def openapi_document(issuer: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "tokenrevoke config API (Janssen jans-config-api compatible)",
-            "version": __version__,
-        },
-        "servers": [{"url": f"{issuer}{PREFIX}"}],
-        "paths": paths,
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {
-                        "clientCredentials": {
-                            "tokenUrl": f"{issuer}/jans-auth/restv1/token",
-                            "scopes": _declared_scopes(),
-                        }
-                    },
-                }
-            },
+    oauth2 = {
+        "type": "oauth2",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": f"{issuer}/jans-auth/restv1/token",
+                "scopes": _declared_scopes(),
+            }
         },
     }
+    return document(
+        "tokenrevoke config API (Janssen jans-config-api compatible)",
+        f"{issuer}{PREFIX}",
+        paths,
+        SCHEMAS,
+        {"oauth2": oauth2},
+    )
+
+
+# The schema helpers auth_openapi.py shares.
+STRING, INT32, BOOLEAN, STRINGS = _S, _I, _B, _STRINGS
+object_schema, schema_ref, ERROR_TEXT = _obj, _ref, _ERROR_TEXT
 
 
 DOCS_PAGE = """<!doctype html>

@@ -1,0 +1,274 @@
+"""OpenAPI 3 description of the auth-server endpoints we serve (token, revoke, introspection,
+JWKS, discovery, health), with the operation ids, parameter names and response codes of
+Janssen's jans-auth-server swagger for those operations, corrected to what goes on the
+wire (served at `/jans-auth/restv1/openapi.json`).
+
+Where Janssen's swagger and its wire format differ, this describes the wire: `scope` is one
+space-separated string (RFC 6749/7662), not an array; `grant_type` is one value; the
+client authenticates through security schemes (OpenAPI ignores `Authorization` header
+parameters); error bodies may carry `reason` (`errorReasonEnabled`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokenrevoke.oauth.discovery import AUTH_METHODS
+from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
+from tokenrevoke.web.openapi import (
+    BOOLEAN,
+    ERROR_TEXT,
+    STRING,
+    STRINGS,
+    document,
+    object_schema,
+    schema_ref,
+)
+from tokenrevoke.web.responses import JSON
+
+AUTH = "/jans-auth/restv1"
+FORM = "application/x-www-form-urlencoded"
+_INT64 = {"type": "integer", "format": "int64"}
+# How a confidential client may authenticate in the form instead of a header.
+_CLIENT_PARAMS = {
+    "client_id": STRING,
+    "client_secret": STRING,
+    "client_assertion_type": STRING,
+    "client_assertion": STRING,
+}
+
+SCHEMAS: dict[str, Any] = {
+    # Janssen's ErrorResponse, plus our optional `reason` (errorReasonEnabled).
+    "ErrorResponse": object_schema(
+        {"error": STRING, "error_description": STRING, "reason": STRING},
+        ["error", "error_description"],
+    ),
+    "TokenResponse": object_schema(
+        {
+            "access_token": STRING,
+            "token_type": STRING,
+            "expires_in": _INT64,
+            "refresh_token": STRING,
+            "scope": STRING,
+            "id_token": STRING,
+        },
+        ["access_token", "token_type"],
+    ),
+    "IntrospectionResponse": object_schema(
+        {
+            "active": BOOLEAN,
+            "scope": STRING,
+            "client_id": STRING,
+            "username": STRING,
+            "token_type": STRING,
+            "exp": _INT64,
+            "iat": _INT64,
+            "nbf": _INT64,
+            "sub": STRING,
+            "aud": STRING,
+            "iss": STRING,
+            "jti": STRING,
+            "acr_values": STRING,
+            "cnf": {"type": "object"},
+        },
+        ["active"],
+    ),
+    # Janssen's JsonWebKey also requires `exp` and `x5c`; we publish neither.
+    "JsonWebKey": object_schema(
+        {"kid": STRING, "kty": STRING, "use": STRING, "alg": STRING, "n": STRING, "e": STRING},
+        ["kid", "kty", "use", "alg"],
+    ),
+    "WebKeysConfiguration": object_schema(
+        {"keys": {"type": "array", "items": schema_ref("JsonWebKey")}}, ["keys"]
+    ),
+    # Every member is optional: discoveryAllowedKeys / discoveryDenyKeys may drop any.
+    "OpenIdConfiguration": object_schema(
+        {
+            "issuer": STRING,
+            "token_endpoint": STRING,
+            "jwks_uri": STRING,
+            "revocation_endpoint": STRING,
+            "introspection_endpoint": STRING,
+            "token_endpoint_auth_methods_supported": STRINGS,
+            "token_endpoint_auth_signing_alg_values_supported": STRINGS,
+            "revocation_endpoint_auth_methods_supported": STRINGS,
+            "revocation_endpoint_auth_signing_alg_values_supported": STRINGS,
+            "introspection_endpoint_auth_methods_supported": STRINGS,
+            "introspection_endpoint_auth_signing_alg_values_supported": STRINGS,
+            "grant_types_supported": STRINGS,
+            "response_types_supported": STRINGS,
+            "scopes_supported": STRINGS,
+            "subject_types_supported": STRINGS,
+            "id_token_signing_alg_values_supported": STRINGS,
+            "tls_client_certificate_bound_access_tokens": BOOLEAN,
+            "mtls_endpoint_aliases": {"type": "object"},
+        }
+    ),
+    "Health": object_schema({"status": STRING}, ["status"]),
+}
+
+_STATUS_TEXT = {**ERROR_TEXT, 503: "Service Unavailable"}
+# A client authenticates with HTTP Basic (client_secret_basic), with a Bearer access token
+# (revocation, introspection), in the form (client_secret_post, JWT assertions), or, as a
+# public client, with `client_id` alone: hence the empty alternative.
+_CLIENT: list[dict[str, list[str]]] = [{"basic": []}, {}]
+_CLIENT_OR_BEARER: list[dict[str, list[str]]] = [{"basic": []}, {"bearer": []}, {}]
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": _STATUS_TEXT[code],
+            "content": {JSON: {"schema": schema_ref("ErrorResponse")}},
+        }
+        for code in codes
+    }
+
+
+def _json(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema_ref(schema)}}}
+
+
+def _form(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"required": True, "content": {FORM: {"schema": object_schema(props, required)}}}
+
+
+_INTROSPECTION_PARAMS = {
+    "token": STRING,
+    "token_type_hint": STRING,
+    # Janssen's parameter is a boolean; anything but "true" means false.
+    "response_as_jwt": BOOLEAN,
+}
+_INTROSPECTION_OK = {
+    "description": "OK: the token's state (a signed JWT of it with response_as_jwt=true)",
+    "content": {
+        JSON: {"schema": schema_ref("IntrospectionResponse")},
+        # A compact JWS: no schema (it is not JSON, and validators would parse it as such).
+        "application/jwt": {},
+    },
+}
+# 400 bad request, 401 failed authentication, 403 endpoint disabled (feature flag), 413 body
+# too large, 500 unexpected, 503 store unavailable.
+_ENDPOINT_ERRORS = (400, 401, 403, 413, 500, 503)
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    token = {
+        "tags": ["Token"],
+        "summary": "Obtain an access token (and a refresh and id token where the grant has them)",
+        "operationId": "post-token",
+        "security": _CLIENT,
+        "requestBody": _form(
+            {
+                "grant_type": {"type": "string", "enum": list(SUPPORTED_GRANTS)},
+                "scope": {**STRING, "description": "space-separated scopes"},
+                "username": STRING,
+                "password": STRING,
+                "refresh_token": STRING,
+                **_CLIENT_PARAMS,
+            },
+            ["grant_type"],
+        ),
+        "responses": {"200": _json("TokenResponse"), **_errors(400, 401, 413, 500, 503)},
+    }
+    revoke = {
+        "tags": ["Token"],
+        "summary": "Revoke an access or refresh token (RFC 7009, with Janssen's rules)",
+        "operationId": "revoke",
+        "security": _CLIENT_OR_BEARER,
+        "requestBody": _form(
+            {
+                "token": {
+                    **STRING,
+                    "description": "one token, several separated by spaces, or `all` "
+                    "(allowAllValueForRevokeEndpoint)",
+                },
+                "token_type_hint": STRING,
+                **_CLIENT_PARAMS,
+            },
+            ["token"],
+        ),
+        # Also for unknown tokens and tokens a script refused to revoke (RFC 7009 2.2).
+        "responses": {"200": {"description": "OK (no content)"}, **_errors(*_ENDPOINT_ERRORS)},
+    }
+    introspection_get = {
+        "tags": ["Token"],
+        "summary": "The Introspection OAuth 2 Endpoint (RFC 7662)",
+        "operationId": "get-introspection",
+        "security": _CLIENT_OR_BEARER,
+        "parameters": [
+            {"name": name, "in": "query", "required": name == "token", "schema": schema}
+            for name, schema in _INTROSPECTION_PARAMS.items()
+        ],
+        "responses": {"200": _INTROSPECTION_OK, **_errors(*_ENDPOINT_ERRORS)},
+    }
+    introspection_post = {
+        **introspection_get,
+        "operationId": "post-introspection",
+        "parameters": [],
+        "requestBody": _form({**_INTROSPECTION_PARAMS, **_CLIENT_PARAMS}, ["token"]),
+    }
+    jwks = {
+        "tags": ["JWK - JSON Web Key Set (JWKs)"],
+        "summary": "The server's public signing keys",
+        "operationId": "jwks",
+        "responses": {"200": _json("WebKeysConfiguration"), **_errors(500, 503)},
+    }
+
+    def discovery(operation_id: str) -> dict[str, Any]:
+        return {
+            "tags": ["Server Configuration"],
+            "summary": "OpenID Connect / OAuth 2.0 authorization server metadata",
+            "operationId": operation_id,
+            "responses": {"200": _json("OpenIdConfiguration"), **_errors(500, 503)},
+        }
+
+    def health(operation_id: str, summary: str) -> dict[str, Any]:
+        return {
+            "tags": ["Health"],
+            "summary": summary,
+            "operationId": operation_id,
+            "responses": {"200": _json("Health"), **_errors(500, 503)},
+        }
+
+    return {
+        f"{AUTH}/token": {"post": token},
+        f"{AUTH}/revoke": {"post": revoke},
+        f"{AUTH}/introspection": {"get": introspection_get, "post": introspection_post},
+        f"{AUTH}/jwks": {"get": jwks},
+        # Janssen's swagger lists this path under a copied operation id
+        # (`well-known-gluu-configuration`, method post); ours is GET, as served.
+        "/.well-known/openid-configuration": {"get": discovery("openid-configuration")},
+        "/jans-auth/.well-known/openid-configuration": {
+            "get": discovery("jans-auth-openid-configuration")
+        },
+        "/health/live": {"get": health("health-live", "The process is up")},
+        "/health/ready": {"get": health("health-ready", "The store answers (503 if not)")},
+    }
+
+
+def auth_openapi_document(issuer: str) -> dict[str, Any]:
+    schemes = {
+        "basic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "client_secret_basic: the client id and secret",
+        },
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an access token (revocation and introspection)",
+        },
+    }
+    doc = document(
+        "tokenrevoke authorization server (Janssen jans-auth-server compatible)",
+        issuer,
+        _paths(),
+        SCHEMAS,
+        schemes,
+    )
+    doc["info"]["description"] = (
+        "Client authentication methods: " + ", ".join(AUTH_METHODS) + ". Every response "
+        "carries Cache-Control: no-store."
+    )
+    return doc

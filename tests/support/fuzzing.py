@@ -1,0 +1,66 @@
+"""Driving schemathesis over a real server, bounded and deterministic.
+
+schemathesis' own pytest plugin (`from_fixture(...).parametrize()`) does not work with this
+pytest version, so each operation runs as a plain Hypothesis test over
+`APIOperation.as_strategy`: `derandomize`d, no example database, a few examples each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+# No 5xx; only documented status codes and content types; documented bodies match.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def run_operation(
+    schema: Any,
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    headers: dict[str, str],
+    *,
+    max_examples: int = 15,
+    skip: Callable[[Case[Any]], bool] | None = None,
+    inspect: Callable[[Case[Any], Any], None] | None = None,
+) -> list[int]:
+    """Send generated cases of one operation (with `headers` on top of what schemathesis
+    generates), run CHECKS on every answer and return the statuses seen. `skip` leaves out
+    cases that must not be sent; `inspect(case, response)` adds checks of the caller's."""
+    operation = schema[path][method]
+    statuses: list[int] = []
+
+    @settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Case[Any]) -> None:
+        if skip is not None and skip(case):
+            return
+        response = case.call_and_validate(checks=CHECKS, headers=headers, timeout=10)
+        statuses.append(response.status_code)
+        if inspect is not None:
+            inspect(case, response)
+
+    check()
+    return statuses
