@@ -1,4 +1,21 @@
 """Fixtures shared by the unit tests."""
 
-# The revocation rules' harness (a Runtime over a real SQLite store), for every rule test.
-from tests.unit.test_revocation_rules import h  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.harness import Harness
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    """The real services in process over a real SQLite store (tests/support/harness.py)."""
+    harness = Harness(tmp_path)
+    harness.set(introspectionSkipAuthorization=True)
+    try:
+        yield harness
+    finally:
+        harness.close()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from tests.unit.test_revocation_rules import Harness
+from tests.support.harness import Harness
 from tokenrevoke.crypto import new_id, sha256_hex
 from tokenrevoke.model import Client, TokenType, User
 from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED

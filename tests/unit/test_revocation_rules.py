@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.support.harness import Harness
 from tokenrevoke.model import AuthMethod
 from tokenrevoke.oauth.errors import OAuthError
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
-    harness.set(introspectionSkipAuthorization=True)
-    try:
-        yield harness
-    finally:
-        harness.close()
 
 
 def test_access_hint_does_not_fall_back_to_other_types(h: Harness) -> None:
