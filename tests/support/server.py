@@ -357,6 +357,27 @@ class Server:
     def is_active(self, token: str) -> bool:
         return bool(self.fetch_introspection(token)["active"])
 
+    def metrics(self) -> list[tuple[str, dict[str, str], float]]:
+        """Every sample of GET /metrics, parsed from the exposition text."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        response = self.session.get("/metrics")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain")
+        return [
+            (sample.name, sample.labels, sample.value)
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        ]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
+        return sum(
+            value
+            for sample, have, value in self.metrics()
+            if sample == name and all(have.get(k) == v for k, v in labels.items())
+        )
+
     def wait_until(self, predicate: Any, timeout: float = 5.0, interval: float = 0.1) -> None:
         """Poll `predicate()` until it is true (a change made through the CLI is live)."""
         deadline = time.monotonic() + timeout

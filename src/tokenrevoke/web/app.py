@@ -19,6 +19,7 @@ from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.tls import trust_self_signed
@@ -26,8 +27,9 @@ from tokenrevoke.web.tls import trust_self_signed
 AUTH = "/jans-auth/restv1"
 
 
-def create_app(settings: Settings) -> HotPathApp:
-    """The auth server's hot endpoints in front of the Starlette app for the rest."""
+def create_app(settings: Settings) -> ObservedApp:
+    """The auth server's hot endpoints in front of the Starlette app for the rest, inside
+    the per-request observation (request id, metrics, access log)."""
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> HotPathApp:
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/health/live", routes.live, methods=["GET"]),
             Route("/health/ready", routes.ready, methods=["GET"]),
+            Route("/metrics", routes.metrics, methods=["GET"]),
             Route(f"{configapi.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
             Route(f"{configapi.PREFIX}/docs", openapi_docs, methods=["GET"]),
             *configapi.routes(),
@@ -75,7 +78,7 @@ def create_app(settings: Settings) -> HotPathApp:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
-    return HotPathApp(starlette, config_provider)
+    return ObservedApp(HotPathApp(starlette, config_provider), log_requests=settings.access_log)
 
 
 def trust_registered_certificates(clients: list[Client]) -> None:

@@ -45,6 +45,8 @@ def _paged(items: dict[str, Any]) -> dict[str, Any]:
 _KIND = {
     "bool": _B,
     "posint": _I,
+    "count": _I,
+    "window": _I,
     "url": {"type": "string", "nullable": True},
     "strlist": _STRINGS,
     "flags": _STRINGS,
