@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Server
+from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Server, cli
 
 WINDOW = 2  # seconds: short, so that recovery can be waited for
 PER_CLIENT = 3
@@ -259,3 +259,24 @@ def test_text_logs_stay_the_default(tmp_path: Path) -> None:
     lines = srv.log().splitlines()
     assert any("uvicorn.error [-] Application startup complete" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
+
+
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    # Created first: two workers opening a brand-new store race to create its scopes.
+    cli(data, "init", "--admin-client-id", ADMIN_ID, "--admin-client-secret", ADMIN_SECRET)
+    srv = Server(data, extra_args=["--workers", "2"]).start()
+    live = {"endpoint": "/health/live", "method": "GET", "status": "200"}
+    try:
+        before = srv.metric("tokenrevoke_http_requests_total", **live)
+        for _ in range(40):  # new connections, so both workers take some
+            with srv.http() as http:
+                assert http.get("/health/live").status_code == 200
+        # Whichever worker serves /metrics, it reports both workers' requests.
+        counts = {srv.metric("tokenrevoke_http_requests_total", **live) for _ in range(6)}
+        assert counts == {before + 40}
+        # The multi-process collector answers (it has no per-process `process_*` metrics).
+        assert not [name for name, _, _ in srv.metrics() if name.startswith("process_")]
+    finally:
+        srv.close_session()
+        srv.stop()

@@ -31,6 +31,10 @@ ADMIN_SECRET = "test-admin-secret-0123456789"
 AUTH = "/jans-auth/restv1"
 # The server polls for configuration changes every 0.5 s.
 CONFIG_PROPAGATION_SECONDS = 1.2
+# Suites fail client authentication on purpose, hundreds of times a minute from 127.0.0.1:
+# the servers they start do not throttle that unless a test configures it (see
+# tests/integration/test_observability.py).
+NO_THROTTLE = {"clientAuthFailureLimitPerClient": 0, "clientAuthFailureLimitPerAddress": 0}
 # Commands that work on the data directory; every other one talks to the config API.
 LOCAL_COMMANDS = frozenset({"serve", "init", "user"})
 # Nothing from the developer's environment may steer the CLI (a profile, a CA, ...).
@@ -131,7 +135,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         # Properties given to `configure` before start: passed to `serve --properties`.
-        self.properties: dict[str, Any] = {}
+        self.properties: dict[str, Any] = dict(NO_THROTTLE)
         self.properties_path = data_dir.parent / f"properties-{self.port}.json"
         # Admin commands on a server that is not running start it for their duration.
         self._lock = threading.Lock()

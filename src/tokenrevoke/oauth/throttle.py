@@ -129,6 +129,8 @@ class AuthThrottle:
             self._refuse(self._clients, client_id, "client")
 
     def _refuse(self, table: _FailureTable, key: str, scope: str) -> None:
+        if key not in table.blocked:
+            return
         limits = self._limits()
         if (limits.per_client if scope == "client" else limits.per_address) == 0:
             return  # turned off since the lockout began
