@@ -280,3 +280,41 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
     finally:
         srv.close_session()
         srv.stop()
+
+
+def test_settings_file_keys(tmp_path: Path) -> None:
+    config = tmp_path / "tokenrevoke.toml"
+    config.write_text('log_format = "json"\naccess_log = true\nmetrics_allow = []\n')
+    srv = Server(tmp_path / "data", extra_args=["--config", str(config)]).start()
+    try:
+        assert srv.session.get("/metrics").status_code == 403  # nobody may read them
+        request_id = srv.session.get("/health/live").headers["x-request-id"]
+        time.sleep(0.2)
+        assert any(r.get("request_id") == request_id for r in log_records(srv))
+    finally:
+        srv.close_session()
+        srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--log-format", "xml"], "--log-format must be one of text, json"),
+        (["--metrics-allow", "everyone"], "--metrics-allow 'everyone' is not an address"),
+    ],
+)
+def test_bad_observability_options_are_refused(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = cli(tmp_path / "data", "serve", *args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_settings_file_value_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "tokenrevoke.toml"
+    config.write_text('access_log = "yes"\n')
+    result = cli(tmp_path / "data", "serve", "--config", str(config), check=False)
+    assert result.returncode == 2
+    assert "access_log has the wrong type" in result.stderr.replace("\n", " ")

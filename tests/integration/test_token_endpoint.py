@@ -19,12 +19,25 @@ import httpx
 import jwt
 import pytest
 
-from tests.support.server import ADMIN_SECRET, AUTH, Client, Server
+from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
 
 TOKEN = f"{AUTH}/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PASSWORD = "correct horse battery staple"
 USERNAME = "alice"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """With every log line a request can write (debug, the access log, JSON), so that
+    `test_only_token_hashes_are_stored` checks all of them for raw secrets."""
+    srv = Server(tmp_path_factory.mktemp("srv") / "data",
+                 extra_args=["--log-level", "debug", "--log-format", "json", "--access-log"])
+    srv.start()  # fmt: skip
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 @dataclass
@@ -690,6 +703,11 @@ def test_only_token_hashes_are_stored(setup: Setup, http: httpx.Client) -> None:
     issued["JWT access"] = at_jwt["access_token"]
     issued["JWT refresh"] = at_jwt["refresh_token"]
     assert server.revoke(setup.cc, token=cc["access_token"]).status_code == 200  # a tombstone too
+    # A raw token in a query string and in a config-API path: neither may reach the log.
+    introspected = http.get(f"{AUTH}/introspection", params={"token": pw["access_token"]},
+                            auth=(ADMIN_ID, ADMIN_SECRET))  # fmt: skip
+    assert introspected.status_code == 200 and introspected.json()["active"]
+    server.cli("token", "revoke", "--", at_jwt["refresh_token"])
 
     db_path = server.data_dir / "tokenrevoke.db"
     db = sqlite3.connect(db_path, timeout=10)
@@ -737,6 +755,7 @@ def test_only_token_hashes_are_stored(setup: Setup, http: httpx.Client) -> None:
     ]
     assert leaks == [], f"raw secrets found in the store files: {leaks}"
     log = Path(server.log_path).read_text(errors="replace")
+    assert '"logger":"tokenrevoke.access"' in log  # the access log was checked too
     assert [name for name, raw in needles.items() if raw in log] == []
 
 
