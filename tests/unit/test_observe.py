@@ -12,7 +12,6 @@ from tokenrevoke.settings import Settings
 from tokenrevoke.web.observe import _incoming_request_id, endpoint_label
 from tokenrevoke.web.requests import client_address, loggable_path, may_read_metrics
 
-
 Headers = list[tuple[bytes, bytes]]
 
 
