@@ -31,8 +31,10 @@ USERNAME = "alice"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """With every log line a request can write (debug, the access log, JSON), so that
     `test_only_token_hashes_are_stored` checks all of them for raw secrets."""
-    srv = Server(tmp_path_factory.mktemp("srv") / "data",
-                 extra_args=["--log-level", "debug", "--log-format", "json", "--access-log"])
+    srv = Server(
+        tmp_path_factory.mktemp("srv") / "data",
+        extra_args=["--log-level", "debug", "--log-format", "json", "--access-log"],
+    )
     srv.start()  # fmt: skip
     try:
         yield srv
