@@ -35,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tmp_path_factory.mktemp("srv") / "data",
         extra_args=["--log-level", "debug", "--log-format", "json", "--access-log"],
     )
-    srv.start()  # fmt: skip
+    srv.start()
     try:
         yield srv
     finally:

@@ -64,11 +64,10 @@ class AuthenticatedClient:
 class _Attempt:
     """The client id an authentication attempt claims, once known (for the throttle)."""
 
-    __slots__ = ("client_id", "registered")
+    __slots__ = ("client_id",)
 
     def __init__(self) -> None:
         self.client_id: str | None = None
-        self.registered = False
 
 
 @dataclass(slots=True)
@@ -256,16 +255,15 @@ class ClientAuthenticator:
             return await self._identify(request, allow_bearer, attempt)
         except OAuthError as error:
             if error.status == 401:
-                self._throttle.failed(attempt.client_id, attempt.registered, request.client_addr)
+                claimed = attempt.client_id
+                registered = claimed is not None and await self._lookup(claimed) is not None
+                self._throttle.failed(claimed, registered, request.client_addr)
             raise
 
-    async def _claim(self, attempt: _Attempt, client_id: str) -> Client | None:
-        """The client a request names, after the throttle let its id through."""
+    def _claim(self, attempt: _Attempt, client_id: str) -> None:
+        """Note the client id a request names; 429 while it is locked out."""
         attempt.client_id = client_id
         self._throttle.check_client(client_id)
-        client = await self._lookup(client_id)
-        attempt.registered = client is not None
-        return client
 
     async def _identify(
         self, request: OAuthRequest, allow_bearer: bool, attempt: _Attempt
@@ -293,7 +291,8 @@ class ClientAuthenticator:
             )
         if not client_id:
             return None
-        client = await self._claim(attempt, client_id)
+        self._claim(attempt, client_id)
+        client = await self._lookup(client_id)
         if client is not None and not client.disabled:
             if client.auth_method in (
                 AuthMethod.TLS_CLIENT_AUTH,
@@ -321,7 +320,9 @@ class ClientAuthenticator:
     async def _secret(
         self, client_id: str, secret: str, method: AuthMethod, attempt: _Attempt
     ) -> AuthenticatedClient:
-        client = await self._claim(attempt, client_id) if client_id else None
+        if client_id:
+            self._claim(attempt, client_id)
+        client = await self._lookup(client_id) if client_id else None
         # Check the secret even for an unknown client so timing does not reveal which exist.
         ok = self._box.verify_secret(secret, client.secret_hash if client else None)
         if client is None or not ok:
@@ -369,7 +370,8 @@ class ClientAuthenticator:
             raise invalid_client("client_assertion must have iss and sub equal to the client_id")
         if params.get("client_id") not in (None, client_id):
             raise invalid_client("client_id does not match the client_assertion")
-        client = await self._claim(attempt, client_id)
+        self._claim(attempt, client_id)
+        client = await self._lookup(client_id)
         if client is None:
             raise invalid_client("client authentication failed", "unknown client")
         if client.auth_method not in (AuthMethod.CLIENT_SECRET_JWT, AuthMethod.PRIVATE_KEY_JWT):

@@ -109,10 +109,18 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
     series[1].observe(seconds)
 
 
+_revocation_series: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+
+
 def revocation(path: str, outcome: str, tokens: int = 0) -> None:
-    REVOCATIONS.labels(path, outcome).inc()
+    key = (path, outcome)
+    series = _revocation_series.get(key)
+    if series is None:
+        series = (REVOCATIONS.labels(path, outcome), REVOKED_TOKENS.labels(path))
+        _revocation_series[key] = series
+    series[0].inc()
     if tokens:
-        REVOKED_TOKENS.labels(path).inc(tokens)
+        series[1].inc(tokens)
 
 
 def store_unavailable(component: str) -> None:
