@@ -23,7 +23,9 @@ from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoin
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.observability.metrics import store_unavailable
 from tokenrevoke.scripts import RevokeTokenScripts
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import Store, StoreUnavailable, open_store
@@ -54,8 +56,9 @@ class Runtime:
         # self-signed certificates of self_signed_tls_client_auth clients this way).
         self.client_listeners: list[Callable[[list[Client]], None]] = []
         ca = _load_certificates(settings.tls_client_ca) if settings.tls_client_ca else []
+        self.throttle = AuthThrottle(self._throttle_limits)
         self.authenticator = ClientAuthenticator(
-            self.get_client, store, box, self._accepted_audiences, ca
+            self.get_client, store, box, self._accepted_audiences, self.throttle, ca
         )
         self.tokens = TokenService(store, self.keys, self.config, self.get_user)
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
@@ -96,6 +99,14 @@ class Runtime:
             cfg["introspectionEndpoint"],
             endpoint_url(cfg),
         ]
+
+    def _throttle_limits(self) -> ThrottleLimits:
+        cfg = self.config()
+        return ThrottleLimits(
+            cfg["clientAuthFailureLimitPerClient"],
+            cfg["clientAuthFailureLimitPerAddress"],
+            cfg["clientAuthFailureWindowSeconds"],
+        )
 
     async def refresh(self, force: bool = False) -> None:
         """Reload whatever changed since the last look."""
@@ -169,6 +180,7 @@ class Runtime:
                 await self.rotate_keys()
                 await self._purge_if_due()
             except StoreUnavailable as exc:
+                store_unavailable("maintenance")
                 log.warning("store unavailable during maintenance: %s", exc)
             except Exception:
                 log.exception("maintenance step failed")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tokenrevoke.store.factory import sqlite_url
 
+LOOPBACK = ("127.0.0.0/8", "::1")
+
 
 @dataclass(slots=True)
 class Settings:
@@ -32,6 +34,11 @@ class Settings:
     trusted_proxies: list[str] = field(default_factory=list)
     max_body_bytes: int = 1024 * 1024
     log_level: str = "info"
+    log_format: str = "text"  # or "json": one object per line (observability/logs.py)
+    access_log: bool = False  # one line per request: method, path, status, duration
+    # Who may read /metrics: these addresses or networks, connecting directly (behind a
+    # trusted proxy: the forwarded address). Empty: nobody.
+    metrics_allow: list[str] = field(default_factory=lambda: list(LOOPBACK))
 
     @property
     def scheme(self) -> str:
@@ -85,6 +92,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "trusted_proxies": list,
     "max_body_bytes": int,
     "log_level": str,
+    "log_format": str,
+    "access_log": bool,
+    "metrics_allow": list,
 }
 
 
@@ -102,7 +112,7 @@ def read_settings_file(path: Path) -> dict[str, object]:
         if key not in _TYPES:
             raise SettingsFileError(f"{path}: unknown setting {key!r} (known: {', '.join(_TYPES)})")
         kind = _TYPES[key]
-        if isinstance(value, bool) or not isinstance(value, kind):
+        if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
             raise SettingsFileError(f"{path}: {key} has the wrong type")
         values[key] = Path(str(value)) if key in _PATH_FIELDS else value
     return values

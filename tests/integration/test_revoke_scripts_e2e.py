@@ -171,7 +171,11 @@ def test_allowing_script_lets_revocation_proceed(
 def test_refusing_script_gives_200_and_revokes_nothing(
     server: Server, client: Client, tmp_path: Path, source: str, marker: str
 ) -> None:
+    outcome = {"veto": "veto", "raises": "error"}[marker]
+    stops = {"script": marker, "outcome": outcome}
     with installed(server, client, tmp_path, marker, source, marker):
+        before = server.metric("tokenrevoke_revoke_script_stops_total", **stops)
+        vetoed = server.metric("tokenrevoke_revocations_total", outcome="vetoed")
         token = mint(server, client)
         response = server.send_revoke(client, token=token)
         assert_ok(response)
@@ -180,6 +184,8 @@ def test_refusing_script_gives_200_and_revokes_nothing(
         other = mint(server, client)
         assert_ok(server.send_revoke(client, token=f"{token} {other}"))
         assert server.is_active(token) and server.is_active(other)
+        assert server.metric("tokenrevoke_revoke_script_stops_total", **stops) == before + 2
+        assert server.metric("tokenrevoke_revocations_total", outcome="vetoed") == vetoed + 2
     assert_ok(server.send_revoke(client, token=token))
     assert not server.is_active(token)
 
@@ -296,6 +302,8 @@ def test_hung_script_times_out_quickly(timeout_server: Server, tmp_path: Path) -
     client = server.create_client("--name", "slow")
     server.cli("script", "add", "--name", "sleeps", "--file", str(write(tmp_path, SLEEPS)))
     server.wait_until(lambda: "sleeps" in probe(server, client))
+    timeouts = {"script": "sleeps", "outcome": "timeout"}
+    before = server.metric("tokenrevoke_revoke_script_stops_total", **timeouts)
     token = mint(server, client)
     started = time.monotonic()
     response = server.send_revoke(client, token=token)
@@ -303,6 +311,7 @@ def test_hung_script_times_out_quickly(timeout_server: Server, tmp_path: Path) -
     assert_ok(response)
     assert elapsed < 2.0, f"/revoke took {elapsed:.2f}s with a 300 ms script timeout"
     assert server.is_active(token)
+    assert server.metric("tokenrevoke_revoke_script_stops_total", **timeouts) == before + 1
     # The server stays responsive and shuts down promptly despite the sleeping threads.
     with server.http() as http:
         assert http.get("/health/live").status_code == 200

@@ -1,6 +1,6 @@
 """No raw token, client secret or password anywhere it should not be, after a full run.
 
-One server (debug logging, so it says as much as it ever will) goes through a whole
+One server (debug, JSON and access logging: all it can ever say) goes through a whole
 scenario: every grant, refresh, every revocation form, introspection (POST and GET, whose
 query carries the token), the config API (token reads by code, a revocation by raw token in
 the URL path, configuration changes), an interception script that prints what it is given,
@@ -85,7 +85,12 @@ class Scenario:
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    server = Server(tmp_path_factory.mktemp("scan") / "data", extra_args=["--log-level", "debug"])
+    # Every log line a request can write: debug, the access log, JSON (whose escaping must
+    # not hide a secret either).
+    server = Server(
+        tmp_path_factory.mktemp("scan") / "data",
+        extra_args=["--log-level", "debug", "--log-format", "json", "--access-log"],
+    )
     server.start()
     try:
         scenario = Scenario(server)
@@ -233,4 +238,5 @@ def test_the_log_holds_no_secret(scanned: Scenario) -> None:
     log = scanned.server.log_path.read_bytes()
     # It did say things: the script's prints, with the secrets it was given redacted.
     assert f"script printing: token {REDACTED}".encode() in log, log[-3000:]
+    assert b'"logger":"tokenrevoke.access"' in log  # the access log was written, and scanned
     assert leaks(scanned, log) == []

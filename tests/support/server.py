@@ -34,6 +34,10 @@ CONFIG_PROPAGATION_SECONDS = 1.2
 # httpx builds a new SSL context (~25 ms) for every client; one shared context keeps the
 # many short-lived clients of the suite cheap (it is never used for plain http).
 _DEFAULT_TLS = ssl.create_default_context()
+# Suites fail client authentication on purpose, hundreds of times a minute from 127.0.0.1:
+# the servers they start do not throttle that unless a test configures it (see
+# tests/integration/test_observability.py).
+NO_THROTTLE = {"clientAuthFailureLimitPerClient": 0, "clientAuthFailureLimitPerAddress": 0}
 # Commands that work on the data directory; every other one talks to the config API.
 LOCAL_COMMANDS = frozenset({"serve", "init", "user"})
 # Nothing from the developer's environment may steer the CLI (a profile, a CA, ...).
@@ -134,7 +138,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         # Properties given to `configure` before start: passed to `serve --properties`.
-        self.properties: dict[str, Any] = {}
+        self.properties: dict[str, Any] = dict(NO_THROTTLE)
         self.properties_path = data_dir.parent / f"properties-{self.port}.json"
         # Admin commands on a server that is not running start it for their duration.
         self._lock = threading.Lock()
@@ -358,6 +362,27 @@ class Server:
 
     def is_active(self, token: str) -> bool:
         return bool(self.fetch_introspection(token)["active"])
+
+    def metrics(self) -> list[tuple[str, dict[str, str], float]]:
+        """Every sample of GET /metrics, parsed from the exposition text."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        response = self.session.get("/metrics")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain")
+        return [
+            (sample.name, sample.labels, sample.value)
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        ]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
+        return sum(
+            value
+            for sample, have, value in self.metrics()
+            if sample == name and all(have.get(k) == v for k, v in labels.items())
+        )
 
     def wait_until(self, predicate: Any, timeout: float = 5.0, interval: float = 0.1) -> None:
         """Poll `predicate()` until it is true (a change made through the CLI is live)."""

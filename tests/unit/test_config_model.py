@@ -48,6 +48,11 @@ def test_flags_are_case_insensitive_and_unknown_names_ignored() -> None:
         ({"featureFlags": "REVOKE_TOKEN"}, "list of strings"),
         ({"corsConfigurationFilters": [{"corsEnabled": "on"}]}, "true or false"),
         ({"corsConfigurationFilters": [{"bogus": 1}]}, "unknown CORS filter keys"),
+        ({"clientAuthFailureLimitPerClient": -1}, "integer from 0 to"),
+        ({"clientAuthFailureLimitPerAddress": 1.5}, "integer from 0 to"),
+        ({"clientAuthFailureLimitPerAddress": False}, "integer from 0 to"),
+        ({"clientAuthFailureWindowSeconds": 0}, "integer from 1 to 86400"),
+        ({"clientAuthFailureWindowSeconds": 86401}, "integer from 1 to 86400"),
     ],
 )
 def test_bad_documents_are_refused(doc: dict[str, object], message: str) -> None:
@@ -76,3 +81,13 @@ def test_command_line_values_are_typed() -> None:
 def test_every_property_default_validates() -> None:
     defaults = {name: default for name, (_, default) in PROPERTIES.items() if default is not None}
     assert validate_document(defaults).keys() == defaults.keys()
+
+
+def test_throttle_properties_accept_zero_to_turn_off() -> None:
+    doc = {"clientAuthFailureLimitPerClient": 0, "clientAuthFailureLimitPerAddress": 0,
+           "clientAuthFailureWindowSeconds": 86400}  # fmt: skip
+    assert validate_document(doc) == doc
+    defaults = AppConfiguration.build({}, 1, BASE)
+    assert defaults["clientAuthFailureLimitPerClient"] == 10
+    assert defaults["clientAuthFailureLimitPerAddress"] == 50
+    assert defaults["clientAuthFailureWindowSeconds"] == 60

@@ -197,6 +197,29 @@ def serve(
     ] = None,
     max_body_bytes: Annotated[int, typer.Option(envvar="TOKENREVOKE_MAX_BODY_BYTES")] = 1024 * 1024,
     log_level: Annotated[str, typer.Option(envvar="TOKENREVOKE_LOG_LEVEL")] = "info",
+    log_format: Annotated[
+        str,
+        typer.Option(
+            envvar="TOKENREVOKE_LOG_FORMAT",
+            help="text, or json: one JSON object per line, with the request id.",
+        ),
+    ] = "text",
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            envvar="TOKENREVOKE_ACCESS_LOG",
+            help="Log one line per request (method, path, status, duration; never bodies, "
+            "query strings or headers).",
+        ),
+    ] = False,
+    metrics_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="TOKENREVOKE_METRICS_ALLOW",
+            help="Address or network allowed to read /metrics (repeatable; default: "
+            "loopback; 'none': nobody).",
+        ),
+    ] = None,
     admin_client_id: AdminId = None,
     admin_client_secret: AdminSecret = None,
     properties: PropertiesFile = None,
@@ -207,13 +230,6 @@ def serve(
 
     if bool(tls_cert) != bool(tls_key):
         raise typer.BadParameter("--tls-cert and --tls-key go together")
-    for proxy in trusted_proxy or []:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise typer.BadParameter(
-                f"--trusted-proxy {proxy!r} is not an address or network"
-            ) from None
     settings = Settings(
         host=host,
         port=port,
@@ -229,15 +245,41 @@ def serve(
         trusted_proxies=list(trusted_proxy or []),
         max_body_bytes=max_body_bytes,
         log_level=log_level,
+        log_format=log_format,
+        access_log=access_log,
     )
+    if metrics_allow is not None:
+        settings.metrics_allow = [] if metrics_allow == ["none"] else list(metrics_allow)
     if config is not None:
         settings = _apply_settings_file(ctx, settings, config)
+    _check_settings(settings)
     document = read_properties(properties) if properties else None
     initialise(settings, admin_client_id, admin_client_secret, document)
-    console.print(
-        f"tokenrevoke listening on {settings.scheme}://{host}:{port} (issuer {settings.base_url})"
-    )
+    if settings.log_format == "text":  # in JSON, every line is a log record (uvicorn's say this)
+        console.print(
+            f"tokenrevoke listening on {settings.scheme}://{settings.host}:{settings.port} "
+            f"(issuer {settings.base_url})"
+        )
     run(settings)
+
+
+def _check_settings(settings: Settings) -> None:
+    """What the options' types cannot say (values from a settings file included)."""
+    from tokenrevoke.observability.logs import FORMATS
+
+    if settings.log_format not in FORMATS:
+        raise typer.BadParameter(
+            f"--log-format must be one of {', '.join(FORMATS)}, not {settings.log_format!r}"
+        )
+    for option, networks in (("--trusted-proxy", settings.trusted_proxies),
+                             ("--metrics-allow", settings.metrics_allow)):  # fmt: skip
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{option} {network!r} is not an address or network"
+                ) from None
 
 
 def db_upgrade(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:

@@ -13,6 +13,7 @@ from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
 from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.scopes import CONFIG_API_SCOPES
+from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.store.base import RevocationTarget, Store
 
 KNOWN_GRANTS = {"client_credentials", "password", "refresh_token", "authorization_code"}
@@ -74,11 +75,12 @@ async def delete_client(store: Store, client_id: str, actor: str) -> bool:
     there is no such client."""
     if await store.get_client(client_id) is None:
         return False
-    await store.revoke(
+    revoked = await store.revoke(
         RevocationTarget.client(client_id),
         int(time.time()),
         AuditEvent("revoke_all", actor, "client_deleted", client_id),
     )
+    revocation("client_delete", "revoked" if revoked else "no_match", revoked)
     return await store.delete_client(client_id)
 
 

@@ -18,7 +18,14 @@ from tokenrevoke.configapi.security import Caller
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AuditEvent, TokenRecord
 from tokenrevoke.oauth import global_revocation
-from tokenrevoke.store.base import TOKEN_ATTRIBUTES, RevocationTarget, Store, TokenQuery
+from tokenrevoke.observability.metrics import revocation
+from tokenrevoke.store.base import (
+    TOKEN_ATTRIBUTES,
+    RevocationTarget,
+    Store,
+    StoreUnavailable,
+    TokenQuery,
+)
 
 SEARCH_FIELDS = tuple(TOKEN_ATTRIBUTES)
 CLIENT_PAGE_LIMIT = 200
@@ -110,10 +117,22 @@ async def by_client(store: Store, client_id: str, params: Mapping[str, str]) -> 
 
 async def revoke(store: Store, code_or_token: str, caller: Caller) -> int:
     """Revoke the token's whole grant. 404 when unknown, expired or already revoked."""
+    try:
+        revoked = await _revoke_grant(store, code_or_token, caller)
+    except StoreUnavailable:
+        revocation("config_api", "store_error")
+        raise
+    revocation("config_api", "revoked" if revoked else "no_match", revoked or 0)
+    if revoked is None:
+        raise not_found("no such live token (unknown, expired or already revoked)")
+    return revoked
+
+
+async def _revoke_grant(store: Store, code_or_token: str, caller: Caller) -> int | None:
     record = await find(store, code_or_token)
     now = int(time.time())
     if record is None or not record.is_live(now):
-        raise not_found("no such live token (unknown, expired or already revoked)")
+        return None
     audit = AuditEvent(
         action="revoke",
         actor=f"admin:{caller.client_id}",

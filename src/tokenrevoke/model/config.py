@@ -104,7 +104,14 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     # Ours: for this long after a rotation, the immediately previous refresh token may be
     # exchanged again (a client that lost the response retries); 0 = never.
     "refreshTokenReuseGraceSeconds": ("nonnegint", 0),
+    # Ours: failed client authentications allowed per window before that client id (or
+    # client address) gets 429 for a window; 0 turns that throttle off (oauth/throttle.py).
+    "clientAuthFailureLimitPerClient": ("count", 10),
+    "clientAuthFailureLimitPerAddress": ("count", 50),
+    "clientAuthFailureWindowSeconds": ("window", 60),
 }
+
+MAX_WINDOW_SECONDS = 86400
 
 
 def _check_value(name: str, kind: str, value: Any) -> Any:
@@ -118,6 +125,11 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
         low, what = (1, "positive") if kind == "posint" else (0, "non-negative")
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= INT32_MAX:
             raise ConfigError(f"{name} must be a {what} integer up to {INT32_MAX}, got {value!r}")
+        return value
+    if kind in ("count", "window"):
+        low, high = (0, INT32_MAX) if kind == "count" else (1, MAX_WINDOW_SECONDS)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{name} must be an integer from {low} to {high}, got {value!r}")
         return value
     if kind == _URL:
         if value is None:

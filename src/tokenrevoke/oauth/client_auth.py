@@ -35,6 +35,7 @@ from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.model import AuthMethod, Client, TokenRecord, TokenType
 from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import Store as TokenStore
 
 log = logging.getLogger("tokenrevoke.auth")
@@ -57,6 +58,15 @@ class AuthenticatedClient:
     method: str  # an AuthMethod value, or "bearer"
     cert_thumbprint: str | None = None  # x5t#S256 of the certificate used, for binding
     bearer: TokenRecord | None = None
+
+
+class _Attempt:
+    """The client id an authentication attempt claims, once known (for the throttle)."""
+
+    __slots__ = ("client_id",)
+
+    def __init__(self) -> None:
+        self.client_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -212,9 +222,11 @@ class ClientAuthenticator:
         store: TokenStore,
         box: SecretBox,
         accepted_audiences: Callable[[], Sequence[str]],
+        throttle: AuthThrottle,
         tls_client_ca: Sequence[x509.Certificate] = (),
     ) -> None:
         self._lookup = lookup
+        self._throttle = throttle
         self._store = store
         self._box = box
         self._audiences = accepted_audiences
@@ -234,7 +246,27 @@ class ClientAuthenticator:
     ) -> AuthenticatedClient | UnauthenticatedClientId | None:
         """The authenticated client; `UnauthenticatedClientId` when only a non-public
         `client_id` was named; None when no credentials at all were presented. Raises
-        invalid_client (401) for credentials that do not check out."""
+        invalid_client (401) for credentials that do not check out, and 429 while the
+        client id or the client's address is locked out after too many of those."""
+        self._throttle.check_address(request.client_addr)
+        attempt = _Attempt()
+        try:
+            return await self._identify(request, allow_bearer, attempt)
+        except OAuthError as error:
+            if error.status == 401:
+                claimed = attempt.client_id
+                registered = claimed is not None and await self._lookup(claimed) is not None
+                self._throttle.failed(claimed, registered, request.client_addr)
+            raise
+
+    def _claim(self, attempt: _Attempt, client_id: str) -> None:
+        """Note the client id a request names; 429 while it is locked out."""
+        attempt.client_id = client_id
+        self._throttle.check_client(client_id)
+
+    async def _identify(
+        self, request: OAuthRequest, allow_bearer: bool, attempt: _Attempt
+    ) -> AuthenticatedClient | UnauthenticatedClientId | None:
         auth = request.authorization or ""
         scheme, _, value = auth.partition(" ")
         scheme = scheme.lower()
@@ -246,18 +278,19 @@ class ClientAuthenticator:
         if sum(presented) > 1:
             raise invalid_request("more than one client authentication method was used")
         if scheme == "basic":
-            return await self._basic(value.strip())
+            return await self._basic(value.strip(), attempt)
         if scheme == "bearer" and allow_bearer:
             return await self._bearer(value.strip())
         if has_assertion:
-            return await self._assertion(request)
+            return await self._assertion(request, attempt)
         client_id = params.get("client_id")
         if has_post_secret:
             return await self._secret(
-                client_id or "", params["client_secret"], AuthMethod.CLIENT_SECRET_POST
+                client_id or "", params["client_secret"], AuthMethod.CLIENT_SECRET_POST, attempt
             )
         if not client_id:
             return None
+        self._claim(attempt, client_id)
         client = await self._lookup(client_id)
         if client is not None and not client.disabled:
             if client.auth_method in (
@@ -270,7 +303,7 @@ class ClientAuthenticator:
         return UnauthenticatedClientId(client_id)
 
     # -- shared secrets ---------------------------------------------------------------
-    async def _basic(self, value: str) -> AuthenticatedClient:
+    async def _basic(self, value: str, attempt: _Attempt) -> AuthenticatedClient:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except ValueError:  # bad base64 (binascii.Error), non-ASCII header bytes, bad UTF-8
@@ -280,10 +313,14 @@ class ClientAuthenticator:
             raise invalid_client("malformed HTTP Basic credentials")
         # RFC 6749 section 2.3.1: both parts are form-urlencoded before Basic encoding.
         return await self._secret(
-            unquote_plus(user), unquote_plus(password), AuthMethod.CLIENT_SECRET_BASIC
+            unquote_plus(user), unquote_plus(password), AuthMethod.CLIENT_SECRET_BASIC, attempt
         )
 
-    async def _secret(self, client_id: str, secret: str, method: AuthMethod) -> AuthenticatedClient:
+    async def _secret(
+        self, client_id: str, secret: str, method: AuthMethod, attempt: _Attempt
+    ) -> AuthenticatedClient:
+        if client_id:
+            self._claim(attempt, client_id)
         client = await self._lookup(client_id) if client_id else None
         # Check the secret even for an unknown client so timing does not reveal which exist.
         ok = self._box.verify_secret(secret, client.secret_hash if client else None)
@@ -317,7 +354,7 @@ class ClientAuthenticator:
         return AuthenticatedClient(client, "bearer", bearer=record)
 
     # -- JWT assertions (RFC 7523) ----------------------------------------------------
-    async def _assertion(self, request: OAuthRequest) -> AuthenticatedClient:
+    async def _assertion(self, request: OAuthRequest, attempt: _Attempt) -> AuthenticatedClient:
         params = request.params
         if params.get("client_assertion_type") != ASSERTION_TYPE:
             raise invalid_client("unsupported client_assertion_type")
@@ -332,6 +369,7 @@ class ClientAuthenticator:
             raise invalid_client("client_assertion must have iss and sub equal to the client_id")
         if params.get("client_id") not in (None, client_id):
             raise invalid_client("client_id does not match the client_assertion")
+        self._claim(attempt, client_id)
         client = await self._lookup(client_id)
         if client is None:
             raise invalid_client("client authentication failed", "unknown client")

@@ -28,9 +28,11 @@ from tokenrevoke.oauth.client_auth import (
     ClientAuthenticator,
     UnauthenticatedClientId,
 )
-from tokenrevoke.oauth.errors import access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.scripts import RevokeScriptRequest, RevokeTokenScripts
+from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import RevocationTarget, Store
 
 log = logging.getLogger("tokenrevoke.revoke")
@@ -50,6 +52,16 @@ class RevokeOutcome:
     revoked: int = 0
     headers: list[tuple[str, str]] = field(default_factory=list)
     client_id: str | None = None
+    every_token: bool = False  # token=all / token_type_hint=all
+    vetoed: bool = False  # an interception script stopped it
+
+    @property
+    def metric(self) -> tuple[str, str]:
+        """(path, outcome) for tokenrevoke_revocations_total."""
+        path = "revoke_endpoint_all" if self.every_token else "revoke_endpoint"
+        if self.vetoed:
+            return path, "vetoed"
+        return path, "revoked" if self.revoked else "no_match"
 
 
 class RevocationService:
@@ -70,6 +82,22 @@ class RevocationService:
     ) -> RevokeOutcome:
         """`on_client` is told the authenticated client as soon as it is known (the web
         layer narrows CORS to its authorized origins, for errors too)."""
+        try:
+            outcome = await self._revoke(request, on_client)
+        except StoreUnavailable:
+            revocation("revoke_endpoint", "store_error")
+            raise
+        except OAuthError as error:
+            if error.status not in (401, 429):  # those are authentication's own metrics
+                revocation("revoke_endpoint", "refused")
+            raise
+        path, result = outcome.metric
+        revocation(path, result, outcome.revoked)
+        return outcome
+
+    async def _revoke(
+        self, request: OAuthRequest, on_client: Callable[[Client], None] | None
+    ) -> RevokeOutcome:
         result = await self._auth.authenticate(request, allow_bearer=True)
         if isinstance(result, AuthenticatedClient) and on_client is not None:
             on_client(result.client)
@@ -91,6 +119,7 @@ class RevocationService:
             verdict = await self._scripts.run(self._script_request(request, result))
             outcome.headers = list(verdict.response_headers)
             if not verdict.allowed:
+                outcome.vetoed = True
                 log.warning(
                     "revocation by client %s stopped by script %s (%s)",
                     result.client.client_id, verdict.script, verdict.outcome,
@@ -101,10 +130,12 @@ class RevocationService:
         # could end every session of every user of the app. For them `all` is ordinary.
         if cfg["allowAllValueForRevokeEndpoint"] and not result.client.is_public:
             if (hint or "").lower() == "all":  # case-insensitive, as Janssen treats token=all
+                outcome.every_token = True
                 outcome.revoked = await self._revoke_client(result, None)
                 return outcome
             if token.lower() == "all":
                 types = [_TYPE_FILTERS[hint]] if hint in _TYPE_FILTERS else None
+                outcome.every_token = True
                 outcome.revoked = await self._revoke_client(result, types)
                 return outcome
         outcome.revoked = await self._revoke_tokens(result, token, hint, cfg)

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from tokenrevoke.model.client import Client
 from tokenrevoke.model.script import REVOKE_TOKEN, ScriptDefinition
+from tokenrevoke.observability.metrics import SCRIPT_STOPS
 from tokenrevoke.scripts.janssen_shims import (
     ClientShim,
     ConfigurationAttributes,
@@ -645,6 +646,7 @@ class RevokeTokenScripts:
         shims: _RequestShims,
     ) -> ScriptVerdict:
         client_id = request.client.client_id if request.client is not None else None
+        SCRIPT_STOPS.labels(script.name, outcome).inc()
         logger.warning(
             "revoke_token script %r stopped revocation: outcome=%s client=%s detail=%s",
             script.name,

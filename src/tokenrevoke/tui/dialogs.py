@@ -88,6 +88,8 @@ KIND_HELP = {
     "bool": "true or false",
     "posint": "a positive integer",
     "nonnegint": "a non-negative integer",
+    "count": "an integer, 0 or more (0 = off)",
+    "window": "a number of seconds, from 1 to 86400",
     "url": "an absolute http(s) URL, or null for the default",
     "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all enabled)',
     "strlist": 'a JSON list of strings, e.g. ["issuer", "jwks_uri"]',

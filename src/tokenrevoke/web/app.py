@@ -21,6 +21,7 @@ from tokenrevoke.web import configapi, routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.tls import trust_self_signed
@@ -29,8 +30,9 @@ AUTH = "/jans-auth/restv1"
 GLOBAL_REVOCATION = global_revocation.PATH
 
 
-def create_app(settings: Settings) -> HotPathApp:
-    """The auth server's hot endpoints in front of the Starlette app for the rest."""
+def create_app(settings: Settings) -> ObservedApp:
+    """The auth server's hot endpoints in front of the Starlette app for the rest, inside
+    the per-request observation (request id, metrics, access log)."""
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> HotPathApp:
             Route("/health/live", routes.live, methods=["GET"]),
             Route("/health/ready", routes.ready, methods=["GET"]),
             Route(f"{AUTH}/openapi.json", auth_openapi_json, methods=["GET"]),
+            Route("/metrics", routes.metrics, methods=["GET"]),
             Route(f"{configapi.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
             Route(f"{configapi.PREFIX}/docs", openapi_docs, methods=["GET"]),
             *configapi.routes(),
@@ -83,7 +86,7 @@ def create_app(settings: Settings) -> HotPathApp:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
-    return HotPathApp(starlette, config_provider)
+    return ObservedApp(HotPathApp(starlette, config_provider), log_requests=settings.access_log)
 
 
 def trust_registered_certificates(clients: list[Client]) -> None:

@@ -29,10 +29,11 @@ from tokenrevoke.configapi.paging import page_in_memory, parse_paging
 from tokenrevoke.configapi.security import Caller
 from tokenrevoke.model import ConfigError
 from tokenrevoke.oauth.errors import OAuthError
+from tokenrevoke.observability.metrics import store_unavailable
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import ConflictError
-from tokenrevoke.web.requests import read_body
+from tokenrevoke.web.requests import loggable_path, read_body
 from tokenrevoke.web.responses import NO_STORE
 
 log = logging.getLogger("tokenrevoke.configapi")
@@ -110,12 +111,13 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         except ConflictError as exc:
             return error_json(ApiError(409, str(exc)))
         except StoreUnavailable as exc:
-            log.error("store unavailable on %s: %s", request.url.path, exc)
+            store_unavailable("config_api")
+            log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)
             return error_json(
                 ApiError(503, "the store is temporarily unavailable", {"Retry-After": "1"})
             )
         except Exception:
-            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            log.exception("unexpected error on %s %s", request.method, loggable_path(request.scope))
             return error_json(ApiError(500, "the server could not complete the request"))
 
     handle.__name__ = op.operation_id.replace("-", "_")

@@ -47,6 +47,8 @@ _KIND = {
     "bool": _B,
     "posint": _I,
     "nonnegint": {**_I, "minimum": 0},
+    "count": _I,
+    "window": _I,
     "url": {"type": "string", "nullable": True},
     "strlist": _STRINGS,
     "flags": _STRINGS,

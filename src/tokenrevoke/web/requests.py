@@ -7,13 +7,16 @@ is an order of magnitude slower on these hot paths).
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from tokenrevoke.oauth.errors import OAuthError, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
@@ -22,6 +25,7 @@ from tokenrevoke.settings import Settings
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _CREDENTIAL_MEMBERS = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def payload_too_large(limit: int) -> OAuthError:
@@ -110,7 +114,45 @@ def _oauth_request(request: Request, settings: Settings, params: dict[str, str])
         endpoint=settings.base_url + request.url.path,
         headers=request.headers,
         remote_addr=remote,
+        client_addr=client_address(request, settings, remote),
     )
+
+
+def client_address(request: Request, settings: Settings, remote: str | None) -> str | None:
+    """The client's address: the TCP peer; when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not one of our trusted proxies (entries further
+    left were written by the client itself and prove nothing)."""
+    proxies = settings.trusted_proxies
+    if not proxies or not remote or not _is_trusted(remote, proxies):
+        return remote
+    hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for")
+            for hop in value.split(",")]  # fmt: skip
+    for hop in reversed(hops):
+        if not _is_trusted(hop, proxies):
+            return hop if _is_address(hop) else remote
+    return remote
+
+
+def may_read_metrics(request: Request, settings: Settings) -> bool:
+    """/metrics is for `metrics_allow` (default: loopback). A request relayed by a proxy we
+    do not trust is refused outright: behind a reverse proxy on the same host every
+    request would otherwise come from loopback."""
+    remote = request.client.host if request.client else None
+    if not remote or not settings.metrics_allow:
+        return False
+    relayed = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    if relayed and not _is_trusted(remote, settings.trusted_proxies):
+        return False
+    address = client_address(request, settings, remote)
+    return address is not None and in_networks(address, tuple(settings.metrics_allow))
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def client_certificate(request: Request, settings: Settings, remote: str | None) -> bytes | None:
@@ -128,17 +170,44 @@ def client_certificate(request: Request, settings: Settings, remote: str | None)
 
 
 def _is_trusted(remote: str, proxies: list[str]) -> bool:
+    return in_networks(remote, tuple(proxies))
+
+
+def in_networks(address: str, networks: tuple[str, ...]) -> bool:
+    """Whether an address lies in one of these addresses or networks."""
     try:
-        address = ipaddress.ip_address(remote)
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    for proxy in proxies:
+    return any(ip in network for network in _parsed_networks(networks))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_networks(
+    networks: Sequence[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    parsed = []
+    for network in networks:
         try:
-            if address in ipaddress.ip_network(proxy, strict=False):
-                return True
+            parsed.append(ipaddress.ip_network(network, strict=False))
         except ValueError:
             continue  # a malformed entry trusts nobody (the CLI rejects them at start-up)
-    return False
+    return tuple(parsed)
+
+
+_LONG_SEGMENT = re.compile(r"[^/]{33,}")  # where a token could be, in an unknown path
+
+
+def loggable_path(scope: Scope) -> str:
+    """The request path, unless a part of it may be a token: a routed path with parameters
+    is logged as its template (the config API takes a raw token in `.../token/revoke/{tknCde}`);
+    an unknown path with its long segments elided."""
+    route = scope.get("route")
+    path = str(scope["path"])
+    if route is not None:
+        template = str(route.path)
+        return template if "{" in template else path
+    return _LONG_SEGMENT.sub("...", path)
 
 
 _PEM_MARKER = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")

@@ -11,10 +11,16 @@ from starlette.responses import Response
 from tokenrevoke.model import Client
 from tokenrevoke.oauth.client_auth import require_client
 from tokenrevoke.oauth.discovery import discovery_document
-from tokenrevoke.oauth.errors import OAuthError, unavailable
+from tokenrevoke.oauth.errors import OAuthError, access_denied, unavailable
+from tokenrevoke.observability.metrics import exposition, store_unavailable
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
-from tokenrevoke.web.requests import json_oauth_request, oauth_request
+from tokenrevoke.web.requests import (
+    json_oauth_request,
+    loggable_path,
+    may_read_metrics,
+    oauth_request,
+)
 from tokenrevoke.web.responses import empty_response, error_response, json_response, no_content
 
 log = logging.getLogger("tokenrevoke.web")
@@ -38,10 +44,11 @@ def guarded(handler: Handler) -> Handler:
         except OAuthError as error:
             return error_response(error, runtime.config()["errorReasonEnabled"])
         except StoreUnavailable as exc:
-            log.error("store unavailable on %s: %s", request.url.path, exc)
+            store_unavailable("auth_server")
+            log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)
             return error_response(unavailable(), False)
         except Exception:
-            log.exception("unexpected error on %s", request.url.path)
+            log.exception("unexpected error on %s", loggable_path(request.scope))
             failure = OAuthError(500, "server_error", "the server could not complete the request")
             return error_response(failure, False)
 
@@ -115,3 +122,11 @@ async def live(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     await runtime_of(request).store.revisions()  # raises StoreUnavailable -> 503
     return json_response({"status": "ready"})
+
+
+@guarded
+async def metrics(request: Request) -> Response:
+    if not may_read_metrics(request, runtime_of(request).settings):
+        raise access_denied("metrics are not available to this address")
+    body, content_type = exposition()
+    return Response(body, 200, {"Cache-Control": "no-store"}, media_type=content_type)

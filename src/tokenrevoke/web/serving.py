@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import logging
 import os
+import shutil
+import tempfile
 
 import orjson
 import uvicorn
 
+from tokenrevoke.observability.logs import configure_logging
+from tokenrevoke.observability.metrics import MULTIPROCESS_ENV
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
-from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.tls import TlsAwareHttpToolsProtocol, ssl_context_factory
 
 _ENV = "TOKENREVOKE_SETTINGS_JSON"
 
 
-def app_from_env() -> HotPathApp:
+def app_from_env() -> ObservedApp:
     """Factory for worker processes: the parent passes its settings through the env."""
-    return create_app(settings_from_json(os.environ[_ENV]))
+    settings = settings_from_json(os.environ[_ENV])
+    configure_logging(settings.log_level, settings.log_format)  # a worker starts bare
+    return create_app(settings)
 
 
 def settings_to_json(settings: Settings) -> str:
@@ -37,10 +42,7 @@ def settings_from_json(text: str) -> Settings:
 
 
 def run(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     os.environ[_ENV] = settings_to_json(settings)
     tls: dict[str, object] = {}
     if settings.tls_cert:
@@ -60,7 +62,8 @@ def run(settings: Settings) -> None:
         http=TlsAwareHttpToolsProtocol,
         loop="uvloop",
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's loggers propagate to ours (observability/logs.py)
+        access_log=False,  # ours (web/observe.py) has the request id and no query string
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
@@ -71,7 +74,16 @@ def run(settings: Settings) -> None:
         from uvicorn.supervisors import Multiprocess
 
         sock = config.bind_socket()
-        # uvicorn's supervisor builds each worker's server from the config itself.
-        Multiprocess(config, sockets=[sock]).run()
+        # Workers are spawned afresh, so prometheus_client in each sees this and keeps
+        # its values in files there, which /metrics adds up (observability/metrics.py).
+        own_dir = not os.environ.get(MULTIPROCESS_ENV)
+        if own_dir:
+            os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="tokenrevoke-metrics-")
+        try:
+            # uvicorn's supervisor builds each worker's server from the config itself.
+            Multiprocess(config, sockets=[sock]).run()
+        finally:
+            if own_dir:
+                shutil.rmtree(os.environ.pop(MULTIPROCESS_ENV), ignore_errors=True)
     else:
         server.run()

@@ -1,0 +1,64 @@
+"""Log set-up: text or one JSON object per line, every record stamped with the request id.
+
+The request id lives in a context variable set for each HTTP request (web/observe.py);
+asyncio gives every task a copy of its creator's context, so whatever oauth/ or store/
+logs while serving a request carries that request's id. Work handed to other threads (the
+SQLite writer, script workers) logs without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("tokenrevoke_request_id", default=None)
+FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# Fields the access log passes as `extra`; the JSON form carries them as top-level keys.
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        seconds = time.gmtime(record.created)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", seconds) + f".{int(record.msecs):03d}Z"
+        request_id = getattr(record, "request_id", "-")
+        out: dict[str, Any] = {
+            "time": stamp,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": None if request_id == "-" else request_id,
+        }
+        fields = record.__dict__
+        for name in ACCESS_FIELDS:
+            if name in fields:
+                out[name] = fields[name]
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Replace the root logger's handlers with one on stderr in the chosen format. uvicorn's
+    loggers propagate here too (it is started without a logging config of its own)."""
+    if log_format not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {log_format!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
