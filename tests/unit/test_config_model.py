@@ -48,6 +48,17 @@ def test_flags_are_case_insensitive_and_unknown_names_ignored() -> None:
         ({"featureFlags": "REVOKE_TOKEN"}, "list of strings"),
         ({"corsConfigurationFilters": [{"corsEnabled": "on"}]}, "true or false"),
         ({"corsConfigurationFilters": [{"bogus": 1}]}, "unknown CORS filter keys"),
+        ({"revocationEventReceivers": "https://rs.example"}, "list of objects"),
+        ({"revocationEventReceivers": [{"authorization": "Bearer x"}]}, "url must be"),
+        ({"revocationEventReceivers": [{"url": "ftp://rs.example"}]}, "http(s) URL"),
+        ({"revocationEventReceivers": [{"url": "https://rs", "secret": "x"}]}, "unknown receiver"),
+        ({"revocationEventReceivers": [{"url": "https://rs", "audience": 3}]}, "audience must"),
+        (
+            {"revocationEventReceivers": [{"url": "https://rs", "authorization": "a\r\nX: y"}]},
+            "single header value",
+        ),
+        ({"revocationEventReceivers": [{"url": "https://rs"}, {"url": "https://rs"}]}, "twice"),
+        ({"revocationEventRetryMaxSeconds": 0}, "positive integer"),
     ],
 )
 def test_bad_documents_are_refused(doc: dict[str, object], message: str) -> None:
@@ -76,3 +87,13 @@ def test_command_line_values_are_typed() -> None:
 def test_every_property_default_validates() -> None:
     defaults = {name: default for name, (_, default) in PROPERTIES.items() if default is not None}
     assert validate_document(defaults).keys() == defaults.keys()
+
+
+def test_push_receivers_are_kept_as_given() -> None:
+    receivers = [
+        {"url": "https://rs.example/events", "authorization": "Bearer abc", "audience": "rs"},
+        {"url": "http://127.0.0.1:9000/set"},
+    ]
+    assert validate_document({"revocationEventReceivers": receivers}) == {
+        "revocationEventReceivers": receivers
+    }

@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> HotPathApp:
             Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
             Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/health/live", routes.live, methods=["GET"]),

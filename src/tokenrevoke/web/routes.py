@@ -16,6 +16,7 @@ from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.web.requests import oauth_request
 from tokenrevoke.web.responses import empty_response, error_response, json_response
+from tokenrevoke.web.sse import event_stream_response
 
 log = logging.getLogger("tokenrevoke.web")
 
@@ -74,6 +75,16 @@ async def revoke(request: Request) -> Response:
     oauth = await oauth_request(request, runtime.settings)
     outcome = await runtime.revocation.revoke(oauth, narrow_cors(request))
     return empty_response(outcome.headers)
+
+
+@guarded
+async def revocation_events(request: Request) -> Response:
+    """The SSE stream of revocation events (docs/events.md)."""
+    runtime = runtime_of(request)
+    stream = await runtime.event_stream.open(
+        request.headers.get("authorization"), request.headers.get("last-event-id")
+    )
+    return event_stream_response(stream)
 
 
 @guarded
