@@ -21,6 +21,7 @@ class EventFeed:
         self.latest = 0
         self._changed = asyncio.Condition()
         self.subscribers = 0
+        self.closed = False  # the server is shutting down: streams end
 
     async def run(self) -> None:
         while True:
@@ -35,6 +36,15 @@ class EventFeed:
     async def on_published(self, events: list[RevocationEvent]) -> None:
         await self._advance(max(e.position or 0 for e in events))
 
+    def close(self) -> None:
+        """End every stream (at shutdown; must run on the event loop's thread)."""
+        self.closed = True
+        asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
     async def _advance(self, position: int) -> None:
         if position > self.latest:
             self.latest = position
@@ -42,10 +52,11 @@ class EventFeed:
                 self._changed.notify_all()
 
     async def wait_beyond(self, position: int, seconds: float) -> bool:
-        """True once an event above `position` may exist; False after `seconds`."""
-        if self.latest > position:
-            return True
+        """True once an event above `position` may exist; False after `seconds` (or at
+        once when the feed is closed)."""
+        if self.latest > position or self.closed:
+            return self.latest > position
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds), self._changed:
-                await self._changed.wait_for(lambda: self.latest > position)
+                await self._changed.wait_for(lambda: self.latest > position or self.closed)
         return self.latest > position

@@ -3,7 +3,8 @@
 A subscriber presents a bearer access token (RFC 6750) carrying the scope
 `revocation_events`. It receives every event published after it connected, or, with
 `Last-Event-ID`, every retained event after that position first. The token is checked
-again at every heartbeat: once it is revoked or expired, the stream ends.
+again at every heartbeat: once it is revoked or expired, the stream ends. It also ends
+when the server shuts down (the subscriber reconnects with Last-Event-ID).
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class EventStream:
                 if len(events) == PAGE:
                     continue  # catching up
                 if not await self._feed.wait_beyond(after, heartbeat):
+                    if self._feed.closed:
+                        return  # shutting down: the subscriber reconnects elsewhere
                     yield None
         finally:
             self._feed.subscribers -= 1

@@ -21,6 +21,7 @@ from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
+from tokenrevoke.web.sse import end_streams_on_exit
 from tokenrevoke.web.tls import trust_self_signed
 
 AUTH = "/jans-auth/restv1"
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> HotPathApp:
         if settings.tls_cert:
             runtime.client_listeners.append(trust_registered_certificates)
         await runtime.start()
+        end_streams_on_exit(runtime.event_feed.close)
         app.state.runtime = runtime
         holder["runtime"] = runtime
         try:

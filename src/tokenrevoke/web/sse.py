@@ -3,8 +3,11 @@ event stream."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import orjson
 from starlette.responses import StreamingResponse
@@ -40,3 +43,20 @@ def event_stream_response(stream: AsyncIterator[RevocationEvent | None]) -> Stre
         # No proxy buffering: an event must reach the subscriber when it happens.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def end_streams_on_exit(end_streams: Callable[[], None]) -> None:
+    """Open streams would hold a graceful shutdown for its whole timeout: uvicorn waits
+    for running responses before the app hears of the shutdown. So the exit signals end
+    them first, then go on to the handler uvicorn installed."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue  # not under uvicorn's signal handling (tests, embedding): nothing to do
+
+        def handler(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+            loop.call_soon_threadsafe(end_streams)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
