@@ -13,11 +13,15 @@ import logging
 import time
 from collections.abc import Callable
 
+import orjson
 from cryptography import x509
 
 from tokenrevoke.configapi.scopes import ensure_builtin_scopes
 from tokenrevoke.crypto import SecretBox
-from tokenrevoke.model import AppConfiguration, Client, User
+from tokenrevoke.events.deliverer import EventDeliverer, receivers
+from tokenrevoke.events.feed import EventFeed
+from tokenrevoke.events.stream import EventStream
+from tokenrevoke.model import AppConfiguration, Client, RevocationEvent, User
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
@@ -64,6 +68,14 @@ class Runtime:
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
+        # Revocation events: the outbox, published and pushed by every node's deliverer
+        # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
+        self.event_feed = EventFeed(store)
+        self.event_stream = EventStream(store, self.event_feed, self.config)
+        listeners = [self.event_feed.on_published]
+        if self.bus is not None:
+            listeners.append(self._echo_on_bus)
+        self.deliverer = EventDeliverer(store, self.keys, self.config, listeners)
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -156,6 +168,8 @@ class Runtime:
                 listener(clients)
         await self.rotate_keys()
         self._tasks.append(asyncio.create_task(self._maintain(), name="tokenrevoke-maintenance"))
+        self._tasks.append(asyncio.create_task(self.deliverer.run(), name="tokenrevoke-events"))
+        self._tasks.append(asyncio.create_task(self.event_feed.run(), name="tokenrevoke-feed"))
         if self.bus is not None:
             self._tasks.append(
                 asyncio.create_task(self.bus.listen(self._on_notice), name="tokenrevoke-bus")
@@ -165,6 +179,10 @@ class Runtime:
         """Tell other nodes to refresh now (they would otherwise see it at their next poll)."""
         if self.bus is not None:
             await self.bus.publish(kind)
+
+    async def _echo_on_bus(self, events: list[RevocationEvent]) -> None:
+        if self.bus is not None:
+            await self.bus.publish_events([orjson.dumps(e.to_json()) for e in events])
 
     async def _on_notice(self, kind: str) -> None:
         try:
@@ -201,6 +219,13 @@ class Runtime:
             await asyncio.sleep(0)  # let requests through between batches
         if total:
             log.info("purged %d expired tokens", total)
+        before = int(time.time()) - cfg["revocationEventRetentionSeconds"]
+        urls = [r.url for r in receivers(cfg)]
+        batch = cfg["cleanServiceBatchChunkSize"]
+        while True:
+            if await self.store.purge_events(before, batch, urls) < batch:
+                break
+            await asyncio.sleep(0)  # let requests through between batches
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -209,6 +234,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(self.scripts.close)
+        await self.deliverer.close()
         if self.bus is not None:
             await self.bus.close()
         await self.authenticator.close()

@@ -53,6 +53,17 @@ def test_flags_are_case_insensitive_and_unknown_names_ignored() -> None:
         ({"clientAuthFailureLimitPerAddress": False}, "integer from 0 to"),
         ({"clientAuthFailureWindowSeconds": 0}, "integer from 1 to 86400"),
         ({"clientAuthFailureWindowSeconds": 86401}, "integer from 1 to 86400"),
+        ({"revocationEventReceivers": "https://rs.example"}, "list of objects"),
+        ({"revocationEventReceivers": [{"authorization": "Bearer x"}]}, "url must be"),
+        ({"revocationEventReceivers": [{"url": "ftp://rs.example"}]}, "http(s) URL"),
+        ({"revocationEventReceivers": [{"url": "https://rs", "secret": "x"}]}, "unknown receiver"),
+        ({"revocationEventReceivers": [{"url": "https://rs", "audience": 3}]}, "audience must"),
+        (
+            {"revocationEventReceivers": [{"url": "https://rs", "authorization": "a\r\nX: y"}]},
+            "single header value",
+        ),
+        ({"revocationEventReceivers": [{"url": "https://rs"}, {"url": "https://rs"}]}, "twice"),
+        ({"revocationEventRetryMaxSeconds": 0}, "positive integer"),
     ],
 )
 def test_bad_documents_are_refused(doc: dict[str, object], message: str) -> None:
@@ -91,3 +102,13 @@ def test_throttle_properties_accept_zero_to_turn_off() -> None:
     assert defaults["clientAuthFailureLimitPerClient"] == 10
     assert defaults["clientAuthFailureLimitPerAddress"] == 50
     assert defaults["clientAuthFailureWindowSeconds"] == 60
+
+
+def test_push_receivers_are_kept_as_given() -> None:
+    receivers = [
+        {"url": "https://rs.example/events", "authorization": "Bearer abc", "audience": "rs"},
+        {"url": "http://127.0.0.1:9000/set"},
+    ]
+    assert validate_document({"revocationEventReceivers": receivers}) == {
+        "revocationEventReceivers": receivers
+    }

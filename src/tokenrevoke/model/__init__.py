@@ -2,6 +2,7 @@
 
 from tokenrevoke.model.client import AuthMethod, Client
 from tokenrevoke.model.config import AppConfiguration, ConfigError, FeatureFlag
+from tokenrevoke.model.event import Delivery, DeliveryOutcome, RevocationEvent
 from tokenrevoke.model.scope import Scope, ScopeType
 from tokenrevoke.model.script import ScriptDefinition
 from tokenrevoke.model.token import AuditEvent, TokenRecord, TokenType
@@ -13,7 +14,10 @@ __all__ = [
     "AuthMethod",
     "Client",
     "ConfigError",
+    "Delivery",
+    "DeliveryOutcome",
     "FeatureFlag",
+    "RevocationEvent",
     "Scope",
     "ScopeType",
     "ScriptDefinition",

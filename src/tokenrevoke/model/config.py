@@ -109,7 +109,15 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "clientAuthFailureLimitPerClient": ("count", 10),
     "clientAuthFailureLimitPerAddress": ("count", 50),
     "clientAuthFailureWindowSeconds": ("window", 60),
+    # Ours: revocation events (docs/events.md). Push receivers (RFC 8935), the longest
+    # wait between retries, how long delivered events stay in the outbox (SSE resume),
+    # and the SSE heartbeat.
+    "revocationEventReceivers": ("receivers", []),
+    "revocationEventRetryMaxSeconds": ("posint", 300),
+    "revocationEventRetentionSeconds": ("posint", 7 * 86400),
+    "revocationEventHeartbeatSeconds": ("posint", 15),
 }
+RECEIVER_KEYS = {"url": True, "authorization": False, "audience": False}  # name -> required
 
 MAX_WINDOW_SECONDS = 86400
 
@@ -170,7 +178,33 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
                 raise ConfigError(f"{name}: corsPreflightMaxAge must be a non-negative integer")
             filters.append(merged)
         return filters
+    if kind == "receivers":
+        return _check_receivers(name, value)
     raise AssertionError(kind)  # pragma: no cover
+
+
+def _check_receivers(name: str, value: Any) -> list[dict[str, str]]:
+    """Push receivers: [{"url": ..., "authorization": "Bearer ...", "audience": ...}]."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f'{name} must be a list of objects like {{"url": "https://..."}}')
+    receivers: list[dict[str, str]] = []
+    for item in value:
+        unknown = set(item) - set(RECEIVER_KEYS)
+        if unknown:
+            raise ConfigError(f"{name}: unknown receiver keys {sorted(unknown)}")
+        for key, required in RECEIVER_KEYS.items():
+            present = item.get(key) is not None
+            if (required or present) and (not isinstance(item.get(key), str) or not item[key]):
+                raise ConfigError(f"{name}: {key} must be a non-empty string")
+        parts = urlsplit(item["url"])
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ConfigError(f"{name}: url must be an absolute http(s) URL, got {item['url']!r}")
+        if any(c in item.get("authorization", "") for c in "\r\n"):
+            raise ConfigError(f"{name}: authorization must be a single header value")
+        if any(r["url"] == item["url"] for r in receivers):
+            raise ConfigError(f"{name}: receiver {item['url']} is listed twice")
+        receivers.append({k: v for k, v in item.items() if v is not None})
+    return receivers
 
 
 def validate_document(doc: Mapping[str, Any]) -> dict[str, Any]:

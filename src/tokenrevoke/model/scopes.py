@@ -9,6 +9,8 @@ REVOKE_ANY_TOKEN = "revoke_any_token"
 INTROSPECTION = "introspection"
 UMA_PROTECTION = "uma_protection"
 GLOBAL_TOKEN_REVOCATION = "global_token_revocation"
+# Subscribing to the revocation-event stream (docs/events.md).
+REVOCATION_EVENTS = "revocation_events"
 OPENID = "openid"
 
 CONFIG_API_SCOPES: tuple[str, ...] = (
@@ -42,5 +44,6 @@ BUILTIN_SCOPES: tuple[str, ...] = (
     UMA_PROTECTION,
     REVOKE_ANY_TOKEN,
     GLOBAL_TOKEN_REVOCATION,
+    REVOCATION_EVENTS,
     *CONFIG_API_SCOPES,
 )

@@ -15,6 +15,9 @@ from typing import Any
 from tokenrevoke.model import (
     AuditEvent,
     Client,
+    Delivery,
+    DeliveryOutcome,
+    RevocationEvent,
     Scope,
     ScriptDefinition,
     TokenRecord,
@@ -157,7 +160,11 @@ class Store(ABC):
         """Tombstone every live token of the target and write the audit record. A grant
         target is one transaction; client, user and session targets run in committed
         batches of REVOKE_BATCH (keyset order), the audit record with the last one. Returns
-        after every batch has committed, with how many tokens were newly revoked."""
+        after every batch has committed, with how many tokens were newly revoked.
+
+        Every transaction that revokes at least one token also writes one RevocationEvent
+        to the outbox (the hashes, grants, clients and users it newly revoked): one event
+        for a grant target, one per committed batch otherwise, sharing a revocation id."""
 
     @abstractmethod
     async def rotate_refresh_token(
@@ -271,6 +278,41 @@ class Store(ABC):
 
     @abstractmethod
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    # -- revocation events (the outbox) -----------------------------------------------
+    @abstractmethod
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
+        """Give up to `limit` committed, unpublished events their positions (the next ones,
+        in order) and a pending delivery for each push receiver, in one transaction.
+        Returns them, positioned. One publisher at a time across nodes: while another
+        holds the turn, returns [] at once. Cheap when there is nothing to publish."""
+
+    @abstractmethod
+    async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
+        """Published events with a position above `after`, in position order."""
+
+    @abstractmethod
+    async def latest_event_position(self) -> int:
+        """The highest published position (0 when none)."""
+
+    @abstractmethod
+    async def claim_deliveries(
+        self, receivers: Sequence[str], now: int, lease_seconds: int, limit: int
+    ) -> list[Delivery]:
+        """Up to `limit` pending deliveries to these receivers that are due at `now`, in
+        position order, each leased until `now + lease_seconds` (no other deliverer, on
+        any node, claims it meanwhile; after a crash the lease runs out and it is due
+        again). Counts the attempt."""
+
+    @abstractmethod
+    async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
+        """Record pushes: delivered at `now`, due again at `retry_at`, or given up on."""
+
+    @abstractmethod
+    async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
+        """Delete up to `batch_size` published events older than `before` that none of
+        these (the configured) receivers still waits for, with their deliveries. Returns
+        how many events were deleted."""
 
     @abstractmethod
     async def close(self) -> None: ...

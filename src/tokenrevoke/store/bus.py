@@ -4,7 +4,8 @@ A node that changes configuration, clients, scopes, scripts or keys publishes a 
 every node refreshes its versioned caches at once instead of at its next poll. Polling the
 store's revision counters stays on as the fallback, so a Redis outage costs only latency
 (changes arrive within a poll interval), never correctness. Token liveness is never
-cached, in Redis or anywhere, so no notice is needed for revocations.
+cached, in Redis or anywhere, so no notice is needed for revocations. Revocation events
+are published on their own channel for subscribers outside the cluster.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from redis.exceptions import RedisError
 log = logging.getLogger("tokenrevoke.bus")
 
 CHANNEL = "tokenrevoke:changes"
+# Every published revocation event, as JSON (docs/events.md). Pub/sub is fire-and-forget:
+# a subscriber that is away misses messages; the SSE stream and push delivery do not.
+EVENTS_CHANNEL = "tokenrevoke:revocation-events"
 _MAX_BACKOFF = 5.0
 
 
@@ -34,6 +38,15 @@ class RedisChangeBus:
             await self._client.publish(self._channel, kind)
         except (RedisError, OSError) as exc:
             log.warning("could not publish a change notice (%s); nodes will poll instead", exc)
+
+    async def publish_events(self, messages: list[bytes]) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for message in messages:
+                    pipe.publish(EVENTS_CHANNEL, message)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not publish %d revocation events on Redis: %s", len(messages), exc)
 
     async def listen(self, on_change: Callable[[str], Awaitable[None]]) -> None:
         """Deliver notices until cancelled, reconnecting with backoff while Redis is away."""

@@ -9,7 +9,17 @@ from typing import Any
 
 import orjson
 
-from tokenrevoke.model import Client, Scope, ScriptDefinition, TokenRecord, TokenType, User
+from tokenrevoke.model import (
+    AuditEvent,
+    Client,
+    DeliveryOutcome,
+    RevocationEvent,
+    Scope,
+    ScriptDefinition,
+    TokenRecord,
+    TokenType,
+    User,
+)
 from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.model.scope import ScopeType
 from tokenrevoke.store.base import SigningKey
@@ -20,6 +30,8 @@ TOKEN_COLUMNS = (
 )  # fmt: skip
 TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
 TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
+# What a revocation statement RETURNs about each token it newly revoked (for its event).
+REVOKED_COLUMNS = "tkn_cde, grt_id, cln_id, usr_id"
 
 
 def token_from_row(row: Sequence[Any]) -> TokenRecord:
@@ -98,3 +110,53 @@ def audit_from_row(row: Sequence[Any]) -> dict[str, Any]:
 def like_pattern(piece: str) -> str:
     """A substring pattern with LIKE's wildcards escaped (escape character: backslash)."""
     return "%" + piece.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def revocation_event_body(
+    revocation_id: str,
+    batch: int,
+    at: int,
+    audit: AuditEvent,
+    target: tuple[str, tuple[str, ...]],
+    revoked: Sequence[Sequence[Any]],
+) -> tuple[str, str]:
+    """(id, stored body) of the event of one committed batch, from the rows
+    (REVOKED_COLUMNS) it newly revoked. This runs inside the revocation's transaction (on
+    SQLite, on the writer thread), so it only serialises what it was given; sorting and
+    grouping wait for `event_from_row`, off the hot path."""
+    event_id = f"{revocation_id}.{batch}"
+    body = [revocation_id, batch, at, audit.action, audit.actor, audit.reason, *target, revoked]
+    return event_id, orjson.dumps(body).decode()
+
+
+def event_from_row(body: str | bytes, position: int | None) -> RevocationEvent:
+    revocation_id, batch, at, action, actor, reason, kind, values, revoked = orjson.loads(body)
+    return RevocationEvent(
+        id=f"{revocation_id}.{batch}",
+        revocation_id=revocation_id,
+        batch=int(batch),
+        revoked_at=int(at),
+        action=action,
+        actor=actor,
+        reason=reason,
+        target=kind,
+        target_values=tuple(values),
+        token_hashes=tuple(sorted(r[0] for r in revoked)),
+        grant_ids=tuple(sorted({r[1] for r in revoked})),
+        client_ids=tuple(sorted({r[2] for r in revoked})),
+        user_ids=tuple(sorted({r[3] for r in revoked if r[3] is not None})),
+        position=None if position is None else int(position),
+    )
+
+
+def settlement(outcome: DeliveryOutcome, now: int) -> tuple[Any, ...]:
+    """(delivered_at, failed_at, next_attempt_at, last_error, receiver, position)."""
+    failed = not outcome.delivered and outcome.retry_at is None
+    return (
+        now if outcome.delivered else None,
+        now if failed else None,
+        outcome.retry_at,
+        None if outcome.delivered else (outcome.error or "")[:500],
+        outcome.receiver,
+        outcome.position,
+    )

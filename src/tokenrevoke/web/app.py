@@ -24,6 +24,7 @@ from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
+from tokenrevoke.web.sse import end_streams_on_exit
 from tokenrevoke.web.tls import trust_self_signed
 
 AUTH = "/jans-auth/restv1"
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> ObservedApp:
         if settings.tls_cert:
             runtime.client_listeners.append(trust_registered_certificates)
         await runtime.start()
+        end_streams_on_exit(runtime.event_feed.close)
         app.state.runtime = runtime
         holder["runtime"] = runtime
         try:
@@ -72,6 +74,7 @@ def create_app(settings: Settings) -> ObservedApp:
             Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
             Route(GLOBAL_REVOCATION, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/health/live", routes.live, methods=["GET"]),

@@ -53,6 +53,15 @@ _KIND = {
     "strlist": _STRINGS,
     "flags": _STRINGS,
     "cors": {"type": "array", "items": {"type": "object"}},
+    "receivers": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": False,
+            "properties": {"url": _S, "authorization": _S, "audience": _S},
+        },
+    },
 }
 
 SCHEMAS: dict[str, Any] = {

@@ -22,6 +22,7 @@ from tokenrevoke.web.requests import (
     oauth_request,
 )
 from tokenrevoke.web.responses import empty_response, error_response, json_response, no_content
+from tokenrevoke.web.sse import event_stream_response
 
 log = logging.getLogger("tokenrevoke.web")
 
@@ -89,6 +90,16 @@ async def global_token_revocation(request: Request) -> Response:
     oauth, document = await json_oauth_request(request, runtime.settings)
     await runtime.global_revocation.revoke(oauth, document)
     return no_content()  # only after every revocation has committed
+
+
+@guarded
+async def revocation_events(request: Request) -> Response:
+    """The SSE stream of revocation events (docs/events.md)."""
+    runtime = runtime_of(request)
+    stream = await runtime.event_stream.open(
+        request.headers.get("authorization"), request.headers.get("last-event-id")
+    )
+    return event_stream_response(stream)
 
 
 @guarded

@@ -16,9 +16,13 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
+from tokenrevoke.crypto import new_id
 from tokenrevoke.model import (
     AuditEvent,
     Client,
+    Delivery,
+    DeliveryOutcome,
+    RevocationEvent,
     Scope,
     ScriptDefinition,
     TokenRecord,
@@ -41,7 +45,7 @@ from tokenrevoke.store.base import (
     TokenQuery,
     previous_refresh_verdict,
 )
-from tokenrevoke.store.codec import TARGET_COLUMN, TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+from tokenrevoke.store.codec import REVOKED_COLUMNS, TARGET_COLUMN, TOKEN_COLUMN_LIST, TOKEN_COLUMNS
 
 T = TypeVar("T")
 _INSERT_TOKENS = (
@@ -50,6 +54,7 @@ _INSERT_TOKENS = (
 )
 _MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
 _PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
+_PUBLISH_LOCK = zlib.crc32(b"tokenrevoke-publish-events")
 # Failures that mean "the database is not there right now", as opposed to a bad query.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
@@ -138,27 +143,41 @@ class PostgresStore(Store):
         )
         types = [t.value for t in target.token_types] if target.token_types else None
         head = (at, audit.actor, audit.reason, types)
+        revocation_id = new_id()
+
+        async def write_event(conn: Any, batch: int, revoked: Sequence[Any]) -> None:
+            event_id, body = codec.revocation_event_body(
+                revocation_id, batch, at, audit, (target.column, target.values),
+                [tuple(r) for r in revoked],
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO revocation_events (id, at, body) VALUES ($1, $2, $3)",
+                event_id, at, body,
+            )  # fmt: skip
+
         if target.column == "grant":
 
             async def work(conn: Any) -> int:
-                count = _count(
-                    await conn.execute(
-                        f"{update}{column} = ANY($5::text[])", *head, list(target.values)
-                    )
+                revoked = await conn.fetch(
+                    f"{update}{column} = ANY($5::text[]) RETURNING {REVOKED_COLUMNS}",
+                    *head,
+                    list(target.values),
                 )
-                if count:
-                    await _audit(conn, at, audit, count)
-                return count
+                if revoked:
+                    await _audit(conn, at, audit, len(revoked))
+                    await write_event(conn, 1, revoked)
+                return len(revoked)
 
             return await self._run(work, transaction=True)
 
         (value,) = target.values
         total = 0
+        events = 0
         after = ""
         while True:
 
             async def batch(
-                conn: Any, after: str = after, total: int = total
+                conn: Any, after: str = after, total: int = total, number: int = events + 1
             ) -> tuple[int, str | None]:
                 last = await conn.fetchval(
                     f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = $1 "
@@ -171,17 +190,21 @@ class PostgresStore(Store):
                     if total:
                         await _audit(conn, at, audit, total)
                     return 0, None
-                status = await conn.execute(
-                    f"{update}{column} = $5 AND tkn_cde > $6 AND tkn_cde <= $7",
+                revoked = await conn.fetch(
+                    f"{update}{column} = $5 AND tkn_cde > $6 AND tkn_cde <= $7 "
+                    f"RETURNING {REVOKED_COLUMNS}",
                     *head,
                     value,
                     after,
                     last,
                 )
-                return _count(status), last
+                if revoked:
+                    await write_event(conn, number, revoked)
+                return len(revoked), last
 
             count, last = await self._run(batch, transaction=True)
             total += count
+            events += 1 if count else 0
             if last is None:
                 return total
             after = last
@@ -517,6 +540,129 @@ class PostgresStore(Store):
             limit,
         )
         return [codec.audit_from_row(r) for r in rows]
+
+    # -- revocation events (the outbox) -----------------------------------------------
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
+        async def work(conn: Any) -> list[RevocationEvent]:
+            if not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM revocation_events WHERE position IS NULL)"
+            ):
+                return []
+            # One publisher at a time, holding the lock until COMMIT: positions are handed
+            # out in commit order, so a reader that has seen position N never later finds
+            # a new event below N (sequence values alone could commit out of order).
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PUBLISH_LOCK):
+                return []
+            rows = await conn.fetch(
+                "SELECT seq, body FROM revocation_events WHERE position IS NULL "
+                "ORDER BY seq LIMIT $1",
+                limit,
+            )
+            top = int(
+                await conn.fetchval(
+                    "UPDATE revisions SET revision = revision + $1 WHERE kind = 'events' "
+                    "RETURNING revision",
+                    len(rows),
+                )
+            ) - len(rows)
+            positions = list(range(top + 1, top + 1 + len(rows)))
+            await conn.execute(
+                "UPDATE revocation_events e SET position = v.position "
+                "FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, position) WHERE e.seq = v.seq",
+                [r["seq"] for r in rows],
+                positions,
+            )
+            await conn.execute(
+                "INSERT INTO event_deliveries (receiver, position, next_attempt_at) "
+                "SELECT r, p, 0 FROM unnest($1::text[]) AS r, unnest($2::bigint[]) AS p "
+                "ON CONFLICT DO NOTHING",  # due at once
+                list(receivers),
+                positions,
+            )
+            return [
+                codec.event_from_row(r["body"], p) for r, p in zip(rows, positions, strict=True)
+            ]
+
+        return await self._run(work, transaction=True)
+
+    async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
+        rows = await self._fetch(
+            "SELECT body, position FROM revocation_events WHERE position > $1 "
+            "ORDER BY position LIMIT $2",
+            after,
+            limit,
+        )
+        return [codec.event_from_row(r[0], r[1]) for r in rows]
+
+    async def latest_event_position(self) -> int:
+        rows = await self._fetch("SELECT revision FROM revisions WHERE kind = 'events'")
+        return int(rows[0][0])
+
+    async def claim_deliveries(
+        self, receivers: Sequence[str], now: int, lease_seconds: int, limit: int
+    ) -> list[Delivery]:
+        if not receivers:
+            return []
+
+        async def work(conn: Any) -> list[Delivery]:
+            # SKIP LOCKED: nodes claiming at the same moment take different rows.
+            rows = await conn.fetch(
+                "WITH due AS (SELECT receiver, position FROM event_deliveries "
+                "WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 "
+                "AND receiver = ANY($2::text[]) ORDER BY position LIMIT $3 "
+                "FOR UPDATE SKIP LOCKED) "
+                "UPDATE event_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $4 "
+                "FROM due WHERE d.receiver = due.receiver AND d.position = due.position "
+                "RETURNING d.receiver, d.position, d.attempts, "
+                "(SELECT body FROM revocation_events e WHERE e.position = d.position) AS body",
+                now,
+                list(receivers),
+                limit,
+                now + lease_seconds,
+            )
+            return sorted(
+                (
+                    Delivery(r["receiver"], r["attempts"], codec.event_from_row(r["body"], p))
+                    for r in rows
+                    if r["body"] is not None and (p := r["position"]) is not None
+                ),
+                key=lambda d: (d.event.position or 0, d.receiver),
+            )
+
+        return await self._run(work, transaction=True)
+
+    async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
+        if not outcomes:
+            return
+        await self._run(
+            lambda conn: conn.executemany(
+                "UPDATE event_deliveries SET delivered_at = $1, failed_at = $2, "
+                "next_attempt_at = coalesce($3, next_attempt_at), last_error = $4 "
+                "WHERE receiver = $5 AND position = $6",
+                [codec.settlement(o, now) for o in outcomes],
+            ),
+            transaction=True,
+        )
+
+    async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
+        async def work(conn: Any) -> int:
+            gone = await conn.fetch(
+                "DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events e "
+                "WHERE at < $1 AND position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                "event_deliveries d WHERE d.position = e.position AND d.delivered_at IS NULL "
+                "AND d.failed_at IS NULL AND d.receiver = ANY($2::text[])) LIMIT $3) "
+                "RETURNING position",
+                before,
+                list(receivers),
+                batch_size,
+            )
+            await conn.execute(
+                "DELETE FROM event_deliveries WHERE position = ANY($1::bigint[])",
+                [r[0] for r in gone],
+            )
+            return len(gone)
+
+        return await self._run(work, transaction=True)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -15,9 +15,13 @@ from typing import Any, TypeVar
 
 import orjson
 
+from tokenrevoke.crypto import new_id
 from tokenrevoke.model import (
     AuditEvent,
     Client,
+    Delivery,
+    DeliveryOutcome,
+    RevocationEvent,
     Scope,
     ScriptDefinition,
     TokenRecord,
@@ -41,6 +45,7 @@ from tokenrevoke.store.base import (
     previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
+    REVOKED_COLUMNS,
     TARGET_COLUMN,
     TOKEN_COLUMN_LIST,
     TOKEN_COLUMNS,
@@ -148,37 +153,64 @@ class SqliteStore(Store):
         if target.token_types:
             type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
             type_params = tuple(t.value for t in target.token_types)
-        update = (
-            "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-            # `+exp`: the expiry index would match every live token; only the scope
-            # column's index may drive this statement (tokens_by_exp is for the purge).
-            f"WHERE revoked_at IS NULL AND +exp > ?{type_filter} AND "
-        )
-        head = (at, audit.actor, audit.reason, at, *type_params)
+        # `+exp`: the expiry index would match every live token; only the scope column's
+        # index may drive these statements (tokens_by_exp is for the purge).
+        live = f"revoked_at IS NULL AND +exp > ?{type_filter} AND "
+        live_params = (at, *type_params)
+
+        def tombstone(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Any]:
+            """Revoke the live tokens matching `where`; returns the rows newly revoked.
+            SELECT then UPDATE on one condition is exact here (the writer holds the write
+            lock between them) and several times cheaper than UPDATE ... RETURNING through
+            Python's sqlite3."""
+            condition = f"{live}{where}"
+            revoked = conn.execute(
+                f"SELECT {REVOKED_COLUMNS} FROM tokens WHERE {condition}", (*live_params, *params)
+            ).fetchall()
+            if revoked:
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+                    f"WHERE {condition}",
+                    (at, audit.actor, audit.reason, *live_params, *params),
+                )
+            return revoked
+
+        revocation_id = new_id()
+
+        def write_event(conn: sqlite3.Connection, batch: int, revoked: Sequence[Any]) -> None:
+            event_id, body = codec.revocation_event_body(
+                revocation_id, batch, at, audit, (target.column, target.values), revoked
+            )
+            conn.execute(
+                "INSERT INTO revocation_events (id, at, body) VALUES (?, ?, ?)",
+                (event_id, at, body),
+            )
+
         if target.column == "grant":
 
             def work(conn: sqlite3.Connection) -> int:
-                count = 0
+                revoked: list[Any] = []
                 for start in range(0, len(target.values), _IN_CHUNK):
                     chunk = target.values[start : start + _IN_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    count += conn.execute(
-                        f"{update}{column} IN ({marks})", (*head, *chunk)
-                    ).rowcount
-                if count:
-                    _write_audit(conn, at, audit, count)
-                return count
+                    revoked += tombstone(conn, f"{column} IN ({marks})", chunk)
+                if revoked:
+                    _write_audit(conn, at, audit, len(revoked))
+                    write_event(conn, 1, revoked)
+                return len(revoked)
 
             return await self._write(work)
 
         (value,) = target.values
         total = 0
+        events = 0
         after = ""
         while True:
 
             def batch(
-                conn: sqlite3.Connection, after: str = after, total: int = total
-            ) -> tuple[int, str | None]:
+                conn: sqlite3.Connection, after: str = after, total: int = total,
+                number: int = events + 1,
+            ) -> tuple[int, str | None]:  # fmt: skip
                 (last,) = conn.execute(
                     f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = ? "
                     "AND tkn_cde > ? ORDER BY tkn_cde LIMIT ?)",
@@ -188,14 +220,16 @@ class SqliteStore(Store):
                     if total:
                         _write_audit(conn, at, audit, total)
                     return 0, None
-                count = conn.execute(
-                    f"{update}{column} = ? AND tkn_cde > ? AND tkn_cde <= ?",
-                    (*head, value, after, last),
-                ).rowcount
-                return count, last
+                revoked = tombstone(
+                    conn, f"{column} = ? AND tkn_cde > ? AND tkn_cde <= ?", (value, after, last)
+                )
+                if revoked:
+                    write_event(conn, number, revoked)
+                return len(revoked), last
 
             count, last = await self._write(batch)
             total += count
+            events += 1 if count else 0
             if last is None:
                 return total
             after = last
@@ -511,6 +545,121 @@ class SqliteStore(Store):
             (limit,),
         )
         return [codec.audit_from_row(r) for r in rows]
+
+    # -- revocation events (the outbox) -----------------------------------------------
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
+        # A read first: the publisher polls, and an idle poll must not take the writer.
+        if not self._read("SELECT 1 FROM revocation_events WHERE position IS NULL LIMIT 1"):
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[RevocationEvent]:
+            rows = conn.execute(
+                "SELECT seq, body FROM revocation_events WHERE position IS NULL "
+                "ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+            (last,) = conn.execute(
+                "UPDATE revisions SET revision = revision + ? WHERE kind = 'events' "
+                "RETURNING revision",
+                (len(rows),),
+            ).fetchone()
+            top = int(last) - len(rows)
+            published = [codec.event_from_row(body, top + n) for n, (_, body) in enumerate(rows, 1)]
+            conn.executemany(
+                "UPDATE revocation_events SET position = ? WHERE seq = ?",
+                [(top + n, seq) for n, (seq, _) in enumerate(rows, 1)],
+            )
+            conn.executemany(
+                "INSERT INTO event_deliveries (receiver, position, next_attempt_at) "
+                "VALUES (?, ?, 0) ON CONFLICT DO NOTHING",  # due at once
+                [(r, e.position) for e in published for r in receivers],
+            )
+            return published
+
+        return await self._write(work)
+
+    async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
+        rows = self._read(
+            "SELECT body, position FROM revocation_events WHERE position > ? "
+            "ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [codec.event_from_row(body, position) for body, position in rows]
+
+    async def latest_event_position(self) -> int:
+        return int(self._read("SELECT revision FROM revisions WHERE kind = 'events'")[0][0])
+
+    async def claim_deliveries(
+        self, receivers: Sequence[str], now: int, lease_seconds: int, limit: int
+    ) -> list[Delivery]:
+        if not receivers:
+            return []
+        marks = ",".join("?" * len(receivers))
+        due = (
+            "FROM event_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL "
+            f"AND next_attempt_at <= ? AND receiver IN ({marks})"
+        )
+        if not self._read(f"SELECT 1 {due} LIMIT 1", (now, *receivers)):
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[Delivery]:
+            claimed = conn.execute(
+                "UPDATE event_deliveries SET attempts = attempts + 1, next_attempt_at = ? "
+                f"WHERE (receiver, position) IN (SELECT receiver, position {due} "
+                "ORDER BY position LIMIT ?) RETURNING receiver, position, attempts",
+                (now + lease_seconds, now, *receivers, limit),
+            ).fetchall()
+            positions = sorted({p for _, p, _ in claimed})
+            bodies = dict(
+                conn.execute(
+                    "SELECT position, body FROM revocation_events "
+                    f"WHERE position IN ({','.join('?' * len(positions))})",
+                    positions,
+                ).fetchall()
+            )
+            return sorted(
+                (
+                    Delivery(receiver, attempts, codec.event_from_row(bodies[p], p))
+                    for receiver, p, attempts in claimed
+                    if p in bodies
+                ),
+                key=lambda d: (d.event.position or 0, d.receiver),
+            )
+
+        return await self._write(work)
+
+    async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
+        if not outcomes:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE event_deliveries SET delivered_at = ?, failed_at = ?, "
+                "next_attempt_at = coalesce(?, next_attempt_at), last_error = ? "
+                "WHERE receiver = ? AND position = ?",
+                [codec.settlement(o, now) for o in outcomes],
+            )
+
+        await self._write(work)
+
+    async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
+        marks = ",".join("?" * len(receivers))
+        waiting = (
+            "SELECT 1 FROM event_deliveries d WHERE d.position = e.position "
+            f"AND d.delivered_at IS NULL AND d.failed_at IS NULL AND d.receiver IN ({marks})"
+        )
+
+        def work(conn: sqlite3.Connection) -> int:
+            gone = conn.execute(
+                "DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events e "
+                f"WHERE at < ? AND position IS NOT NULL AND NOT EXISTS ({waiting}) LIMIT ?) "
+                "RETURNING position",
+                (before, *receivers, batch_size),
+            ).fetchall()
+            conn.executemany("DELETE FROM event_deliveries WHERE position = ?", gone)
+            return len(gone)
+
+        return await self._write(work)
 
     async def close(self) -> None:
         self._writer.close()
