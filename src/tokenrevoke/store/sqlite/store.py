@@ -43,6 +43,7 @@ from tokenrevoke.store.codec import (
     token_from_row,
     token_to_row,
 )
+from tokenrevoke.store.sqlite.checkpoint import Checkpointer
 from tokenrevoke.store.sqlite.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -62,6 +63,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     # 64 MiB of page cache per connection: the upper levels of the indexes of a large
     # store stay in memory. (No mmap: mapped pages would count against the server's RSS.)
     conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+# The writer's own checkpoints are only a backstop (the checkpointer thread does the
+# work, store/sqlite/checkpoint.py): should it fall behind, the writer checkpoints once the
+# WAL holds this many pages (~80 MiB; the WAL is not mapped, so it is not in RSS).
+_WAL_BACKSTOP_PAGES = 20_000
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    conn = _connect(path)
+    conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BACKSTOP_PAGES}")
     return conn
 
 
@@ -89,7 +102,8 @@ class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._reader = _connect(path)
-        self._writer = GroupCommitWriter(lambda: _connect(path))
+        self._writer = GroupCommitWriter(lambda: _connect_writer(path))
+        self._checkpointer = Checkpointer(lambda: _connect(path))
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -454,6 +468,7 @@ class SqliteStore(Store):
         return [codec.audit_from_row(r) for r in rows]
 
     async def close(self) -> None:
+        self._checkpointer.close()
         self._writer.close()
         self._reader.close()
 
