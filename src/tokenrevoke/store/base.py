@@ -7,7 +7,7 @@ write has made that write durable.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,13 @@ class RevocationTarget:
     @classmethod
     def session(cls, session_id: str) -> RevocationTarget:
         return cls("session", (session_id,))
+
+
+# Given the records found for some token codes, which grants to revoke and the audit
+# record to write, or None to revoke nothing. It may run inside the store's write
+# transaction (on SQLite, on the writer thread), so it must be quick and must not raise,
+# do I/O or await; it may run more than once for one call (a batch retried).
+GrantPlanner = Callable[[list[TokenRecord]], "tuple[Collection[str], AuditEvent] | None"]
 
 
 # Janssen's token attribute names -> our columns (the config API searches by these names).
@@ -130,6 +137,21 @@ class Store(ABC):
         target is one transaction; client, user and session targets run in committed
         batches of REVOKE_BATCH (keyset order), the audit record with the last one. Returns
         after every batch has committed, with how many tokens were newly revoked."""
+
+    async def revoke_grants_of(
+        self, codes: Sequence[str], plan: GrantPlanner, at: int
+    ) -> tuple[list[TokenRecord], int]:
+        """Look the token codes up and revoke the grants `plan` picks from what was found
+        (with its audit record). Returns the records found and how many tokens were newly
+        revoked, after COMMIT. This composition is every backend's behaviour; SQLite
+        overrides it to do the lookup and the revocation in one job of its writer thread
+        (one hand-off between threads instead of two, and a warm page cache)."""
+        records = await self.get_tokens(codes)
+        decision = plan(records)
+        if decision is None:
+            return records, 0
+        grants, audit = decision
+        return records, await self.revoke(RevocationTarget.grants(grants), at, audit)
 
     @abstractmethod
     async def rotate_refresh_token(

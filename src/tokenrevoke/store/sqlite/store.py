@@ -29,6 +29,7 @@ from tokenrevoke.store.base import (
     REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
+    GrantPlanner,
     Revisions,
     RevocationTarget,
     SigningKey,
@@ -98,6 +99,52 @@ def _write_audit(conn: sqlite3.Connection, at: int, audit: AuditEvent, count: in
     )
 
 
+def _tokens_by_code(conn: sqlite3.Connection, unique_codes: list[str]) -> list[TokenRecord]:
+    found: list[TokenRecord] = []
+    for start in range(0, len(unique_codes), _IN_CHUNK):
+        chunk = unique_codes[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde IN ({marks})", chunk
+        ).fetchall()
+        found.extend(token_from_row(r) for r in rows)
+    return found
+
+
+def _revocation_update(target: RevocationTarget) -> tuple[str, tuple[str, ...]]:
+    """The UPDATE that tombstones the target's live tokens, up to its scope condition,
+    and the token-type parameters it binds after (revoked_at, by, reason, now)."""
+    type_filter = ""
+    type_params: tuple[str, ...] = ()
+    if target.token_types:
+        type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
+        type_params = tuple(t.value for t in target.token_types)
+    update = (
+        "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+        # `+exp`: the expiry index would match every live token; only the scope
+        # column's index may drive this statement (tokens_by_exp is for the purge).
+        f"WHERE revoked_at IS NULL AND +exp > ?{type_filter} AND "
+    )
+    return update, type_params
+
+
+def _revoke_grants(
+    conn: sqlite3.Connection, target: RevocationTarget, at: int, audit: AuditEvent
+) -> int:
+    """A grant target, inside the writer's transaction: one statement per chunk of ids."""
+    update, type_params = _revocation_update(target)
+    head = (at, audit.actor, audit.reason, at, *type_params)
+    column = TARGET_COLUMN["grant"]
+    count = 0
+    for start in range(0, len(target.values), _IN_CHUNK):
+        chunk = target.values[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        count += conn.execute(f"{update}{column} IN ({marks})", (*head, *chunk)).rowcount
+    if count:
+        _write_audit(conn, at, audit, count)
+    return count
+
+
 class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -140,46 +187,17 @@ class SqliteStore(Store):
         return token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
-        found: list[TokenRecord] = []
-        unique = list(dict.fromkeys(codes))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde IN ({marks})", chunk
-            )
-            found.extend(token_from_row(r) for r in rows)
-        return found
+        try:
+            return _tokens_by_code(self._reader, list(dict.fromkeys(codes)))
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
         column = TARGET_COLUMN[target.column]
-        type_filter = ""
-        type_params: tuple[str, ...] = ()
-        if target.token_types:
-            type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
-            type_params = tuple(t.value for t in target.token_types)
-        update = (
-            "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-            # `+exp`: the expiry index would match every live token; only the scope
-            # column's index may drive this statement (tokens_by_exp is for the purge).
-            f"WHERE revoked_at IS NULL AND +exp > ?{type_filter} AND "
-        )
+        update, type_params = _revocation_update(target)
         head = (at, audit.actor, audit.reason, at, *type_params)
         if target.column == "grant":
-
-            def work(conn: sqlite3.Connection) -> int:
-                count = 0
-                for start in range(0, len(target.values), _IN_CHUNK):
-                    chunk = target.values[start : start + _IN_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    count += conn.execute(
-                        f"{update}{column} IN ({marks})", (*head, *chunk)
-                    ).rowcount
-                if count:
-                    _write_audit(conn, at, audit, count)
-                return count
-
-            return await self._write(work)
+            return await self._write(lambda conn: _revoke_grants(conn, target, at, audit))
 
         (value,) = target.values
         total = 0
@@ -209,6 +227,21 @@ class SqliteStore(Store):
             if last is None:
                 return total
             after = last
+
+    async def revoke_grants_of(
+        self, codes: Sequence[str], plan: GrantPlanner, at: int
+    ) -> tuple[list[TokenRecord], int]:
+        unique = list(dict.fromkeys(codes))
+
+        def work(conn: sqlite3.Connection) -> tuple[list[TokenRecord], int]:
+            records = _tokens_by_code(conn, unique)
+            decision = plan(records)
+            if decision is None:
+                return records, 0
+            grants, audit = decision
+            return records, _revoke_grants(conn, RevocationTarget.grants(grants), at, audit)
+
+        return await self._write(work)
 
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
