@@ -52,10 +52,15 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_form(text: str) -> dict[str, str]:
     """Parse a query string or form body. RFC 6749 section 3.1: a parameter sent more than
     once is an error, as is malformed percent-encoding of UTF-8."""
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise invalid_request("parameters are not valid UTF-8 form encoding") from None
+    if "%" in text or "+" in text:
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise invalid_request("parameters are not valid UTF-8 form encoding") from None
+    else:
+        # Nothing to decode (the usual token and client_credentials bodies): the same
+        # pairs as parse_qsl gives, without its per-pair unquoting.
+        pairs = [(n, v) for n, _, v in (p.partition("=") for p in text.split("&") if p)]
     params: dict[str, str] = {}
     for name, value in pairs:
         if name in params:
