@@ -28,7 +28,9 @@ class StoreUnavailable(RuntimeError):
 
 # Revoking a whole client, user or session runs in committed batches of this many rows, so
 # a client with millions of tokens does not hold the writer (or row locks) for long.
-REVOKE_BATCH = 10_000
+# Measured on SQLite (20k tokens, concurrent writes): 10,000-row batches stalled other
+# writes up to 85-135 ms, 2,500-row batches up to ~33 ms, in the same total time.
+REVOKE_BATCH = 2_500
 
 
 @dataclass(frozen=True, slots=True)
