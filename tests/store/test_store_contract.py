@@ -100,6 +100,32 @@ def test_revoke_is_idempotent_and_audited_once(
     assert records[0]["count"] == 1 and records[0]["details"] == {"why": "first"}
 
 
+def test_revoke_grants_of_found_tokens_as_planned(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    a1, r1 = token("g1"), token("g1", kind=TokenType.REFRESH_TOKEN)
+    other, foreign = token("g2"), token("g3", client="c2")
+    run(loop, store.insert_tokens([a1, r1, other, foreign]))
+    seen: list[set[str]] = []
+
+    def plan(records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
+        seen.append({r.code for r in records})
+        return {r.grant_id for r in records if r.client_id == "c1"}, audit("planned")
+
+    unknown = sha256_hex("unknown")
+    found, count = run(loop, store.revoke_grants_of([a1.code, a1.code, unknown], plan, NOW))
+    assert [r.code for r in found] == [a1.code] and seen[-1] == {a1.code}
+    assert count == 2  # the whole grant: its refresh token too
+    assert live(loop, store, a1, r1, other, foreign) == [False, False, True, True]
+    assert [r["reason"] for r in run(loop, store.list_audit())] == ["planned"]
+    # The plan sees what is stored now (a1 revoked) and may decide to revoke nothing.
+    found, count = run(loop, store.revoke_grants_of([a1.code, foreign.code], lambda _: None, NOW))
+    assert {r.code for r in found} == {a1.code, foreign.code} and count == 0
+    assert not found[0].is_live(NOW) or not found[1].is_live(NOW)
+    assert live(loop, store, foreign) == [True]
+    assert len(run(loop, store.list_audit())) == 1
+
+
 def test_revoke_by_client_with_type_filter(store: Store, loop: asyncio.AbstractEventLoop) -> None:
     access = token("g1", "c1")
     refresh = token("g1", "c1", TokenType.REFRESH_TOKEN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from tokenrevoke.oauth.errors import OAuthError
@@ -21,3 +23,11 @@ def test_repeated_parameter_is_an_error() -> None:
 def test_invalid_utf8_is_an_error() -> None:
     with pytest.raises(OAuthError):
         parse_form("token=%FF%FE")
+
+
+@pytest.mark.parametrize(
+    "text", ["a=1&b=2", "a", "a=&b", "&&a=1&", "a==b", "token=abc_-.~&x=y", "a=1;b=2", ""]
+)
+def test_forms_without_escapes_parse_as_parse_qsl_does(text: str) -> None:
+    # parse_form skips unquoting when there is nothing to unquote; the pairs must not change.
+    assert parse_form(text) == dict(parse_qsl(text, keep_blank_values=True))

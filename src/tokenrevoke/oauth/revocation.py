@@ -162,29 +162,13 @@ class RevocationService:
                 f"{len(raw)} tokens were sent",
             )
         now = int(time.time())
-        records = await self._store.get_tokens([sha256_hex(t) for t in raw])
-        matches = [r for r in records if r.is_live(now) and _hint_matches(r, hint)]
-        if not matches:
-            return 0  # unknown tokens: 200 (RFC 7009 section 2.2)
-        client = auth.client
-        foreign = [r for r in matches if r.client_id != client.client_id]
-        if foreign and not (
-            cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes
-        ):
+        plan = _GrantPlan(auth.client, hint, cfg, now)
+        _, revoked = await self._store.revoke_grants_of([sha256_hex(t) for t in raw], plan, now)
+        if plan.refused:
             raise invalid_request(
                 "the token was not issued to this client", "token belongs to another client"
             )
-        audit = AuditEvent(
-            action="revoke", actor=f"client:{client.client_id}", reason="revoke_endpoint",
-            client_id=client.client_id,
-            details={
-                "grants": sorted({r.grant_id for r in matches}),
-                "token_codes": sorted({r.code for r in matches}),
-                "other_clients": sorted({r.client_id for r in foreign}),
-            },
-        )  # fmt: skip
-        grants = RevocationTarget.grants({r.grant_id for r in matches})
-        return await self._store.revoke(grants, now, audit)
+        return revoked  # 0 for unknown tokens: 200 (RFC 7009 section 2.2)
 
     @staticmethod
     def _script_request(request: OAuthRequest, auth: AuthenticatedClient) -> RevokeScriptRequest:
@@ -194,6 +178,42 @@ class RevocationService:
             remote_addr=request.remote_addr,
             client=auth.client,
         )
+
+
+class _GrantPlan:
+    """Which grants the presented tokens revoke. The store runs it inside its write
+    transaction (store.base.GrantPlanner), so it decides and records, never raises: a
+    token of another client, without permission, revokes nothing and sets `refused`."""
+
+    def __init__(self, client: Client, hint: str | None, cfg: AppConfiguration, now: int) -> None:
+        self._client = client
+        self._hint = hint
+        self._may_revoke_others = bool(
+            cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes
+        )
+        self._now = now
+        self.refused = False
+
+    def __call__(self, records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
+        self.refused = False  # the store may run a plan again (a retried batch)
+        matches = [r for r in records if r.is_live(self._now) and _hint_matches(r, self._hint)]
+        if not matches:
+            return None
+        client_id = self._client.client_id
+        foreign = [r for r in matches if r.client_id != client_id]
+        if foreign and not self._may_revoke_others:
+            self.refused = True
+            return None
+        audit = AuditEvent(
+            action="revoke", actor=f"client:{client_id}", reason="revoke_endpoint",
+            client_id=client_id,
+            details={
+                "grants": sorted({r.grant_id for r in matches}),
+                "token_codes": sorted({r.code for r in matches}),
+                "other_clients": sorted({r.client_id for r in foreign}),
+            },
+        )  # fmt: skip
+        return {r.grant_id for r in matches}, audit
 
 
 def _hint_matches(record: TokenRecord, hint: str | None) -> bool:

@@ -7,7 +7,7 @@ write has made that write durable.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,7 +32,9 @@ class StoreUnavailable(RuntimeError):
 
 # Revoking a whole client, user or session runs in committed batches of this many rows, so
 # a client with millions of tokens does not hold the writer (or row locks) for long.
-REVOKE_BATCH = 10_000
+# Measured on SQLite (20k tokens, concurrent writes): 10,000-row batches stalled other
+# writes up to 85-135 ms, 2,500-row batches up to ~33 ms, in the same total time.
+REVOKE_BATCH = 2_500
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,13 @@ def previous_refresh_verdict(
     if at - record.revoked_at < grace_seconds:
         return PreviousRefreshToken.REISSUED
     return PreviousRefreshToken.REUSED
+
+
+# Given the records found for some token codes, which grants to revoke and the audit
+# record to write, or None to revoke nothing. It may run inside the store's write
+# transaction (on SQLite, on the writer thread), so it must be quick and must not raise,
+# do I/O or await; it may run more than once for one call (a batch retried).
+GrantPlanner = Callable[[list[TokenRecord]], "tuple[Collection[str], AuditEvent] | None"]
 
 
 # Janssen's token attribute names -> our columns (the config API searches by these names).
@@ -165,6 +174,21 @@ class Store(ABC):
         Every transaction that revokes at least one token also writes one RevocationEvent
         to the outbox (the hashes, grants, clients and users it newly revoked): one event
         for a grant target, one per committed batch otherwise, sharing a revocation id."""
+
+    async def revoke_grants_of(
+        self, codes: Sequence[str], plan: GrantPlanner, at: int
+    ) -> tuple[list[TokenRecord], int]:
+        """Look the token codes up and revoke the grants `plan` picks from what was found
+        (with its audit record). Returns the records found and how many tokens were newly
+        revoked, after COMMIT. This composition is every backend's behaviour; SQLite
+        overrides it to do the lookup and the revocation in one job of its writer thread
+        (one hand-off between threads instead of two, and a warm page cache)."""
+        records = await self.get_tokens(codes)
+        decision = plan(records)
+        if decision is None:
+            return records, 0
+        grants, audit = decision
+        return records, await self.revoke(RevocationTarget.grants(grants), at, audit)
 
     @abstractmethod
     async def rotate_refresh_token(

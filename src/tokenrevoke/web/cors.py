@@ -28,7 +28,8 @@ class CorsMiddleware:
             await self.app(scope, receive, send)
             return
         origin = _header(scope, b"origin")
-        rules = self._filter()
+        # Most requests (servers, not browsers) send no Origin: skip the filter lookup.
+        rules = self._filter() if origin is not None else None
         if origin is None or rules is None:
             await self.app(scope, receive, send)
             return

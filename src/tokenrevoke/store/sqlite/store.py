@@ -35,6 +35,7 @@ from tokenrevoke.store.base import (
     REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
+    GrantPlanner,
     PreviousRefreshToken,
     Revisions,
     RevocationTarget,
@@ -52,6 +53,7 @@ from tokenrevoke.store.codec import (
     token_from_row,
     token_to_row,
 )
+from tokenrevoke.store.sqlite.checkpoint import Checkpointer
 from tokenrevoke.store.sqlite.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -71,6 +73,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     # 64 MiB of page cache per connection: the upper levels of the indexes of a large
     # store stay in memory. (No mmap: mapped pages would count against the server's RSS.)
     conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+# The writer's own checkpoints are only a backstop (the checkpointer thread does the
+# work, store/sqlite/checkpoint.py): should it fall behind, the writer checkpoints once the
+# WAL holds this many pages (~80 MiB; the WAL is not mapped, so it is not in RSS).
+_WAL_BACKSTOP_PAGES = 20_000
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    conn = _connect(path)
+    conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BACKSTOP_PAGES}")
     return conn
 
 
@@ -94,11 +108,96 @@ def _write_audit(conn: sqlite3.Connection, at: int, audit: AuditEvent, count: in
     )
 
 
+def _tokens_by_code(conn: sqlite3.Connection, unique_codes: list[str]) -> list[TokenRecord]:
+    found: list[TokenRecord] = []
+    for start in range(0, len(unique_codes), _IN_CHUNK):
+        chunk = unique_codes[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde IN ({marks})", chunk
+        ).fetchall()
+        found.extend(token_from_row(r) for r in rows)
+    return found
+
+
+def _tombstone(
+    conn: sqlite3.Connection,
+    target: RevocationTarget,
+    at: int,
+    audit: AuditEvent,
+    where: str,
+    params: Sequence[Any],
+) -> list[Any]:
+    """Revoke the target's live tokens that match `where`; returns the rows newly revoked
+    (for the event). SELECT then UPDATE on one condition is exact here (the writer holds
+    the write lock between them) and several times cheaper than UPDATE ... RETURNING
+    through Python's sqlite3."""
+    type_filter = ""
+    type_params: tuple[str, ...] = ()
+    if target.token_types:
+        type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
+        type_params = tuple(t.value for t in target.token_types)
+    # `+exp`: the expiry index would match every live token; only the scope column's
+    # index may drive these statements (tokens_by_exp is for the purge).
+    condition = f"revoked_at IS NULL AND +exp > ?{type_filter} AND {where}"
+    bound = (at, *type_params, *params)
+    revoked = conn.execute(
+        f"SELECT {REVOKED_COLUMNS} FROM tokens WHERE {condition}", bound
+    ).fetchall()
+    if revoked:
+        conn.execute(
+            "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+            f"WHERE {condition}",
+            (at, audit.actor, audit.reason, *bound),
+        )
+    return revoked
+
+
+def _write_event(
+    conn: sqlite3.Connection,
+    revocation_id: str,
+    batch: int,
+    at: int,
+    audit: AuditEvent,
+    target: RevocationTarget,
+    revoked: Sequence[Any],
+) -> None:
+    """The revocation's event, in the outbox, in the transaction of its tombstones."""
+    event_id, body = codec.revocation_event_body(
+        revocation_id, batch, at, audit, (target.column, target.values), revoked
+    )
+    conn.execute(
+        "INSERT INTO revocation_events (id, at, body) VALUES (?, ?, ?)", (event_id, at, body)
+    )
+
+
+def _revoke_grants(
+    conn: sqlite3.Connection,
+    target: RevocationTarget,
+    at: int,
+    audit: AuditEvent,
+    revocation_id: str,
+) -> int:
+    """A grant target, inside the writer's transaction: one statement pair per chunk of ids,
+    then the audit record and the event."""
+    column = TARGET_COLUMN["grant"]
+    revoked: list[Any] = []
+    for start in range(0, len(target.values), _IN_CHUNK):
+        chunk = target.values[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        revoked += _tombstone(conn, target, at, audit, f"{column} IN ({marks})", chunk)
+    if revoked:
+        _write_audit(conn, at, audit, len(revoked))
+        _write_event(conn, revocation_id, 1, at, audit, target, revoked)
+    return len(revoked)
+
+
 class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._reader = _connect(path)
-        self._writer = GroupCommitWriter(lambda: _connect(path))
+        self._writer = GroupCommitWriter(lambda: _connect_writer(path))
+        self._checkpointer = Checkpointer(lambda: _connect(path))
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -135,71 +234,20 @@ class SqliteStore(Store):
         return token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
-        found: list[TokenRecord] = []
-        unique = list(dict.fromkeys(codes))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde IN ({marks})", chunk
-            )
-            found.extend(token_from_row(r) for r in rows)
-        return found
+        try:
+            return _tokens_by_code(self._reader, list(dict.fromkeys(codes)))
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
         column = TARGET_COLUMN[target.column]
-        type_filter = ""
-        type_params: tuple[str, ...] = ()
-        if target.token_types:
-            type_filter = f" AND tkn_typ IN ({','.join('?' * len(target.token_types))})"
-            type_params = tuple(t.value for t in target.token_types)
-        # `+exp`: the expiry index would match every live token; only the scope column's
-        # index may drive these statements (tokens_by_exp is for the purge).
-        live = f"revoked_at IS NULL AND +exp > ?{type_filter} AND "
-        live_params = (at, *type_params)
-
-        def tombstone(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Any]:
-            """Revoke the live tokens matching `where`; returns the rows newly revoked.
-            SELECT then UPDATE on one condition is exact here (the writer holds the write
-            lock between them) and several times cheaper than UPDATE ... RETURNING through
-            Python's sqlite3."""
-            condition = f"{live}{where}"
-            revoked = conn.execute(
-                f"SELECT {REVOKED_COLUMNS} FROM tokens WHERE {condition}", (*live_params, *params)
-            ).fetchall()
-            if revoked:
-                conn.execute(
-                    "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-                    f"WHERE {condition}",
-                    (at, audit.actor, audit.reason, *live_params, *params),
-                )
-            return revoked
-
+        # One id for the whole revocation (its batches share it); made here, outside the
+        # writer's jobs, so a job the writer runs again keeps it.
         revocation_id = new_id()
-
-        def write_event(conn: sqlite3.Connection, batch: int, revoked: Sequence[Any]) -> None:
-            event_id, body = codec.revocation_event_body(
-                revocation_id, batch, at, audit, (target.column, target.values), revoked
-            )
-            conn.execute(
-                "INSERT INTO revocation_events (id, at, body) VALUES (?, ?, ?)",
-                (event_id, at, body),
-            )
-
         if target.column == "grant":
-
-            def work(conn: sqlite3.Connection) -> int:
-                revoked: list[Any] = []
-                for start in range(0, len(target.values), _IN_CHUNK):
-                    chunk = target.values[start : start + _IN_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    revoked += tombstone(conn, f"{column} IN ({marks})", chunk)
-                if revoked:
-                    _write_audit(conn, at, audit, len(revoked))
-                    write_event(conn, 1, revoked)
-                return len(revoked)
-
-            return await self._write(work)
+            return await self._write(
+                lambda conn: _revoke_grants(conn, target, at, audit, revocation_id)
+            )
 
         (value,) = target.values
         total = 0
@@ -220,11 +268,12 @@ class SqliteStore(Store):
                     if total:
                         _write_audit(conn, at, audit, total)
                     return 0, None
-                revoked = tombstone(
-                    conn, f"{column} = ? AND tkn_cde > ? AND tkn_cde <= ?", (value, after, last)
-                )
+                revoked = _tombstone(
+                    conn, target, at, audit, f"{column} = ? AND tkn_cde > ? AND tkn_cde <= ?",
+                    (value, after, last),
+                )  # fmt: skip
                 if revoked:
-                    write_event(conn, number, revoked)
+                    _write_event(conn, revocation_id, number, at, audit, target, revoked)
                 return len(revoked), last
 
             count, last = await self._write(batch)
@@ -233,6 +282,23 @@ class SqliteStore(Store):
             if last is None:
                 return total
             after = last
+
+    async def revoke_grants_of(
+        self, codes: Sequence[str], plan: GrantPlanner, at: int
+    ) -> tuple[list[TokenRecord], int]:
+        unique = list(dict.fromkeys(codes))
+        revocation_id = new_id()
+
+        def work(conn: sqlite3.Connection) -> tuple[list[TokenRecord], int]:
+            records = _tokens_by_code(conn, unique)
+            decision = plan(records)
+            if decision is None:
+                return records, 0
+            grants, audit = decision
+            target = RevocationTarget.grants(grants)
+            return records, _revoke_grants(conn, target, at, audit, revocation_id)
+
+        return await self._write(work)
 
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
@@ -662,6 +728,7 @@ class SqliteStore(Store):
         return await self._write(work)
 
     async def close(self) -> None:
+        self._checkpointer.close()
         self._writer.close()
         self._reader.close()
 
