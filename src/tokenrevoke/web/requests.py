@@ -131,11 +131,21 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
     return _oauth_request(request, settings, params), document
 
 
+def authorization_header(request: Request) -> str | None:
+    """The one Authorization header. Two are refused (RFC 9110 5.3: it is no list): which
+    one counts would depend on who reads them, and a proxy in front may have checked or
+    passed on the other."""
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        raise invalid_request("the Authorization header was sent more than once")
+    return values[0] if values else None
+
+
 def _oauth_request(request: Request, settings: Settings, params: dict[str, str]) -> OAuthRequest:
     remote = request.client.host if request.client else None
     return OAuthRequest(
         params=params,
-        authorization=request.headers.get("authorization"),
+        authorization=authorization_header(request),
         client_cert=client_certificate(request, settings, remote),
         endpoint=settings.base_url + request.url.path,
         headers=request.headers,
