@@ -580,14 +580,17 @@ def test_absurd_authorization_headers(
     assert server.is_active(token)
 
 
-@pytest.mark.parametrize("endpoint", [*BODY_ENDPOINTS, STREAM])
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS)
+@pytest.mark.parametrize("valid_first", [False, True])
 def test_two_authorization_headers_are_refused(
-    server: Server, client: Client, endpoint: str
+    server: Server, client: Client, endpoint: str, valid_first: bool
 ) -> None:
+    """Whichever comes first: a proxy in front may pass on, or check, the other one."""
     token = mint(server, client, endpoint)
     headers = [(b"Authorization", b"Basic " + b64(b"x:y")), basic_header(client)]
-    body = None if endpoint == STREAM else valid_body(endpoint, token)
-    assert_raw_error(raw_post(server, endpoint, body, headers))
+    if valid_first:
+        headers.reverse()
+    assert_raw_error(raw_post(server, endpoint, valid_body(endpoint, token), headers), (400,))
     assert server.is_active(token)
 
 
@@ -606,6 +609,17 @@ def open_stream(server: Server, token: str, last_event_id: bytes) -> tuple[int, 
     assert answer is not None
     status, header_list, body = answer
     return status, dict(header_list), body
+
+
+@pytest.mark.parametrize("valid_first", [False, True])
+def test_two_authorization_headers_at_the_stream_are_refused(
+    server: Server, stream_token: str, valid_first: bool
+) -> None:
+    headers = [(b"Authorization", b"Bearer " + stream_token.encode()),
+               (b"Authorization", b"Bearer not-a-token")]  # fmt: skip
+    if not valid_first:
+        headers.reverse()
+    assert_raw_error(raw_post(server, STREAM, None, headers), (400,))
 
 
 ABSURD_LAST_EVENT_IDS = {
