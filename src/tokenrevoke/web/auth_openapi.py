@@ -23,6 +23,7 @@ from tokenrevoke.oauth.global_revocation import (
     ISS_SUB,
     MAX_IDENTIFIER_LENGTH,
     SESSION_ID,
+    SUPPORTED_FORMATS,
     USER_ID_FORMATS,
 )
 from tokenrevoke.oauth.global_revocation import PATH as GLOBAL_REVOCATION_PATH
@@ -41,12 +42,12 @@ from tokenrevoke.web.responses import JSON
 AUTH = "/jans-auth/restv1"
 FORM = "application/x-www-form-urlencoded"
 _INT64 = {"type": "integer", "format": "int64"}
-# How a confidential client may authenticate in the form instead of a header.
 # Blank identifiers are refused (400), hence a non-space character.
 _IDENTIFIER = {"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH,
                "pattern": "\\S"}  # fmt: skip
 # The `issuer` property (it may differ from the served base URL): any other is 400.
-_ISSUER = {**STRING, "description": "this server's issuer"}
+_ISSUER = {**_IDENTIFIER, "description": "this server's issuer"}
+# How a confidential client may authenticate in the form (or JSON body) instead of a header.
 _CLIENT_PARAMS = {
     "client_id": STRING,
     "client_secret": STRING,
@@ -71,8 +72,7 @@ def _subject_identifier() -> dict[str, Any]:
     )  # fmt: skip
     email["anyOf"] = [{"required": ["email"]}, {"required": ["id"]}]
     return {
-        "description": "supported formats: "
-        + ", ".join((*USER_ID_FORMATS, *EMAIL_FORMATS, ISS_SUB, SESSION_ID)),
+        "description": "supported formats: " + ", ".join(SUPPORTED_FORMATS),
         "oneOf": [
             alternative((*USER_ID_FORMATS, SESSION_ID), {"id": _IDENTIFIER}),
             email,
