@@ -1,11 +1,15 @@
 """Property-based conformance of the auth server against its own OpenAPI document.
 
 schemathesis loads `/jans-auth/restv1/openapi.json` from a real server and, for every
-operation (token, revoke, introspection GET and POST, JWKS, discovery, health), sends
+operation (token, revoke, introspection GET and POST, global token revocation, the
+revocation event stream, JWKS, discovery, health, metrics), sends
 schema-derived requests, positive and negative, checking that the server never answers
 5xx, answers only documented status codes and content types with bodies that match their
 schemas, never shows a stack trace, and always says `Cache-Control: no-store`. With a
-client's Basic credentials, with a Bearer token, and with no credentials at all.
+client's Basic credentials, with a Bearer token, and with no credentials at all. The client
+holds `global_token_revocation`, so valid global revocations reach the rules (204); it
+lacks `revocation_events`, so the event stream only ever answers errors here (a stream
+that opened would never end: its 200 is tested in test_event_stream.py).
 Bounded and deterministic (tests/support/fuzzing.py).
 """
 
@@ -29,7 +33,11 @@ OPS = [
 ]
 # Operations with something to get wrong (a body or a query).
 NEGATIVE_OPS = [p for p in OPS if p.values[1].startswith(AUTH) and "jwks" not in p.values[1]]
-CLIENT_AUTH_OPS = {f"{AUTH}/token", f"{AUTH}/revoke", f"{AUTH}/introspection"}
+GLOBAL = f"{AUTH}/global-token-revocation"
+STREAM = f"{AUTH}/revocation-events"
+CLIENT_AUTH_OPS = {f"{AUTH}/token", f"{AUTH}/revoke", f"{AUTH}/introspection", GLOBAL}
+BEARER_OPS = [*CLIENT_AUTH_OPS, STREAM]
+CREDENTIALS = ["basic", "bearer", "none"]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +50,7 @@ def client(server: Server) -> Client:
     return server.create_client(
         "--grant-type", "client_credentials", "--grant-type", "password",
         "--grant-type", "refresh_token", "--scope", "openid",
+        "--scope", "global_token_revocation",
     )  # fmt: skip
 
 
@@ -53,7 +62,13 @@ def basic(client: Client) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def bearer(server: Server, client: Client) -> dict[str, str]:
-    return {"Authorization": "Bearer " + server.fetch_token(client)["access_token"]}
+    token = server.fetch_token(client, scope="openid global_token_revocation")["access_token"]
+    return {"Authorization": "Bearer " + token}
+
+
+@pytest.fixture(scope="module")
+def credentials(basic: dict[str, str], bearer: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {"basic": basic, "bearer": bearer, "none": {}}
 
 
 def inspect(case: Case[Any], response: Any) -> None:
@@ -94,7 +109,7 @@ def test_negative_data_with_basic_credentials(
     assert statuses
 
 
-@pytest.mark.parametrize(("method", "path"), [p for p in OPS if p.values[1] in CLIENT_AUTH_OPS])
+@pytest.mark.parametrize(("method", "path"), [p for p in OPS if p.values[1] in BEARER_OPS])
 def test_conformance_with_bearer_token(
     schema: Any, bearer: dict[str, str], method: str, path: str
 ) -> None:
@@ -106,4 +121,26 @@ def test_without_credentials_nothing_is_granted(schema: Any, method: str, path: 
     statuses = run(schema, method, path, GenerationMode.POSITIVE, {})
     assert statuses
     if path != f"{AUTH}/revoke":  # an unknown client_id at /revoke is 200, nothing done
-        assert 200 not in statuses, statuses
+        assert not any(200 <= status < 300 for status in statuses), statuses
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+def test_global_revocation_valid_bodies_reach_the_rules(
+    schema: Any, credentials: dict[str, dict[str, str]], credential: str
+) -> None:
+    """Valid bodies with the scope-holding client's credentials are revoked (204) or are
+    refused by the subject rules (400: blank id, a member the format needs, a foreign
+    iss); without credentials they never get past client authentication."""
+    statuses = run(schema, "POST", GLOBAL, GenerationMode.POSITIVE, credentials[credential])
+    expected = {204, 400} if credential != "none" else {400, 401}
+    assert set(statuses) <= expected and statuses, statuses
+    if credential != "none":
+        assert 204 in statuses, statuses
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+def test_global_revocation_invalid_bodies_are_refused(
+    schema: Any, credentials: dict[str, dict[str, str]], credential: str
+) -> None:
+    statuses = run(schema, "POST", GLOBAL, GenerationMode.NEGATIVE, credentials[credential])
+    assert statuses and not any(200 <= status < 300 for status in statuses), statuses

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from tokenrevoke.events.push import _retry_after, _set_error, backoff
 from tokenrevoke.events.set import TOKENS_REVOKED, set_claims
+from tokenrevoke.events.stream import parse_last_event_id
 from tokenrevoke.model import RevocationEvent
+from tokenrevoke.oauth.errors import OAuthError
 
 ISSUER = "https://as.example"
 EVENT = RevocationEvent(
@@ -56,3 +60,20 @@ def test_set_error_bodies_are_read_defensively() -> None:
     assert _set_error(b'{"err": 3}') == (None, None)
     assert _set_error(b"[1]") == (None, None)
     assert _set_error(b"<html>") == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "after"),
+    [(None, None), ("", None), ("  ", None), ("0", 0), (" 42 ", 42), ("9" * 18, 10**18 - 1)],
+)
+def test_last_event_id_is_a_position_or_blank(value: str | None, after: int | None) -> None:
+    assert parse_last_event_id(value) == after
+
+
+@pytest.mark.parametrize(
+    "value", ["-1", "+1", "1.0", "1e3", "0x1", "9" * 19, "\u00b2", "\u0661", "\uff11", "1 2"]
+)
+def test_last_event_id_that_is_no_position_is_invalid_request(value: str) -> None:
+    with pytest.raises(OAuthError) as err:
+        parse_last_event_id(value)
+    assert (err.value.status, err.value.error) == (400, "invalid_request")

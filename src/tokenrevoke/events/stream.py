@@ -9,6 +9,7 @@ when the server shuts down (the subscriber reconnects with Last-Event-ID).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -30,6 +31,19 @@ def _bearer_error(status: int, error: str, description: str) -> OAuthError:
     return OAuthError(status, error, description, headers={"WWW-Authenticate": challenge})
 
 
+_POSITION = re.compile(r"[0-9]{1,18}")  # ASCII digits: str.isdigit() also takes "²"
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    """The position a subscriber resumes after (None: blank or absent, from now on)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not _POSITION.fullmatch(text):
+        raise invalid_request("Last-Event-ID must be an event position (an integer)")
+    return int(text)
+
+
 class EventStream:
     def __init__(
         self, store: Store, feed: EventFeed, config: Callable[[], AppConfiguration]
@@ -44,12 +58,8 @@ class EventStream:
         """Check the subscriber (OAuthError when refused) and return its stream: events,
         and None whenever a heartbeat is due."""
         code = await self._authorize(authorization)
-        if last_event_id is not None and last_event_id.strip():
-            text = last_event_id.strip()
-            if not text.isdigit() or len(text) > 18:
-                raise invalid_request("Last-Event-ID must be an event position (an integer)")
-            after = int(text)
-        else:
+        after = parse_last_event_id(last_event_id)
+        if after is None:
             after = await self._store.latest_event_position()
         return self._follow(code, after)
 

@@ -1,7 +1,10 @@
 """OpenAPI 3 description of the auth-server endpoints we serve (token, revoke, introspection,
-JWKS, discovery, health), with the operation ids, parameter names and response codes of
-Janssen's jans-auth-server swagger for those operations, corrected to what goes on the
-wire (served at `/jans-auth/restv1/openapi.json`).
+global token revocation, the revocation event stream, JWKS, discovery, health, metrics),
+with the operation ids, parameter names and response codes of Janssen's jans-auth-server
+swagger for those operations, corrected to what goes on the wire (served at
+`/jans-auth/restv1/openapi.json`). Janssen's swagger does not describe global token
+revocation: that one follows draft-parecki-oauth-global-token-revocation and Janssen's
+GlobalTokenRevocationRequest (`sub_id`: `format`, `id`).
 
 Where Janssen's swagger and its wire format differ, this describes the wire: `scope` is one
 space-separated string (RFC 6749/7662), not an array; `grant_type` is one value; the
@@ -13,7 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS
 from tokenrevoke.oauth.discovery import AUTH_METHODS
+from tokenrevoke.oauth.global_revocation import (
+    EMAIL_FORMATS,
+    ISS_SUB,
+    MAX_IDENTIFIER_LENGTH,
+    SESSION_ID,
+    SUPPORTED_FORMATS,
+    USER_ID_FORMATS,
+)
+from tokenrevoke.oauth.global_revocation import PATH as GLOBAL_REVOCATION_PATH
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 from tokenrevoke.web.openapi import (
     BOOLEAN,
@@ -29,13 +42,44 @@ from tokenrevoke.web.responses import JSON
 AUTH = "/jans-auth/restv1"
 FORM = "application/x-www-form-urlencoded"
 _INT64 = {"type": "integer", "format": "int64"}
-# How a confidential client may authenticate in the form instead of a header.
+# Blank identifiers are refused (400), hence a non-space character.
+_IDENTIFIER = {"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH,
+               "pattern": "\\S"}  # fmt: skip
+# The `issuer` property (it may differ from the served base URL): any other is 400.
+_ISSUER = {**_IDENTIFIER, "description": "this server's issuer"}
+# How a confidential client may authenticate in the form (or JSON body) instead of a header.
 _CLIENT_PARAMS = {
     "client_id": STRING,
     "client_secret": STRING,
     "client_assertion_type": STRING,
     "client_assertion": STRING,
 }
+
+
+def _subject_identifier() -> dict[str, Any]:
+    """RFC 9493 subject identifier, as Janssen's SubId (`format`, `id`) with the RFC's
+    members for the email and iss_sub formats: one alternative per format, with the
+    members it needs (else 400)."""
+
+    def alternative(formats: tuple[str, ...], members: dict[str, Any]) -> dict[str, Any]:
+        props = {"format": {"type": "string", "enum": list(formats)}, **members}
+        return object_schema(props, ["format", *members])
+
+    email = object_schema(
+        {"format": {"type": "string", "enum": list(EMAIL_FORMATS)}, "email": _IDENTIFIER,
+         "id": _IDENTIFIER},
+        ["format"],
+    )  # fmt: skip
+    email["anyOf"] = [{"required": ["email"]}, {"required": ["id"]}]
+    return {
+        "description": "supported formats: " + ", ".join(SUPPORTED_FORMATS),
+        "oneOf": [
+            alternative((*USER_ID_FORMATS, SESSION_ID), {"id": _IDENTIFIER}),
+            email,
+            alternative((ISS_SUB,), {"iss": _ISSUER, "sub": _IDENTIFIER}),
+        ],
+    }
+
 
 SCHEMAS: dict[str, Any] = {
     # Janssen's ErrorResponse, plus our optional `reason` (errorReasonEnabled).
@@ -105,14 +149,23 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Health": object_schema({"status": STRING}, ["status"]),
+    "SubjectIdentifier": _subject_identifier(),
+    # Janssen's GlobalTokenRevocationRequest; `subject` is draft-00's name for `sub_id`,
+    # and the credential members are client_secret_post / JWT assertions in JSON.
+    "GlobalTokenRevocationRequest": object_schema(
+        {"sub_id": schema_ref("SubjectIdentifier"), **_CLIENT_PARAMS}, ["sub_id"]
+    ),
 }
 
 _STATUS_TEXT = {**ERROR_TEXT, 503: "Service Unavailable"}
+EVENT_STREAM = "text/event-stream"
+PROMETHEUS = "text/plain"
 # A client authenticates with HTTP Basic (client_secret_basic), with a Bearer access token
 # (revocation, introspection), in the form (client_secret_post, JWT assertions), or, as a
 # public client, with `client_id` alone: hence the empty alternative.
 _CLIENT: list[dict[str, list[str]]] = [{"basic": []}, {}]
 _CLIENT_OR_BEARER: list[dict[str, list[str]]] = [{"basic": []}, {"bearer": []}, {}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -208,6 +261,60 @@ def _paths() -> dict[str, dict[str, Any]]:
         "parameters": [],
         "requestBody": _form({**_INTROSPECTION_PARAMS, **_CLIENT_PARAMS}, ["token"]),
     }
+    global_revocation = {
+        "tags": ["Global Token Revocation"],
+        "summary": "Revoke every token and end every session of one user "
+        "(draft-parecki-oauth-global-token-revocation)",
+        "description": f"The client needs the `{GLOBAL_TOKEN_REVOCATION}` scope (and a Bearer "
+        "token must have been granted it). An unknown user is 204 too.",
+        "operationId": "global-token-revocation",
+        "security": _CLIENT_OR_BEARER,
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": schema_ref("GlobalTokenRevocationRequest")}},
+        },
+        # 401 failed client authentication or a public client, 403 GLOBAL_TOKEN_REVOCATION
+        # off or the scope missing, 415 a body that is not application/json.
+        "responses": {
+            "204": {"description": "Every token of the user is revoked (committed)"},
+            **_errors(400, 401, 403, 413, 415, 500, 503),
+        },
+    }
+    revocation_events = {
+        "tags": ["Revocation Events"],
+        "summary": "Server-Sent Events stream of revocation events (docs/events.md)",
+        "description": f"A Bearer access token with the scope `{REVOCATION_EVENTS}`. The "
+        "stream stays open: events (`event: tokens-revoked`, `id:` its position) and "
+        "heartbeats, until the token is revoked or expires.",
+        "operationId": "revocation-events",
+        "security": _BEARER,
+        "parameters": [
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "resume after this event position",
+                "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+            }
+        ],
+        "responses": {
+            "200": {"description": "The event stream", "content": {EVENT_STREAM: {}}},
+            # 400 a Last-Event-ID that is no position; 401 no live access token;
+            # 403 the token lacks the scope.
+            **_errors(400, 401, 403, 500, 503),
+        },
+    }
+    metrics = {
+        "tags": ["Observability"],
+        "summary": "Prometheus metrics (text exposition format)",
+        "description": "Only for the addresses in `metrics_allow` (default: loopback); "
+        "403 elsewhere, and for requests relayed by an untrusted proxy.",
+        "operationId": "metrics",
+        "responses": {
+            "200": {"description": "OK", "content": {PROMETHEUS: {"schema": STRING}}},
+            **_errors(403, 500),
+        },
+    }
     jwks = {
         "tags": ["JWK - JSON Web Key Set (JWKs)"],
         "summary": "The server's public signing keys",
@@ -235,6 +342,8 @@ def _paths() -> dict[str, dict[str, Any]]:
         f"{AUTH}/token": {"post": token},
         f"{AUTH}/revoke": {"post": revoke},
         f"{AUTH}/introspection": {"get": introspection_get, "post": introspection_post},
+        GLOBAL_REVOCATION_PATH: {"post": global_revocation},
+        f"{AUTH}/revocation-events": {"get": revocation_events},
         f"{AUTH}/jwks": {"get": jwks},
         # Janssen's swagger lists this path under a copied operation id
         # (`well-known-gluu-configuration`, method post); ours is GET, as served.
@@ -244,6 +353,7 @@ def _paths() -> dict[str, dict[str, Any]]:
         },
         "/health/live": {"get": health("health-live", "The process is up")},
         "/health/ready": {"get": health("health-ready", "The store answers (503 if not)")},
+        "/metrics": {"get": metrics},
     }
 
 
@@ -257,7 +367,8 @@ def auth_openapi_document(issuer: str) -> dict[str, Any]:
         "bearer": {
             "type": "http",
             "scheme": "bearer",
-            "description": "an access token (revocation and introspection)",
+            "description": "an access token (revocation, introspection, global token "
+            "revocation; the event stream)",
         },
     }
     doc = document(

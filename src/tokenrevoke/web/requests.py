@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import ipaddress
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -77,6 +78,35 @@ def parse_form(text: str) -> dict[str, str]:
     return params
 
 
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON request body strictly: UTF-8 (no BOM), no NaN or infinite numbers,
+    at most 1024 levels deep (orjson's rules), and, as RFC 7493 (I-JSON) requires, no
+    object with a member name twice. A repeated member is the JSON form of a repeated
+    form parameter: a parser in front of us (a WAF, a gateway, a script) may take the
+    first and we the last, so neither is taken."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise invalid_request("the request body is not valid JSON") from None
+    if b'"' in body and isinstance(document, dict | list):
+        # orjson keeps the last of repeated members silently; the standard library tells
+        # them apart (a second, slower parse, only of documents orjson found valid).
+        try:
+            json.loads(body, object_pairs_hook=_unique_members)
+        except RecursionError:  # its limit is below orjson's 1024 levels
+            raise invalid_request("the request body is nested too deeply") from None
+    return document
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise invalid_request(f"JSON member {name[:64]!r} was sent more than once")
+        members[name] = value
+    return members
+
+
 async def oauth_request(
     request: Request, settings: Settings, *, query: bool = False
 ) -> OAuthRequest:
@@ -102,11 +132,7 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != JSON:
         raise OAuthError(415, "invalid_request", f"the request body must be {JSON}")
-    body = await read_body(request, settings.max_body_bytes)
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise invalid_request("the request body is not valid JSON") from None
+    document = parse_json(await read_body(request, settings.max_body_bytes))
     params: dict[str, str] = {}
     if isinstance(document, dict):
         for name in _CREDENTIAL_MEMBERS:
@@ -118,11 +144,21 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
     return _oauth_request(request, settings, params), document
 
 
+def authorization_header(request: Request) -> str | None:
+    """The one Authorization header. Two are refused (RFC 9110 5.3: it is no list): which
+    one counts would depend on who reads them, and a proxy in front may have checked or
+    passed on the other."""
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        raise invalid_request("the Authorization header was sent more than once")
+    return values[0] if values else None
+
+
 def _oauth_request(request: Request, settings: Settings, params: dict[str, str]) -> OAuthRequest:
     remote = request.client.host if request.client else None
     return OAuthRequest(
         params=params,
-        authorization=request.headers.get("authorization"),
+        authorization=authorization_header(request),
         client_cert=client_certificate(request, settings, remote),
         endpoint=settings.base_url + request.scope["path"],  # request.url: a URL parse
         headers=request.headers,

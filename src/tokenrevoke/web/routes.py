@@ -16,6 +16,7 @@ from tokenrevoke.observability.metrics import exposition, store_unavailable
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.web.requests import (
+    authorization_header,
     json_oauth_request,
     loggable_path,
     may_read_metrics,
@@ -97,7 +98,7 @@ async def revocation_events(request: Request) -> Response:
     """The SSE stream of revocation events (docs/events.md)."""
     runtime = runtime_of(request)
     stream = await runtime.event_stream.open(
-        request.headers.get("authorization"), request.headers.get("last-event-id")
+        authorization_header(request), request.headers.get("last-event-id")
     )
     return event_stream_response(stream)
 
