@@ -156,6 +156,9 @@ def test_revoke_all_pushes_every_live_token_of_the_client(
 ) -> None:
     client = password_client(server)
     tokens = [server.fetch_token(client)["access_token"] for _ in range(3)]
+    # One user's grant among the client's own tokens: the subject is still the client.
+    grant = server.password_token(client, "alice", PASSWORD)
+    tokens += [grant["access_token"], grant["refresh_token"]]
     revoked_before = server.fetch_token(client)["access_token"]
     assert server.send_revoke(client, token=revoked_before).status_code == 200
     other = password_client(server)
