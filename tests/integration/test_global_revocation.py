@@ -262,14 +262,21 @@ def test_the_users_sessions_end_with_every_token_bound_to_them(setup: Setup) -> 
     assert server.is_active(bob_token)
 
 
+def two_sessions(setup: Setup, uid: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """Two grants of the user, at two apps, whose access and refresh tokens are bound to
+    two sessions: (first grant, second grant, first session, second session)."""
+    first, second = login(setup, uid, setup.apps[0]), login(setup, uid, setup.apps[1])
+    ended, kept = f"s-{uuid.uuid4().hex}", f"s-{uuid.uuid4().hex}"
+    for kind in INTROSPECTABLE:
+        bind_to_session(setup.server, first[kind], ended)
+        bind_to_session(setup.server, second[kind], kept)
+    return first, second, ended, kept
+
+
 def test_session_id_format_ends_that_session_only(setup: Setup) -> None:
     server = setup.server
     uid, _ = new_user(server, "sessions")
-    first, second = login(setup, uid, setup.apps[0]), login(setup, uid, setup.apps[1])
-    ended, kept = f"s-{uuid.uuid4().hex}", f"s-{uuid.uuid4().hex}"
-    for kind in ("access_token", "refresh_token"):
-        bind_to_session(server, first[kind], ended)
-        bind_to_session(server, second[kind], kept)
+    first, second, ended, _ = two_sessions(setup, uid)
     assert_no_content(global_revoke(server, sub("session_id", id=ended), setup.revoker))
     assert not server.is_active(first["access_token"])
     assert not server.is_active(first["refresh_token"])

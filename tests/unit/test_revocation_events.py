@@ -42,6 +42,11 @@ def test_without_a_single_user_the_subject_is_the_client() -> None:
     assert set_claims(machine, ISSUER, None)["events"][TOKENS_REVOKED]["subject"] == {
         "subject_type": "opaque", "id": "c1"
     }  # fmt: skip
+    with_machine_tokens = dataclasses.replace(EVENT, userless_tokens=True)  # u1's and c1's own
+    assert set_claims(with_machine_tokens, ISSUER, None)["sub_id"] == {
+        "format": "opaque",
+        "id": "c1",
+    }
     mixed = dataclasses.replace(EVENT, user_ids=("u1", "u2"), client_ids=("c1", "c2"))
     assert set_claims(mixed, ISSUER, None)["sub_id"] == {"format": "opaque", "id": "r1"}
 

@@ -77,8 +77,7 @@ class EventDeliverer:
                 await listener(published)
             except Exception:
                 log.exception("a revocation event listener failed")
-        now = int(time.time())
-        claimed = await self._store.claim_deliveries(list(targets), now, LEASE_SECONDS, CLAIM_LIMIT)
+        claimed = await self._claim(list(targets))
         by_receiver: dict[str, list[Delivery]] = {}
         for delivery in claimed:
             by_receiver.setdefault(delivery.receiver, []).append(delivery)
@@ -91,6 +90,31 @@ class EventDeliverer:
             )
         )
         return bool(published) or len(claimed) == CLAIM_LIMIT
+
+    async def _claim(self, urls: list[str]) -> list[Delivery]:
+        """Claim due deliveries. A shutdown while the claim is being written does not
+        abandon it (on SQLite the writer thread commits it anyway): it is handed back, or
+        its lease would hold those events for LEASE_SECONDS after a restart."""
+        now = int(time.time())
+        claim = asyncio.ensure_future(
+            self._store.claim_deliveries(urls, now, LEASE_SECONDS, CLAIM_LIMIT)
+        )
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            with contextlib.suppress(StoreUnavailable):
+                await self._hand_back(await claim, [])
+            raise
+
+    async def _hand_back(self, claimed: list[Delivery], outcomes: list[DeliveryOutcome]) -> None:
+        """Settle `outcomes`, and the rest of `claimed` (not pushed) as due now."""
+        now = int(time.time())
+        outcomes = outcomes + [
+            DeliveryOutcome(d.receiver, _position(d), False, now, "interrupted")
+            for d in claimed[len(outcomes) :]
+        ]
+        if outcomes:
+            await self._store.settle_deliveries(outcomes, now)
 
     async def _deliver(
         self, receiver: Receiver, deliveries: list[Delivery], issuer: str, cap: int
@@ -113,13 +137,8 @@ class EventDeliverer:
         finally:
             # Shutting down mid-claim: hand back what was not pushed, so that after a
             # restart it goes out at once instead of when the lease runs out.
-            now = int(time.time())
-            outcomes += [
-                DeliveryOutcome(receiver.url, _position(d), False, now, "interrupted")
-                for d in deliveries[len(outcomes) :]
-            ]
             with contextlib.suppress(StoreUnavailable):
-                await self._store.settle_deliveries(outcomes, now)
+                await self._hand_back(deliveries, outcomes)
 
     @staticmethod
     def _outcome(

@@ -22,10 +22,11 @@ MEDIA_TYPE = "application/secevent+jwt"
 
 
 def subject(event: RevocationEvent, issuer: str) -> dict[str, Any]:
-    """RISC's subject: the user (`iss-sub`) when the tokens belong to exactly one user;
+    """RISC's subject: the user (`iss-sub`) when every token belongs to that one user;
     otherwise the client (an `opaque` identifier, RFC 9493), as for a client's
-    machine-to-machine tokens."""
-    if len(event.user_ids) == 1:
+    machine-to-machine tokens. A revoke-all of a client that holds one user's grant among
+    its own tokens is the client's revocation, not that user's."""
+    if len(event.user_ids) == 1 and not event.userless_tokens:
         return {"subject_type": "iss-sub", "iss": issuer, "sub": event.user_ids[0]}
     if len(event.client_ids) == 1:
         return {"subject_type": "opaque", "id": event.client_ids[0]}

@@ -26,6 +26,9 @@ class RevocationEvent:
     client_ids: tuple[str, ...]
     user_ids: tuple[str, ...]
     position: int | None = None
+    # Some revoked token names no user (a client's own token): then even one user id
+    # does not make the tokens that user's.
+    userless_tokens: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The wire form (SSE `data`, Redis messages, the SET's extension members)."""

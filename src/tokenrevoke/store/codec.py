@@ -146,6 +146,7 @@ def event_from_row(body: str | bytes, position: int | None) -> RevocationEvent:
         client_ids=tuple(sorted({r[2] for r in revoked})),
         user_ids=tuple(sorted({r[3] for r in revoked if r[3] is not None})),
         position=None if position is None else int(position),
+        userless_tokens=any(r[3] is None for r in revoked),
     )
 
 
