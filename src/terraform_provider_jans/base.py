@@ -54,3 +54,27 @@ class ResourceModel(Model):
 
     def upgrade(self, ctx: Context, version: int, old: State) -> State:
         return old
+
+
+class CommandResource(ResourceModel):
+    """A command-style resource (like `jans_token_revocation`): it acts on create and on
+    every in-place update (its `triggers` changed), reads nothing back, and its destroy
+    only forgets the state. Subclasses say what the command is, in `run`."""
+
+    def run(self, ctx: Context, planned: State) -> State | None:
+        """Do the command; the new state, or None when it failed (diagnostics say why)."""
+        raise NotImplementedError
+
+    def create(self, ctx: Context, planned: State) -> State | None:
+        return self.run(ctx, planned)
+
+    def update(self, ctx: Context, current: State, planned: State) -> State | None:
+        # Only `triggers` change in place (the other inputs force replacement): run again.
+        new = self.run(ctx, planned)
+        return new if new is not None else current
+
+    def read(self, ctx: Context, current: State) -> State:
+        return current
+
+    def delete(self, ctx: Context, current: State) -> None:
+        return None

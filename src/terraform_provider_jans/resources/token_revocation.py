@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from terraform_provider_jans.base import ResourceModel, State
+from terraform_provider_jans.base import CommandResource, State
 from terraform_provider_jans.client import JansClient, token_code_hash
 from terraform_provider_jans.schema import STRING, Attr, MapType, Schema
 from terraform_provider_jans.tfbridge import Context, Diagnostics
@@ -27,7 +27,7 @@ def resource_id(token_code: str) -> str:
     return ID_PREFIX + token_code_hash(token_code)
 
 
-class TokenRevocation(ResourceModel):
+class TokenRevocation(CommandResource):
     NAME = "token_revocation"
     SCHEMA = Schema(
         description=(
@@ -70,7 +70,7 @@ class TokenRevocation(ResourceModel):
                 ["token_code"],
             )
 
-    def _revoke(self, ctx: Context, planned: State) -> State | None:
+    def run(self, ctx: Context, planned: State) -> State | None:
         code = str(planned["token_code"])
         tkn_cde = token_code_hash(code)
 
@@ -89,17 +89,3 @@ class TokenRevocation(ResourceModel):
                 ["token_code"],
             )
         return {**planned, "id": resource_id(code)}
-
-    def create(self, ctx: Context, planned: State) -> State | None:
-        return self._revoke(ctx, planned)
-
-    def update(self, ctx: Context, current: State, planned: State) -> State | None:
-        # Only `triggers` can change in place (token_code forces replacement): revoke again.
-        new = self._revoke(ctx, planned)
-        return new if new is not None else current
-
-    def read(self, ctx: Context, current: State) -> State:
-        return current
-
-    def delete(self, ctx: Context, current: State) -> None:
-        return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from terraform_provider_jans.base import ResourceModel, State
+from terraform_provider_jans.base import CommandResource, State
 from terraform_provider_jans.client import JansClient, JansError, NotFound
 from terraform_provider_jans.schema import STRING, Attr, MapType, Schema
 from terraform_provider_jans.tfbridge import Context, Diagnostics
@@ -22,7 +22,7 @@ from terraform_provider_jans.tfbridge import Context, Diagnostics
 ID_PREFIX = "user_token_revocation_"
 
 
-class UserTokenRevocation(ResourceModel):
+class UserTokenRevocation(CommandResource):
     NAME = "user_token_revocation"
     SCHEMA = Schema(
         description=(
@@ -67,7 +67,7 @@ class UserTokenRevocation(ResourceModel):
                 "user_id is empty", "Set user_id to the user's inum or uid.", ["user_id"]
             )
 
-    def _revoke(self, ctx: Context, planned: State) -> State | None:
+    def run(self, ctx: Context, planned: State) -> State | None:
         user_id = str(planned["user_id"])
 
         def revoke(client: JansClient) -> dict[str, Any]:
@@ -85,17 +85,3 @@ class UserTokenRevocation(ResourceModel):
             return None
         inum = str(result.get("userId") or user_id)
         return {**planned, "user_inum": inum, "id": ID_PREFIX + inum}
-
-    def create(self, ctx: Context, planned: State) -> State | None:
-        return self._revoke(ctx, planned)
-
-    def update(self, ctx: Context, current: State, planned: State) -> State | None:
-        # Only `triggers` can change in place (user_id forces replacement): revoke again.
-        new = self._revoke(ctx, planned)
-        return new if new is not None else current
-
-    def read(self, ctx: Context, current: State) -> State:
-        return current
-
-    def delete(self, ctx: Context, current: State) -> None:
-        return None
