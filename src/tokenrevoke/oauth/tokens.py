@@ -17,7 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from tokenrevoke.crypto import new_id, new_token, sha256_hex
+from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
 from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord, TokenType, User
 from tokenrevoke.model.scopes import OPENID
 from tokenrevoke.model.token import ROTATED_FROM
@@ -118,7 +118,8 @@ class TokenService:
         if grant_type == "refresh_token":
             return await self._refresh(auth, request)
         scopes = self._granted_scopes(client, request.param("scope"))
-        grant = _Grant(new_id(), grant_type, client, scopes, cert_thumbprint=self._binding(auth))
+        binding = self._binding(auth)
+        grant = _Grant(new_grant_id(), grant_type, client, scopes, cert_thumbprint=binding)
         if grant_type == "password":
             grant.user = await self._password_user(request)
             grant.auth_time = int(time.time())
