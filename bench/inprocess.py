@@ -1,0 +1,155 @@
+"""`python -m bench.inprocess`: CPU time per request of the app itself, without sockets.
+
+The wrk loads measure what a client sees, but on two shared CPUs their req/s move with
+whatever else runs. This driver measures what moves much less, and what optimisation work
+steers by: the server's CPU time per request. It opens the real ASGI app (its lifespan,
+a fresh SQLite store in a temporary directory), and drives one workload with
+`--concurrency` requests in flight, each a real ASGI call with the headers and body wrk
+sends, and every answer checked for a 200. No uvicorn, no httptools, no socket: those cost
+the raw ASGI ceiling as much as us (about 20 to 30 us per request here).
+
+Printed per round: process CPU per request (every thread), the event-loop thread's share
+(the part under the GIL that caps one process), and the wall time per request. For where
+the time goes, run it under a sampling profiler:
+
+    py-spy record -r 1000 -f speedscope -o profile.json -- \\
+        .venv/bin/python -m bench.inprocess introspection
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+
+from tokenrevoke.configapi.clients import ensure_admin_client
+from tokenrevoke.settings import Settings
+from tokenrevoke.web.app import create_app
+
+CLIENT_ID = "bench-admin"
+CLIENT_SECRET = "bench-admin-secret-0123456789"
+AUTH = "/jans-auth/restv1"
+WORKLOADS = ("introspection", "issuance", "revocation")
+_BASIC = b"Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode())
+_ISSUE = b"grant_type=client_credentials"
+
+App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+def _scope(path: str, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"authorization", _BASIC),
+            (b"content-length", b"%d" % len(body)),
+        ],
+    }  # fmt: skip
+
+
+async def call(app: App, path: str, body: bytes) -> tuple[int, bytes]:
+    """One request through the ASGI app: its status and body."""
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(_scope(path, body), receive, send)
+    return int(sent[0]["status"]), bytes(sent[1].get("body", b""))
+
+
+async def _issue(app: App, count: int) -> list[str]:
+    tokens = []
+    for _ in range(count):
+        status, body = await call(app, f"{AUTH}/token", _ISSUE)
+        if status != 200:
+            raise SystemExit(f"issuing a token failed: {status} {body[:200]!r}")
+        tokens.append(orjson.loads(body)["access_token"])
+    return tokens
+
+
+async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> int:
+    """Send every body once (introspection may cycle), `concurrency` in flight."""
+    share = len(bodies) // concurrency
+
+    async def worker(index: int) -> None:
+        for body in bodies[index * share : (index + 1) * share]:
+            status, answer = await call(app, path, body)
+            if status != 200:
+                raise SystemExit(f"{path}: {status} {answer[:200]!r}")
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return share * concurrency
+
+
+async def run(workload: str, requests: int, tokens: int, concurrency: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="tokenrevoke-inprocess-") as data:
+        app = create_app(Settings(data_dir=Path(data), log_level="warning"))
+        starlette = app.app.app  # ObservedApp -> HotPathApp -> Starlette (for the lifespan)
+        async with starlette.router.lifespan_context(starlette):
+            runtime = starlette.state.runtime
+            await ensure_admin_client(runtime.store, runtime.box, CLIENT_ID, CLIENT_SECRET)
+            await runtime.refresh(force=True)
+            live = await _issue(app, tokens)
+            print(f"{workload}: {tokens:,} tokens issued; {requests:,} requests per round, "
+                  f"{concurrency} in flight", flush=True)  # fmt: skip
+            for _ in range(rounds):
+                if workload == "introspection":
+                    path = f"{AUTH}/introspection"
+                    bodies = [b"token=" + live[i % len(live)].encode() for i in range(requests)]
+                elif workload == "revocation":  # each request revokes a token of its own
+                    path = f"{AUTH}/revoke"
+                    bodies = [b"token=" + t.encode() for t in await _issue(app, requests)]
+                else:
+                    path, bodies = f"{AUTH}/token", [_ISSUE] * requests
+                cpu, main, wall = time.process_time(), time.thread_time(), time.perf_counter()
+                done = await _drive(app, path, bodies, concurrency)
+                cpu = time.process_time() - cpu
+                main, wall = time.thread_time() - main, time.perf_counter() - wall
+                other = max(cpu - main, 0.0)
+                print(f"  CPU per request {cpu / done * 1e6:6.1f} us (event-loop thread "
+                      f"{main / done * 1e6:5.1f} us, other threads {other / done * 1e6:5.1f} us), "
+                      f"wall {wall / done * 1e6:6.1f} us", flush=True)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.inprocess",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("workload", choices=WORKLOADS)
+    parser.add_argument("--requests", type=int, default=20_000, help="per round")
+    parser.add_argument("--tokens", type=int, default=2_000, help="live tokens introspected")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.requests < args.concurrency or args.tokens < 1 or args.rounds < 1:
+        parser.error("need --requests >= --concurrency, --tokens >= 1 and --rounds >= 1")
+    uvloop.install()
+    asyncio.run(run(args.workload, args.requests, args.tokens, args.concurrency, args.rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
