@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import uvloop
@@ -34,6 +34,7 @@ import uvloop
 from tokenrevoke.configapi.clients import ensure_admin_client
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
+from tokenrevoke.web.hotpath import HotPathApp
 
 CLIENT_ID = "bench-admin"
 CLIENT_SECRET = "bench-admin-secret-0123456789"
@@ -105,7 +106,7 @@ async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> 
 async def run(workload: str, requests: int, tokens: int, concurrency: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tokenrevoke-inprocess-") as data:
         app = create_app(Settings(data_dir=Path(data), log_level="warning"))
-        starlette = app.app.app  # ObservedApp -> HotPathApp -> Starlette (for the lifespan)
+        starlette = cast(HotPathApp, app.app).app  # ObservedApp -> HotPathApp -> Starlette
         async with starlette.router.lifespan_context(starlette):
             runtime = starlette.state.runtime
             await ensure_admin_client(runtime.store, runtime.box, CLIENT_ID, CLIENT_SECRET)
