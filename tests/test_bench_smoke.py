@@ -112,3 +112,16 @@ def test_soak_smoke_run(tmp_path: Path) -> None:
     assert all(n > 0 for n in totals["requests"].values()), totals["requests"]
     assert len(result["samples"]) >= 3 and all(s["rss_mb"] > 0 for s in result["samples"])
     assert result["verdict"]["zero_errors"] is True
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("workload", ["introspection", "issuance", "revocation"])
+def test_inprocess_profile_driver(workload: str) -> None:
+    """`python -m bench.inprocess` (CPU per request without sockets) runs and reports."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.inprocess", workload,
+         "--requests", "256", "--tokens", "20", "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "CPU per request" in proc.stdout, proc.stdout
