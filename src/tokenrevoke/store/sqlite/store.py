@@ -129,9 +129,13 @@ def _tombstone(
     params: Sequence[Any],
 ) -> list[Any]:
     """Revoke the target's live tokens that match `where`; returns the rows newly revoked
-    (for the event). SELECT then UPDATE on one condition is exact here (the writer holds
-    the write lock between them) and several times cheaper than UPDATE ... RETURNING
-    through Python's sqlite3."""
+    (REVOKED_COLUMNS, for the event). SELECT then UPDATE on one condition is exact here
+    (the writer holds the write lock between them) and several times cheaper than
+    UPDATE ... RETURNING through Python's sqlite3.
+
+    The SELECT returns its rows as one JSON array, in one step: Python's sqlite3 lets go
+    of the GIL around every step, i.e. every row, and on a busy server each retake waits
+    for the event loop's thread (a revoke-all's 2,500-row batches: docs/benchmarks.md)."""
     type_filter = ""
     type_params: tuple[str, ...] = ()
     if target.token_types:
@@ -141,9 +145,11 @@ def _tombstone(
     # index may drive these statements (tokens_by_exp is for the purge).
     condition = f"revoked_at IS NULL AND +exp > ?{type_filter} AND {where}"
     bound = (at, *type_params, *params)
-    revoked = conn.execute(
-        f"SELECT {REVOKED_COLUMNS} FROM tokens WHERE {condition}", bound
-    ).fetchall()
+    (found,) = conn.execute(
+        f"SELECT json_group_array(json_array({REVOKED_COLUMNS})) FROM tokens WHERE {condition}",
+        bound,
+    ).fetchone()
+    revoked: list[Any] = orjson.loads(found)
     if revoked:
         conn.execute(
             "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
