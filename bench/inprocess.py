@@ -9,7 +9,8 @@ sends, and every answer checked for a 200. No uvicorn, no httptools, no socket: 
 the raw ASGI ceiling as much as us (about 20 to 30 us per request here).
 
 Printed per round: process CPU per request (every thread), the event-loop thread's share
-(the part under the GIL that caps one process), and the wall time per request. For where
+(the part under the GIL that caps one process), the wall time per request, and the
+latency percentiles of the requests (what the writer's stalls do to writes). For where
 the time goes, run it under a sampling profiler:
 
     py-spy record -r 1000 -f speedscope -o profile.json -- \\
@@ -89,18 +90,21 @@ async def _issue(app: App, count: int) -> list[str]:
     return tokens
 
 
-async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> int:
-    """Send every body once (introspection may cycle), `concurrency` in flight."""
+async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> list[float]:
+    """Send every body once, `concurrency` in flight; the latency of each request."""
     share = len(bodies) // concurrency
+    latencies: list[float] = []
 
     async def worker(index: int) -> None:
         for body in bodies[index * share : (index + 1) * share]:
+            start = time.perf_counter()
             status, answer = await call(app, path, body)
+            latencies.append(time.perf_counter() - start)
             if status != 200:
                 raise SystemExit(f"{path}: {status} {answer[:200]!r}")
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return share * concurrency
+    return sorted(latencies)
 
 
 async def run(workload: str, requests: int, tokens: int, concurrency: int, rounds: int) -> None:
@@ -124,13 +128,17 @@ async def run(workload: str, requests: int, tokens: int, concurrency: int, round
                 else:
                     path, bodies = f"{AUTH}/token", [_ISSUE] * requests
                 cpu, main, wall = time.process_time(), time.thread_time(), time.perf_counter()
-                done = await _drive(app, path, bodies, concurrency)
+                latencies = await _drive(app, path, bodies, concurrency)
                 cpu = time.process_time() - cpu
                 main, wall = time.thread_time() - main, time.perf_counter() - wall
+                done = len(latencies)
+                p50, p99 = latencies[done // 2], latencies[done * 99 // 100]
                 other = max(cpu - main, 0.0)
                 print(f"  CPU per request {cpu / done * 1e6:6.1f} us (event-loop thread "
                       f"{main / done * 1e6:5.1f} us, other threads {other / done * 1e6:5.1f} us), "
-                      f"wall {wall / done * 1e6:6.1f} us", flush=True)  # fmt: skip
+                      f"wall {wall / done * 1e6:6.1f} us; latency p50 {p50 * 1e3:.2f} ms, "
+                      f"p99 {p99 * 1e3:.2f} ms, max {latencies[-1] * 1e3:.1f} ms",
+                      flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

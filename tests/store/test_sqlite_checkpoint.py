@@ -48,3 +48,45 @@ def test_close_stops_the_thread(tmp_path: Path) -> None:
     checkpointer = Checkpointer(lambda: _connect(tmp_path / "d.db"), interval=0.05)
     checkpointer.close()
     assert not checkpointer._thread.is_alive()
+
+
+class _RecordingConnection:
+    """Answers `PRAGMA wal_checkpoint` with a WAL of `frames` frames; records statements."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.statements: list[str] = []
+
+    def execute(self, sql: str) -> _RecordingConnection:
+        self.statements.append(sql)
+        return self
+
+    def fetchone(self) -> tuple[int, int, int]:
+        return (0, self.frames, self.frames - 10)
+
+    def fetchall(self) -> list[tuple[int, int, int]]:
+        return [self.fetchone()]
+
+    def close(self) -> None:
+        pass
+
+
+def _statements_with_wal_of(frames: int) -> list[str]:
+    conn = _RecordingConnection(frames)
+    checkpointer = Checkpointer(lambda: conn, interval=0.01, restart_frames=1000)  # type: ignore[arg-type, return-value]
+    time.sleep(0.1)
+    checkpointer.close()
+    return conn.statements
+
+
+def test_a_long_wal_is_started_over() -> None:
+    """Under a steady stream of writes a PASSIVE checkpoint never copies the whole WAL, so
+    SQLite never starts it over: once it holds `restart_frames`, a RESTART does."""
+    statements = _statements_with_wal_of(1500)
+    assert "PRAGMA wal_checkpoint(PASSIVE)" in statements
+    assert "PRAGMA wal_checkpoint(RESTART)" in statements
+
+
+def test_a_short_wal_only_gets_passive_checkpoints() -> None:
+    statements = _statements_with_wal_of(999)
+    assert statements and set(statements) == {"PRAGMA wal_checkpoint(PASSIVE)"}
