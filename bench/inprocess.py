@@ -32,16 +32,14 @@ from typing import Any, cast
 import orjson
 import uvloop
 
+from bench.ours import ADMIN_ID, ADMIN_SECRET
 from tokenrevoke.configapi.clients import ensure_admin_client
 from tokenrevoke.settings import Settings
-from tokenrevoke.web.app import create_app
+from tokenrevoke.web.app import AUTH, create_app
 from tokenrevoke.web.hotpath import HotPathApp
 
-CLIENT_ID = "bench-admin"
-CLIENT_SECRET = "bench-admin-secret-0123456789"
-AUTH = "/jans-auth/restv1"
 WORKLOADS = ("introspection", "issuance", "revocation")
-_BASIC = b"Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode())
+_BASIC = b"Basic " + base64.b64encode(f"{ADMIN_ID}:{ADMIN_SECRET}".encode())
 _ISSUE = b"grant_type=client_credentials"
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -113,7 +111,7 @@ async def run(workload: str, requests: int, tokens: int, concurrency: int, round
         starlette = cast(HotPathApp, app.app).app  # ObservedApp -> HotPathApp -> Starlette
         async with starlette.router.lifespan_context(starlette):
             runtime = starlette.state.runtime
-            await ensure_admin_client(runtime.store, runtime.box, CLIENT_ID, CLIENT_SECRET)
+            await ensure_admin_client(runtime.store, runtime.box, ADMIN_ID, ADMIN_SECRET)
             await runtime.refresh(force=True)
             live = await _issue(app, tokens)
             print(f"{workload}: {tokens:,} tokens issued; {requests:,} requests per round, "

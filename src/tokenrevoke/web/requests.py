@@ -34,7 +34,7 @@ def payload_too_large(limit: int) -> OAuthError:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    return await _read_body(request.receive, request.headers.get("content-length"), limit)
+    return await _read_body(request.receive, _framing(request.scope)[1], limit)
 
 
 async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
@@ -153,10 +153,10 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
     """A JSON-bodied endpoint's request (global token revocation): the parsed document,
     and the client credentials from the Authorization header, the TLS certificate or the
     document's top-level members named as in RFC 6749/7523 (`client_id`, ...)."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    content_type, length, authorization = _framing(request.scope)
     if content_type != JSON:
         raise OAuthError(415, "invalid_request", f"the request body must be {JSON}")
-    document = parse_json(await read_body(request, settings.max_body_bytes))
+    document = parse_json(await _read_body(request.receive, length, settings.max_body_bytes))
     params: dict[str, str] = {}
     if isinstance(document, dict):
         for name in _CREDENTIAL_MEMBERS:
@@ -165,23 +165,20 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
                 if not isinstance(value, str):
                     raise invalid_request(f"{name} must be a string")
                 params[name] = value
-    return _oauth_request(request, settings, params, authorization_header(request)), document
+    return _oauth_request(request, settings, params, _one_authorization(authorization)), document
 
 
 def authorization_header(request: Request) -> str | None:
-    return _one_authorization(request.headers.getlist("authorization"))
+    return _one_authorization(_framing(request.scope)[2])
 
 
-def _one_authorization(values: Sequence[str | bytes]) -> str | None:
+def _one_authorization(values: list[bytes]) -> str | None:
     """The one Authorization header. Two are refused (RFC 9110 5.3: it is no list): which
     one counts would depend on who reads them, and a proxy in front may have checked or
     passed on the other."""
     if len(values) > 1:
         raise invalid_request("the Authorization header was sent more than once")
-    if not values:
-        return None
-    value = values[0]
-    return value if isinstance(value, str) else value.decode("latin-1")
+    return values[0].decode("latin-1") if values else None
 
 
 def _oauth_request(
