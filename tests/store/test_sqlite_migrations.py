@@ -58,3 +58,38 @@ def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
             await store.close()
 
     assert asyncio.run(lookup()) == ["alice"]
+
+
+def test_client_index_migration_orders_existing_tokens_by_issue_time(tmp_path: Path) -> None:
+    """0005 rebuilds tokens_by_client as (cln_id, iat) over tokens stored before it."""
+    import asyncio
+
+    from tokenrevoke.model import AuditEvent
+    from tokenrevoke.store import RevocationTarget
+    from tokenrevoke.store.sqlite.store import SqliteStore
+
+    db = tmp_path / "m.db"
+    migrate(db)
+    with sqlite3.connect(db) as conn:  # back to the schema before 0005, with old rows
+        conn.execute("DROP INDEX tokens_by_client")
+        conn.execute("CREATE INDEX tokens_by_client ON tokens (cln_id)")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+        conn.executemany(
+            "INSERT INTO tokens (tkn_cde, grt_id, cln_id, tkn_typ, grt_typ, iat, exp) "
+            "VALUES (?, ?, 'c1', 'access_token', 'client_credentials', ?, 4000000000)",
+            [(f"{i:064x}", f"g{i}", 1_700_000_000 - i) for i in range(5)],
+        )
+    assert migrate(db) == ["0005_client_index_by_issue_time.sql"]
+    with sqlite3.connect(db) as conn:
+        columns = [r[2] for r in conn.execute("PRAGMA index_info(tokens_by_client)")]
+    assert columns == ["cln_id", "iat"]
+
+    async def revoke_all() -> int:
+        store = await SqliteStore.open(db)
+        try:
+            audit = AuditEvent("revoke", "tester", "all", "c1", {})
+            return await store.revoke(RevocationTarget.client("c1"), 1_700_000_001, audit)
+        finally:
+            await store.close()
+
+    assert asyncio.run(revoke_all()) == 5

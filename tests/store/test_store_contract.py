@@ -361,3 +361,29 @@ def test_bulk_revocation_runs_in_batches_and_audits_once(
         ("bulk", 29),
         ("one grant", 2),
     ]
+
+
+def test_bulk_revocation_batches_cover_tokens_issued_at_different_times(
+    store: Store, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch boundaries fall between and inside runs of equal issue times; a batch ending
+    exactly at the last token is followed by an empty one that still writes the audit."""
+    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.sqlite.store as lite
+
+    monkeypatch.setattr(lite, "REVOKE_BATCH", 4)
+    monkeypatch.setattr(pg, "REVOKE_BATCH", 4)
+    issued = [
+        dataclasses.replace(token(f"g{i}", "timed"), created_at=NOW - 100 + i // 3)
+        for i in range(12)
+    ]
+    other = token("x", "other")
+    run(loop, store.insert_tokens([*reversed(issued), other]))
+    assert run(loop, store.revoke(RevocationTarget.client("timed"), NOW, audit("timed"))) == 12
+    assert live(loop, store, *issued) == [False] * 12
+    assert live(loop, store, other) == [True]
+    assert [(a["reason"], a["count"]) for a in run(loop, store.list_audit())] == [("timed", 12)]
+    events = run(loop, store.publish_events([], 100))
+    assert sorted(code for e in events for code in e.token_hashes) == sorted(
+        t.code for t in issued
+    )

@@ -45,7 +45,13 @@ from tokenrevoke.store.base import (
     TokenQuery,
     previous_refresh_verdict,
 )
-from tokenrevoke.store.codec import REVOKED_COLUMNS, TARGET_COLUMN, TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+from tokenrevoke.store.codec import (
+    REVOKE_KEYSET,
+    REVOKED_COLUMNS,
+    TARGET_COLUMN,
+    TOKEN_COLUMN_LIST,
+    TOKEN_COLUMNS,
+)
 
 T = TypeVar("T")
 _INSERT_TOKENS = (
@@ -171,36 +177,43 @@ class PostgresStore(Store):
             return await self._run(work, transaction=True)
 
         (value,) = target.values
+        # The batches walk the scope's index in its order, from just after the previous
+        # batch's last key to this batch's last key (the SQLite store does the same).
+        keyset = REVOKE_KEYSET[column]
+        keys = ", ".join(keyset)
+        width = len(keyset)
         total = 0
         events = 0
-        after = ""
+        after: tuple[Any, ...] = ()
         while True:
 
             async def batch(
-                conn: Any, after: str = after, total: int = total, number: int = events + 1
-            ) -> tuple[int, str | None]:
-                last = await conn.fetchval(
-                    f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = $1 "
-                    "AND tkn_cde > $2 ORDER BY tkn_cde LIMIT $3) AS page",
+                conn: Any, after: tuple[Any, ...] = after, total: int = total,
+                number: int = events + 1,
+            ) -> tuple[int, tuple[Any, ...] | None]:  # fmt: skip
+                def after_key(first: int) -> str:  # the lower bound, from parameter $first
+                    return f" AND ({keys}) > ({_params(first, width)})" if after else ""
+
+                last = await conn.fetchrow(
+                    f"SELECT {keys} FROM tokens WHERE {column} = $1{after_key(2)} "
+                    f"ORDER BY {keys} LIMIT 1 OFFSET {REVOKE_BATCH - 1}",
                     value,
-                    after,
-                    REVOKE_BATCH,
+                    *after,
                 )
-                if last is None:
-                    if total:
-                        await _audit(conn, at, audit, total)
-                    return 0, None
+                # No key that far: this is the last batch, everything after `after`.
+                up_to = f" AND ({keys}) <= ({_params(6 + len(after), width)})" if last else ""
                 revoked = await conn.fetch(
-                    f"{update}{column} = $5 AND tkn_cde > $6 AND tkn_cde <= $7 "
-                    f"RETURNING {REVOKED_COLUMNS}",
+                    f"{update}{column} = $5{after_key(6)}{up_to} RETURNING {REVOKED_COLUMNS}",
                     *head,
                     value,
-                    after,
-                    last,
+                    *after,
+                    *(last or ()),
                 )
                 if revoked:
                     await write_event(conn, number, revoked)
-                return len(revoked), last
+                if last is None and total + len(revoked):
+                    await _audit(conn, at, audit, total + len(revoked))
+                return len(revoked), None if last is None else tuple(last)
 
             count, last = await self._run(batch, transaction=True)
             total += count
@@ -692,3 +705,8 @@ async def migrate(url: str) -> list[str]:
         return applied
     finally:
         await conn.close()
+
+
+def _params(first: int, count: int) -> str:
+    """`count` numbered parameters from $first: "$6, $7"."""
+    return ", ".join(f"${n}" for n in range(first, first + count))

@@ -46,6 +46,7 @@ from tokenrevoke.store.base import (
     previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
+    REVOKE_KEYSET,
     REVOKED_COLUMNS,
     TARGET_COLUMN,
     TOKEN_COLUMN_LIST,
@@ -256,30 +257,35 @@ class SqliteStore(Store):
             )
 
         (value,) = target.values
+        # The batches walk the scope's index in its order (each index ends with the primary
+        # key), from just after the previous batch's last key to this batch's last key.
+        keys = ", ".join(REVOKE_KEYSET[column])
+        marks = ",".join("?" * len(REVOKE_KEYSET[column]))
         total = 0
         events = 0
-        after = ""
+        after: tuple[Any, ...] = ()
         while True:
 
             def batch(
-                conn: sqlite3.Connection, after: str = after, total: int = total,
+                conn: sqlite3.Connection, after: tuple[Any, ...] = after, total: int = total,
                 number: int = events + 1,
-            ) -> tuple[int, str | None]:  # fmt: skip
-                (last,) = conn.execute(
-                    f"SELECT max(tkn_cde) FROM (SELECT tkn_cde FROM tokens WHERE {column} = ? "
-                    "AND tkn_cde > ? ORDER BY tkn_cde LIMIT ?)",
-                    (value, after, REVOKE_BATCH),
+            ) -> tuple[int, tuple[Any, ...] | None]:  # fmt: skip
+                lower = f" AND ({keys}) > ({marks})" if after else ""
+                last = conn.execute(
+                    f"SELECT {keys} FROM tokens WHERE {column} = ?{lower} "
+                    f"ORDER BY {keys} LIMIT 1 OFFSET ?",
+                    (value, *after, REVOKE_BATCH - 1),
                 ).fetchone()
-                if last is None:
-                    if total:
-                        _write_audit(conn, at, audit, total)
-                    return 0, None
+                # No key that far: this is the last batch, everything after `after`.
+                upper = f" AND ({keys}) <= ({marks})" if last else ""
                 revoked = _tombstone(
-                    conn, target, at, audit, f"{column} = ? AND tkn_cde > ? AND tkn_cde <= ?",
-                    (value, after, last),
+                    conn, target, at, audit, f"{column} = ?{lower}{upper}",
+                    (value, *after, *(last or ())),
                 )  # fmt: skip
                 if revoked:
                     _write_event(conn, revocation_id, number, at, audit, target, revoked)
+                if last is None and total + len(revoked):
+                    _write_audit(conn, at, audit, total + len(revoked))
                 return len(revoked), last
 
             count, last = await self._write(batch)
@@ -287,7 +293,7 @@ class SqliteStore(Store):
             events += 1 if count else 0
             if last is None:
                 return total
-            after = last
+            after = tuple(last)
 
     async def revoke_grants_of(
         self, codes: Sequence[str], plan: GrantPlanner, at: int
