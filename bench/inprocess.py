@@ -34,8 +34,9 @@ import uvloop
 
 from bench.ours import ADMIN_ID, ADMIN_SECRET
 from tokenrevoke.configapi.clients import ensure_admin_client
+from tokenrevoke.paths import AUTH
 from tokenrevoke.settings import Settings
-from tokenrevoke.web.app import AUTH, create_app
+from tokenrevoke.web.app import create_app
 from tokenrevoke.web.hotpath import HotPathApp
 
 WORKLOADS = ("introspection", "issuance", "revocation")

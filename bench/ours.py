@@ -27,6 +27,7 @@ from bench.wrk import Load, LoadResult
 from tokenrevoke.configapi.clients import create_client, ensure_admin_client
 from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.model import AuthMethod, Client, TokenRecord, TokenType
+from tokenrevoke.paths import AUTH, CONFIG_API_V1
 from tokenrevoke.store import Store, open_store
 from tokenrevoke.store.factory import sqlite_url
 
@@ -36,8 +37,7 @@ LOAD_ID = "bench-load"
 LOAD_SECRET = "bench-load-secret-0123456789"
 BULK_ID = "bench-bulk"
 BULK_SECRET = "bench-bulk-secret-0123456789"
-AUTH = "/jans-auth/restv1"
-CONFIG = "/jans-config-api/api/v1/jans-auth-server/config"
+CONFIG = f"{CONFIG_API_V1}/jans-auth-server/config"
 PROPERTIES_WRITE = "https://jans.io/oauth/jans-auth-server/config/properties.write"
 ENDPOINTS = Endpoints(f"{AUTH}/token", f"{AUTH}/revoke", f"{AUTH}/introspection")
 # Big batches: each transaction rewrites the B-tree pages it touches, and random keys touch

@@ -19,9 +19,10 @@ import httpx
 import orjson
 
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
+from tokenrevoke.paths import AUTH, CONFIG_API_V1
 
-API = "/jans-config-api/api/v1"
-TOKEN_PATH = "/jans-auth/restv1/token"
+API = CONFIG_API_V1
+TOKEN_PATH = f"{AUTH}/token"
 _EARLY_EXPIRY = 30.0
 
 SCOPE = {

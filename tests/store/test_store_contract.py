@@ -384,6 +384,4 @@ def test_bulk_revocation_batches_cover_tokens_issued_at_different_times(
     assert live(loop, store, other) == [True]
     assert [(a["reason"], a["count"]) for a in run(loop, store.list_audit())] == [("timed", 12)]
     events = run(loop, store.publish_events([], 100))
-    assert sorted(code for e in events for code in e.token_hashes) == sorted(
-        t.code for t in issued
-    )
+    assert sorted(code for e in events for code in e.token_hashes) == sorted(t.code for t in issued)

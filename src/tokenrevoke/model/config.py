@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokenrevoke.paths import AUTH
+
 INT32_MAX = 2**31 - 1
 
 
@@ -274,10 +276,10 @@ class AppConfiguration:
         issuer = values["issuer"] or base_url.rstrip("/")
         values["issuer"] = issuer
         derived = {
-            "tokenEndpoint": "/jans-auth/restv1/token",
-            "tokenRevocationEndpoint": "/jans-auth/restv1/revoke",
-            "introspectionEndpoint": "/jans-auth/restv1/introspection",
-            "jwksUri": "/jans-auth/restv1/jwks",
+            "tokenEndpoint": f"{AUTH}/token",
+            "tokenRevocationEndpoint": f"{AUTH}/revoke",
+            "introspectionEndpoint": f"{AUTH}/introspection",
+            "jwksUri": f"{AUTH}/jwks",
         }
         for name, path in derived.items():
             values[name] = values[name] or issuer + path

@@ -26,6 +26,7 @@ from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION
 from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.paths import GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.store.base import RevocationTarget, Store
 
 log = logging.getLogger("tokenrevoke.global_revocation")
@@ -44,7 +45,6 @@ MAX_IDENTIFIER_LENGTH = 1024
 # behind its cursor during the walk (a refresh that won the race) would survive one pass.
 # Another pass catches those; we stop at the first pass that finds nothing.
 MAX_PASSES = 3
-PATH = "/jans-auth/restv1/global-token-revocation"
 # Client authentication this endpoint accepts: RFC 8414 names, and "Bearer" (an access
 # token of the client), which the draft takes from the OAuth Access Token Types registry.
 AUTH_METHODS = (
@@ -79,7 +79,7 @@ _SCOPE_CHALLENGE = f'Bearer error="insufficient_scope", scope="{GLOBAL_TOKEN_REV
 
 def endpoint_url(cfg: AppConfiguration) -> str:
     """Derived from the issuer, as Janssen does (there is no property for it)."""
-    return f"{cfg['issuer']}{PATH}"
+    return f"{cfg['issuer']}{GLOBAL_TOKEN_REVOCATION_PATH}"
 
 
 def insufficient_scope() -> OAuthError:

@@ -13,8 +13,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
-from tokenrevoke.oauth import global_revocation
 from tokenrevoke.oauth.client_auth import jwks_certificates
+from tokenrevoke.paths import AUTH, GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
@@ -26,9 +26,6 @@ from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
 from tokenrevoke.web.sse import end_streams_on_exit
 from tokenrevoke.web.tls import trust_self_signed
-
-AUTH = "/jans-auth/restv1"
-GLOBAL_REVOCATION = global_revocation.PATH
 
 
 def create_app(settings: Settings) -> ObservedApp:
@@ -72,7 +69,7 @@ def create_app(settings: Settings) -> ObservedApp:
             Route(f"{AUTH}/token", routes.token, methods=["POST"]),
             Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
             Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
-            Route(GLOBAL_REVOCATION, routes.global_token_revocation, methods=["POST"]),
+            Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),

@@ -26,8 +26,8 @@ from tokenrevoke.oauth.global_revocation import (
     SUPPORTED_FORMATS,
     USER_ID_FORMATS,
 )
-from tokenrevoke.oauth.global_revocation import PATH as GLOBAL_REVOCATION_PATH
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
+from tokenrevoke.paths import AUTH, GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.web.openapi import (
     BOOLEAN,
     ERROR_TEXT,
@@ -39,7 +39,6 @@ from tokenrevoke.web.openapi import (
 )
 from tokenrevoke.web.responses import JSON
 
-AUTH = "/jans-auth/restv1"
 FORM = "application/x-www-form-urlencoded"
 _INT64 = {"type": "integer", "format": "int64"}
 # Blank identifiers are refused (400), hence a non-space character.
@@ -342,7 +341,7 @@ def _paths() -> dict[str, dict[str, Any]]:
         f"{AUTH}/token": {"post": token},
         f"{AUTH}/revoke": {"post": revoke},
         f"{AUTH}/introspection": {"get": introspection_get, "post": introspection_post},
-        GLOBAL_REVOCATION_PATH: {"post": global_revocation},
+        GLOBAL_TOKEN_REVOCATION_PATH: {"post": global_revocation},
         f"{AUTH}/revocation-events": {"get": revocation_events},
         f"{AUTH}/jwks": {"get": jwks},
         # Janssen's swagger lists this path under a copied operation id

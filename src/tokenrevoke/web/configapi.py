@@ -30,6 +30,7 @@ from tokenrevoke.configapi.security import Caller
 from tokenrevoke.model import ConfigError
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.observability.metrics import store_unavailable
+from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import ConflictError
@@ -38,7 +39,7 @@ from tokenrevoke.web.responses import NO_STORE
 
 log = logging.getLogger("tokenrevoke.configapi")
 
-PREFIX = "/jans-config-api"
+PREFIX = CONFIG_API
 API = "/api/v1"
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"

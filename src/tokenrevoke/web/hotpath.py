@@ -16,10 +16,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tokenrevoke.model import AppConfiguration
+from tokenrevoke.paths import AUTH
 from tokenrevoke.web import routes
 from tokenrevoke.web.cors import CorsMiddleware
 
-AUTH = "/jans-auth/restv1"
 Handler = Callable[[Request], Awaitable[Response]]
 HOT: dict[tuple[str, str], Handler] = {
     ("POST", f"{AUTH}/token"): routes.token,
