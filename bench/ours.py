@@ -242,16 +242,22 @@ def scratch_database(admin_url: str) -> Iterator[str]:
         asyncio.run(_admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _admin_bearer(http: httpx.Client) -> str:
-    response = http.post(
-        ENDPOINTS.token,
-        data={"grant_type": "client_credentials", "scope": PROPERTIES_WRITE},
-        auth=(ADMIN_ID, ADMIN_SECRET),
-    )
+def admin_token_request(scope: str) -> dict[str, Any]:
+    """The token request (httpx keyword arguments) for an admin bearer token with `scope`."""
+    return {
+        "data": {"grant_type": "client_credentials", "scope": scope},
+        "auth": (ADMIN_ID, ADMIN_SECRET),
+    }
+
+
+def admin_token_of(response: httpx.Response) -> str:
     if response.status_code != 200:
         raise BenchError(f"admin token: {response.status_code} {response.text}")
-    token: str = response.json()["access_token"]
-    return token
+    return str(response.json()["access_token"])
+
+
+def _admin_bearer(http: httpx.Client) -> str:
+    return admin_token_of(http.post(ENDPOINTS.token, **admin_token_request(PROPERTIES_WRITE)))
 
 
 def enable_revoke_all(base_url: str) -> float:

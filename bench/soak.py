@@ -33,7 +33,13 @@ import orjson
 from argon2 import PasswordHasher
 
 from bench.common import log
-from bench.ours import ADMIN_ID, ADMIN_SECRET, ENDPOINTS
+from bench.ours import (
+    ADMIN_ID,
+    ADMIN_SECRET,
+    ENDPOINTS,
+    admin_token_of,
+    admin_token_request,
+)
 from bench.procs import (
     HOST,
     BenchError,
@@ -300,15 +306,7 @@ async def _admin_bearer(http: httpx.AsyncClient) -> str:
     """One bearer token with both token scopes the mix uses (an operation takes any of its
     scopes). It lives `accessTokenLifetime` (60 s): refetched when the config API says 401."""
     scope = f"{SCOPE['token.read']} {SCOPE['token.delete']}"
-    r = await http.post(
-        ENDPOINTS.token,
-        data={"grant_type": "client_credentials", "scope": scope},
-        auth=(ADMIN_ID, ADMIN_SECRET),
-    )
-    if r.status_code != 200:
-        raise BenchError(f"admin token: {r.status_code} {r.text}")
-    token: str = r.json()["access_token"]
-    return token
+    return admin_token_of(await http.post(ENDPOINTS.token, **admin_token_request(scope)))
 
 
 async def _seed(url: str, box: SecretBox) -> list[str]:
