@@ -125,3 +125,14 @@ def test_inprocess_profile_driver(workload: str) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "CPU per request" in proc.stdout, proc.stdout
+
+
+def test_sqlite_layout_micro_benchmark() -> None:
+    """`python -m bench.sqlite_layout` builds each layout and measures all three writes."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.sqlite_layout", "--rows", "2000", "--writes", "64"],
+        cwd=ROOT, capture_output=True, text=True, timeout=100,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stdout.splitlines() if "point read" in line]
+    assert [line.split()[0] for line in lines] == ["by-client", "by-time", "rowid"], proc.stdout

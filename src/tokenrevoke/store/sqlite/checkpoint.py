@@ -90,27 +90,28 @@ def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
         return None
     function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     function.restype = ctypes.c_int
-    return function  # type: ignore[no-any-return]
+    return function
+
+
+_SYNC_FILE_RANGE = _sync_file_range()
 
 
 class Writeback:
     """Starts the disk writes of a file's dirty pages without waiting for them (a no-op
     where sync_file_range does not exist, or for an in-memory database)."""
 
-    _function = _sync_file_range()
-
     def __init__(self, path: str) -> None:
         self._fd = -1
-        if path and self._function is not None:
+        if path and _SYNC_FILE_RANGE is not None:
             try:
                 self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError as exc:
                 log.warning("no early writeback of %s: %s", path, exc)
 
     def start(self) -> None:
-        if self._fd < 0 or self._function is None:
+        if self._fd < 0 or _SYNC_FILE_RANGE is None:
             return
-        if self._function(self._fd, 0, 0, _SYNC_FILE_RANGE_WRITE) != 0:
+        if _SYNC_FILE_RANGE(self._fd, 0, 0, _SYNC_FILE_RANGE_WRITE) != 0:
             # Only an optimisation: say so once and stop trying.
             log.warning("no early writeback: %s", os.strerror(ctypes.get_errno()))
             self.close()

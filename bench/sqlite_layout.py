@@ -1,0 +1,158 @@
+"""`python -m bench.sqlite_layout`: what the token table's layout costs SQLite, raw.
+
+No server, no Python of ours in the loop: a token table with N rows in one of three
+layouts, then the writes the server's writer thread does, measured as CPU time of the
+calling thread and WAL frames per commit (every frame is a 4 KiB page the COMMIT writes
+and a checkpoint copies back later):
+
+  by-client  the schema before migration 0005: client index on (cln_id), so a new token
+             lands on a random page of it (keyed by the token hash)
+  by-time    the schema today: client index on (cln_id, iat)
+  rowid      by-time in a rowid table with a unique index on the hash: rows sit in issue
+             order, so the tokens of a grant share a page (not the schema; for comparison)
+
+Measured per layout: inserting tokens in commits of 32 (issuance), revoking random grants
+in commits of 32 (an UPDATE of the grant's tokens), and a point read by hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sqlite3
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+_COLUMNS = (
+    "tkn_cde, grt_id, cln_id, usr_id, usr_dn, ssn_id, tkn_typ, grt_typ, iat, exp, scp, "
+    "jans_id, attr, del, revoked_at, revoked_by, revoke_reason"
+)
+_INSERT = f"INSERT INTO tokens ({_COLUMNS}) VALUES ({','.join('?' * 17)})"
+_PER_COMMIT = 32
+_FRAME = 4096 + 24
+
+
+def _schema(layout: str) -> str:
+    initial = (
+        resources.files("tokenrevoke.store.migrations")
+        .joinpath("sqlite/0001_initial.sql")
+        .read_text("utf-8")
+    )
+    tokens = initial.split("CREATE TABLE clients")[0]
+    if layout == "by-client":
+        return tokens
+    tokens = tokens.replace("ON tokens (cln_id)", "ON tokens (cln_id, iat)")
+    if layout == "rowid":
+        tokens = tokens.replace(") WITHOUT ROWID;", ");").replace(
+            "tkn_cde       TEXT PRIMARY KEY", "tkn_cde TEXT NOT NULL UNIQUE"
+        )
+    return tokens
+
+
+def _row(issued: int, grant: str) -> tuple[object, ...]:
+    return (
+        secrets.token_hex(32), grant, "client-1", None, None, None, "access_token",
+        "client_credentials", issued, issued + 3600, "openid", None, None, 1, None, None, None,
+    )  # fmt: skip
+
+
+def _grant_id(issued: int, n: int) -> str:
+    return f"{issued * 1000 + n % 1000:012x}{secrets.token_hex(10)}"  # as crypto.new_grant_id
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    return conn
+
+
+def _seed(conn: sqlite3.Connection, rows: int, issued: int) -> int:
+    """`rows` tokens in grants of two, issued 100 grants a second; returns the clock."""
+    for start in range(0, rows, 100_000):
+        batch: list[tuple[object, ...]] = []
+        for n in range(min(100_000, rows - start) // 2):
+            grant = _grant_id(issued, n)
+            batch += [_row(issued, grant), _row(issued, grant)]
+            issued += 1 if n % 100 == 99 else 0
+        conn.execute("BEGIN")
+        conn.executemany(_INSERT, batch)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return issued
+
+
+def _commits(
+    conn: sqlite3.Connection, path: Path, jobs: list[tuple[str, tuple[object, ...]]]
+) -> str:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cpu = time.thread_time()
+    for start in range(0, len(jobs), _PER_COMMIT):
+        conn.execute("BEGIN IMMEDIATE")
+        for sql, params in jobs[start : start + _PER_COMMIT]:
+            conn.execute(sql, params)
+        conn.execute("COMMIT")
+    cpu = time.thread_time() - cpu
+    frames = os.path.getsize(f"{path}-wal") / _FRAME / (len(jobs) / _PER_COMMIT)
+    return f"{cpu / len(jobs) * 1e6:5.1f} us, {frames:4.0f} WAL frames per commit"
+
+
+def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
+    path = directory / f"{layout}.db"
+    conn = _connect(path)
+    conn.executescript(_schema(layout))
+    issued = _seed(conn, rows, 1_700_000_000)
+    conn.close()
+    conn = _connect(path)  # a fresh page cache, like a server that has just started
+    inserts = []
+    for n in range(writes):
+        issued += 1 if n % 100 == 99 else 0
+        inserts.append((_INSERT, _row(issued, _grant_id(issued, n))))
+    insert = _commits(conn, path, inserts)
+    grants = [
+        r[0] for r in conn.execute("SELECT grt_id FROM tokens ORDER BY random() LIMIT ?", (writes,))
+    ]
+    update = (
+        "UPDATE tokens SET revoked_at = 1, revoked_by = 'x' WHERE grt_id = ? AND revoked_at IS NULL"
+    )
+    revoke = _commits(conn, path, [(update, (g,)) for g in grants])
+    codes = [
+        r[0]
+        for r in conn.execute("SELECT tkn_cde FROM tokens ORDER BY random() LIMIT ?", (writes,))
+    ]
+    cpu = time.thread_time()
+    for code in codes:
+        conn.execute("SELECT * FROM tokens WHERE tkn_cde = ?", (code,)).fetchall()
+    read = (time.thread_time() - cpu) / len(codes) * 1e6
+    conn.close()
+    return f"{layout:9s}  insert {insert};  revoke a grant {revoke};  point read {read:4.1f} us"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sqlite_layout",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="tokens already stored")
+    parser.add_argument("--writes", type=int, default=20_000, help="per measurement")
+    layouts = ["by-client", "by-time", "rowid"]
+    parser.add_argument("--layouts", nargs="+", choices=layouts, default=layouts)
+    args = parser.parse_args(argv)
+    if args.rows < 2 or args.writes < _PER_COMMIT:
+        parser.error(f"need --rows >= 2 and --writes >= {_PER_COMMIT}")
+    with tempfile.TemporaryDirectory(prefix="tokenrevoke-layout-") as directory:
+        print(f"{args.rows:,} tokens stored; {args.writes:,} writes per measurement", flush=True)
+        for layout in args.layouts:
+            print(measure(layout, args.rows, args.writes, Path(directory)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
