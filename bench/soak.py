@@ -51,10 +51,11 @@ from bench.procs import (
     wait_http,
 )
 from bench.report import machine, machine_line, replace_section
-from tokenrevoke.apiclient import API, SCOPE, ConfigApiClient
+from tokenrevoke.apiclient import SCOPE, ConfigApiClient
 from tokenrevoke.configapi.clients import create_client, ensure_admin_client
 from tokenrevoke.crypto import SecretBox, new_id, sha256_hex
 from tokenrevoke.model import AuthMethod, Client, User
+from tokenrevoke.paths import CONFIG_API_V1
 from tokenrevoke.store import open_store
 from tokenrevoke.store.factory import sqlite_url
 
@@ -128,7 +129,7 @@ class Mix:
             if self.bearer is None:
                 self.bearer = await _admin_bearer(self.http)
             headers = {"Authorization": f"Bearer {self.bearer}"}
-            r = await self.http.request(method, API + path, headers=headers, **kwargs)
+            r = await self.http.request(method, CONFIG_API_V1 + path, headers=headers, **kwargs)
             if r.status_code != 401:
                 break
             self.bearer = None

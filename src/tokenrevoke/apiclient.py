@@ -21,7 +21,6 @@ import orjson
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
 from tokenrevoke.paths import AUTH, CONFIG_API_V1
 
-API = CONFIG_API_V1
 TOKEN_PATH = f"{AUTH}/token"
 _EARLY_EXPIRY = 30.0
 
@@ -192,7 +191,7 @@ class ConfigApiClient:
             try:
                 response = self._http.request(
                     method,
-                    API + path,
+                    CONFIG_API_V1 + path,
                     params=params,
                     headers=headers,
                     content=None if json is None else orjson.dumps(json),

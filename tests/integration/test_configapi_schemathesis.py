@@ -21,7 +21,8 @@ from schemathesis import Case, GenerationMode
 
 from tests.support.fuzzing import run_operation
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
-from tokenrevoke.web.configapi import OPERATIONS, PREFIX
+from tokenrevoke.paths import CONFIG_API as PREFIX
+from tokenrevoke.web.configapi import OPERATIONS
 
 OPS = [pytest.param(op.method, op.path, id=f"{op.method} {op.path}") for op in OPERATIONS]
 # Negative data needs something that can be wrong: a body or a typed query parameter (any

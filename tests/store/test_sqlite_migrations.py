@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from tokenrevoke.store import migrations
-from tokenrevoke.store.sqlite.store import migrate
+from tokenrevoke.model import AuditEvent
+from tokenrevoke.store import RevocationTarget, migrations
+from tokenrevoke.store.sqlite.store import SqliteStore, migrate
+
+T = TypeVar("T")
+
+
+def on_store(db: Path, use: Callable[[SqliteStore], Awaitable[T]]) -> T:
+    """What `use` makes of the store opened on `db` (closed afterwards)."""
+
+    async def scenario() -> T:
+        store = await SqliteStore.open(db)
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(scenario())
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
@@ -30,10 +49,6 @@ def test_migration_files_are_numbered_without_gaps() -> None:
 
 def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
     """0004 backfills the email column from users stored before it existed."""
-    import asyncio
-
-    from tokenrevoke.store.sqlite.store import SqliteStore
-
     db = tmp_path / "m.db"
     migrate(db)
     with sqlite3.connect(db) as conn:  # back to the schema before 0004, with old rows
@@ -50,24 +65,14 @@ def test_user_email_migration_indexes_existing_users(tmp_path: Path) -> None:
         )  # fmt: skip
     assert migrate(db) == ["0004_user_email.sql"]
 
-    async def lookup() -> list[str]:
-        store = await SqliteStore.open(db)
-        try:
-            return [u.uid for u in await store.find_users_by_email("alice@example.com")]
-        finally:
-            await store.close()
+    async def lookup(store: SqliteStore) -> list[str]:
+        return [u.uid for u in await store.find_users_by_email("alice@example.com")]
 
-    assert asyncio.run(lookup()) == ["alice"]
+    assert on_store(db, lookup) == ["alice"]
 
 
 def test_client_index_migration_orders_existing_tokens_by_issue_time(tmp_path: Path) -> None:
     """0005 rebuilds tokens_by_client as (cln_id, iat) over tokens stored before it."""
-    import asyncio
-
-    from tokenrevoke.model import AuditEvent
-    from tokenrevoke.store import RevocationTarget
-    from tokenrevoke.store.sqlite.store import SqliteStore
-
     db = tmp_path / "m.db"
     migrate(db)
     with sqlite3.connect(db) as conn:  # back to the schema before 0005, with old rows
@@ -84,12 +89,6 @@ def test_client_index_migration_orders_existing_tokens_by_issue_time(tmp_path: P
         columns = [r[2] for r in conn.execute("PRAGMA index_info(tokens_by_client)")]
     assert columns == ["cln_id", "iat"]
 
-    async def revoke_all() -> int:
-        store = await SqliteStore.open(db)
-        try:
-            audit = AuditEvent("revoke", "tester", "all", "c1", {})
-            return await store.revoke(RevocationTarget.client("c1"), 1_700_000_001, audit)
-        finally:
-            await store.close()
-
-    assert asyncio.run(revoke_all()) == 5
+    audit = AuditEvent("revoke", "tester", "all", "c1", {})
+    revoke_all = RevocationTarget.client("c1")
+    assert on_store(db, lambda store: store.revoke(revoke_all, 1_700_000_001, audit)) == 5

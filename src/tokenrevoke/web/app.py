@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
 from tokenrevoke.oauth.client_auth import jwks_certificates
-from tokenrevoke.paths import AUTH, GLOBAL_TOKEN_REVOCATION_PATH
+from tokenrevoke.paths import AUTH, CONFIG_API, GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
@@ -78,8 +78,8 @@ def create_app(settings: Settings) -> ObservedApp:
             Route("/health/ready", routes.ready, methods=["GET"]),
             Route(f"{AUTH}/openapi.json", auth_openapi_json, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),
-            Route(f"{configapi.PREFIX}/openapi.json", openapi_json, methods=["GET"]),
-            Route(f"{configapi.PREFIX}/docs", openapi_docs, methods=["GET"]),
+            Route(f"{CONFIG_API}/openapi.json", openapi_json, methods=["GET"]),
+            Route(f"{CONFIG_API}/docs", openapi_docs, methods=["GET"]),
             *configapi.routes(),
         ],
         middleware=[Middleware(CorsMiddleware, config=config_provider)],

@@ -39,7 +39,6 @@ from tokenrevoke.web.responses import NO_STORE
 
 log = logging.getLogger("tokenrevoke.configapi")
 
-PREFIX = CONFIG_API
 API = "/api/v1"
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
@@ -809,11 +808,11 @@ def routes() -> list[BaseRoute]:
         by_path.setdefault(op.path, {})[op.method] = op
     out: list[BaseRoute] = []
     for path, methods in by_path.items():
-        route_path = PREFIX + path
+        route_path = CONFIG_API + path
         for param in _ANY_CHARACTERS:
             route_path = route_path.replace(param, param[:-1] + ":any_characters}")
         out.append(Route(route_path, _dispatch(methods), methods=ANY_METHOD))
-    out.append(Route(PREFIX + API + "/{rest:any_characters}", unknown_path, methods=ANY_METHOD))
+    out.append(Route(CONFIG_API + API + "/{rest:any_characters}", unknown_path, methods=ANY_METHOD))
     return out
 
 

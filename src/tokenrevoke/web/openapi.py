@@ -9,7 +9,8 @@ from typing import Any
 from tokenrevoke import __version__
 from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
-from tokenrevoke.web.configapi import JSON, OPERATIONS, PREFIX, Operation
+from tokenrevoke.paths import CONFIG_API
+from tokenrevoke.web.configapi import JSON, OPERATIONS, Operation
 
 _S = {"type": "string"}
 _I = {"type": "integer", "format": "int32"}
@@ -341,7 +342,7 @@ def openapi_document(issuer: str) -> dict[str, Any]:
     }
     return document(
         "tokenrevoke config API (Janssen jans-config-api compatible)",
-        f"{issuer}{PREFIX}",
+        f"{issuer}{CONFIG_API}",
         paths,
         SCHEMAS,
         {"oauth2": oauth2},
@@ -373,7 +374,7 @@ def docs_page() -> str:
     from html import escape
 
     rows = "\n".join(
-        f"<tr><td>{op.method}</td><td><code>{escape(PREFIX + op.path)}</code></td>"
+        f"<tr><td>{op.method}</td><td><code>{escape(CONFIG_API + op.path)}</code></td>"
         f"<td>{escape(op.operation_id)}</td><td>{escape(op.summary)}</td></tr>"
         for op in OPERATIONS
     )
