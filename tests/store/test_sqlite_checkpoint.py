@@ -7,7 +7,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tokenrevoke.store.sqlite.checkpoint import _SYNC_FILE_RANGE, Checkpointer, Writeback
+from tokenrevoke.store.sqlite.checkpoint import (
+    _SYNC_FILE_RANGE,
+    Checkpointer,
+    Writeback,
+    _restart,
+)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -92,3 +97,33 @@ def test_writeback_starts_on_a_real_file_and_is_a_no_op_without_one(tmp_path: Pa
     memory = Writeback("")  # an in-memory database has no file
     memory.start()
     memory.close()
+
+
+def test_a_restart_gives_up_at_once_on_a_busy_writer_and_restarts_the_wal_when_it_is_free(
+    tmp_path: Path,
+) -> None:
+    """It holds the writer's lock once it has it, so it must not queue for it (a queued
+    RESTART stopped every write behind a copy of the whole WAL: docs/benchmarks.md)."""
+    db = tmp_path / "r.db"
+    writer = _connect(db)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+    writer.executemany("INSERT INTO t VALUES (?, randomblob(3000))", [(k,) for k in range(500)])
+    checkpointing = _connect(db)
+    checkpointing.execute("PRAGMA busy_timeout=60000")
+
+    writer.execute("BEGIN IMMEDIATE")  # the writer is busy
+    writer.execute("INSERT INTO t VALUES (1000, x'00')")
+    started = time.monotonic()
+    _restart(checkpointing)
+    assert time.monotonic() - started < 5  # not the connection's 60 s
+    assert checkpointing.execute("PRAGMA busy_timeout").fetchone() == (60000,)
+    writer.execute("COMMIT")
+
+    _restart(checkpointing)  # the writer is idle now
+    writer.execute("INSERT INTO t VALUES (1001, x'00')")
+    _, frames, _ = checkpointing.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames <= 3  # the write went to the start of the WAL, not after ~500 frames
+    assert writer.execute("SELECT count(*) FROM t").fetchone() == (502,)
+    checkpointing.close()
+    writer.close()

@@ -16,9 +16,12 @@ its own connection does it, in three parts (docs/benchmarks.md has the measureme
   writes a PASSIVE one never catches up completely (the writer appends while it copies),
   and SQLite only starts the WAL over once every frame was copied back; the WAL would grow
   until the writer's own backstop checkpoint fired inside a COMMIT, a stall of 100 to 300
-  ms for every write in flight. The RESTART waits for the writer's current transaction,
-  copies the little the PASSIVE passes left, fsyncs the database file (quick, the pages
-  are on their way already) and makes the next transaction write the WAL from its start.
+  ms for every write in flight. The RESTART waits (at most `RESTART_WAIT_MS`) for the
+  writer's current transaction, copies the little the PASSIVE passes left, fsyncs the
+  database file (quick, the pages are on their way already) and makes the next
+  transaction write the WAL from its start. When the writer is busy for longer (a
+  revoke-all), it gives up and the PASSIVE passes go on; the WAL grows meanwhile, up to
+  the writer's backstop (store.py), and is started over once the burst is past.
 
 Durability does not depend on any of this: a commit is durable once its WAL frames are.
 """
@@ -37,6 +40,8 @@ log = logging.getLogger("tokenrevoke.store")
 INTERVAL_SECONDS = 0.25
 # ~40 MiB of 4 KiB frames; below the writer's backstop (store.py, _WAL_BACKSTOP_PAGES).
 RESTART_FRAMES = 10_000
+# How long a RESTART may wait for the writer's lock and the readers (see _restart).
+RESTART_WAIT_MS = 20
 
 
 class Checkpointer:
@@ -71,12 +76,28 @@ class Checkpointer:
                     _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     writeback.start()
                     if frames >= self._restart_frames:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                        _restart(conn)
                 except sqlite3.Error as exc:
                     log.warning("sqlite checkpoint failed (will retry): %s", exc)
         finally:
             writeback.close()
             conn.close()
+
+
+def _restart(conn: sqlite3.Connection) -> None:
+    """A RESTART that waits at most `RESTART_WAIT_MS` for the writer's lock and for the
+    readers. It holds the writer's lock from the moment it gets it, so it must not queue
+    for it: while it waited (the connection's busy timeout, seconds) no PASSIVE pass ran,
+    the WAL kept growing under a revoke-all's batches, and the RESTART that finally got
+    the lock copied 60,000 to 90,000 frames with every write stopped behind it (0.4 to
+    0.5 s). Failing fast instead leaves the copying to the next PASSIVE passes and tries
+    again after the next one, with little to copy."""
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
 
 
 _SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing dirty pages, do not wait

@@ -80,13 +80,21 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 # The writer's own checkpoints are only a backstop (the checkpointer thread does the
 # work, store/sqlite/checkpoint.py): should it fall behind, the writer checkpoints once the
-# WAL holds this many pages (~80 MiB; the WAL is not mapped, so it is not in RSS).
-_WAL_BACKSTOP_PAGES = 20_000
+# WAL holds this many pages (~400 MiB; the WAL is not mapped, so it is not in RSS). Past
+# it the writer checkpoints after every COMMIT, so it must stay above what a burst writes
+# while the checkpointer cannot start the WAL over: a revoke-all of 100,000 tokens leaves
+# 55,000 to 65,000 frames (at 20,000 pages the same revoke-all took 10 to 20% longer and
+# its concurrent p99 doubled: docs/benchmarks.md).
+_WAL_BACKSTOP_PAGES = 100_000
+# After such a burst the WAL file is cut back to this size once SQLite starts it over
+# (steady writes stay below it: the checkpointer restarts the WAL at ~40 MiB).
+_WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def _connect_writer(path: Path) -> sqlite3.Connection:
     conn = _connect(path)
     conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BACKSTOP_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT_BYTES}")
     # NORMAL: a COMMIT writes its WAL frames without waiting for them to reach the disk;
     # `WalSync` does that before any caller hears of the commit (store/sqlite/writer.py).
     conn.execute("PRAGMA synchronous=NORMAL")
