@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
+from typing import cast
 
 from tokenrevoke.configapi.config import set_properties
 from tokenrevoke.crypto import new_id, sha256_hex
@@ -12,6 +14,8 @@ from tokenrevoke.model import AuditEvent, FeatureFlag, TokenRecord, TokenType
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import RevocationTarget
+from tokenrevoke.web.app import create_app
+from tokenrevoke.web.hotpath import HotPathApp
 
 
 def record(expires_in: int, grant: str = "g") -> TokenRecord:
@@ -90,3 +94,23 @@ def test_keys_are_created_once_and_shared(tmp_path: Path) -> None:
 
     kid_a, kid_b, count = asyncio.run(scenario())
     assert kid_a is not None and kid_a == kid_b and count == 1
+
+
+def test_the_app_freezes_what_exists_at_startup_so_full_collections_stay_short(
+    tmp_path: Path,
+) -> None:
+    """Scanning the startup heap made every full collection ~30 ms, a stall of every
+    request in flight (docs/benchmarks.md); frozen objects are not scanned."""
+
+    async def scenario() -> int:
+        app = create_app(Settings(data_dir=tmp_path, log_level="warning"))
+        starlette = cast(HotPathApp, app.app).app
+        async with starlette.router.lifespan_context(starlette):
+            return gc.get_freeze_count()
+
+    gc.unfreeze()  # whatever an earlier test froze
+    assert gc.get_freeze_count() == 0
+    try:
+        assert asyncio.run(scenario()) > 10_000  # the modules, the app, the runtime
+    finally:
+        gc.unfreeze()
