@@ -85,17 +85,21 @@ def test_a_steady_stream_of_writes_keeps_the_wal_short(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_writeback_starts_on_a_real_file_and_is_a_no_op_without_one(tmp_path: Path) -> None:
+def test_writeback_starts_and_waits_on_a_real_file_and_is_a_no_op_without_one(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"x" * 65536)
     writeback = Writeback(str(path))
     if _SYNC_FILE_RANGE is not None:  # Linux
         assert writeback._fd >= 0
     writeback.start()
+    writeback.finish()
     assert writeback._fd >= 0 or _SYNC_FILE_RANGE is None  # it did not fail
     writeback.close()
     memory = Writeback("")  # an in-memory database has no file
     memory.start()
+    memory.finish()
     memory.close()
 
 

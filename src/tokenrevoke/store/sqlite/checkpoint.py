@@ -12,13 +12,14 @@ its own connection does it, in three parts (docs/benchmarks.md has the measureme
   (`sync_file_range`, which does not wait for them). Without this, a store of a million
   tokens piles up tens of MiB of dirty pages in the OS cache between full checkpoints,
   and the fsync that ends one then takes hundreds of milliseconds;
-- once the WAL holds `RESTART_FRAMES`, a RESTART checkpoint. Under a steady stream of
+- once the WAL holds `RESTART_FRAMES`, a second PASSIVE pass and an fdatasync of the
+  database file (holding no lock), then a RESTART checkpoint. Under a steady stream of
   writes a PASSIVE one never catches up completely (the writer appends while it copies),
   and SQLite only starts the WAL over once every frame was copied back; the WAL would grow
   until the writer's own backstop checkpoint fired inside a COMMIT, a stall of 100 to 300
   ms for every write in flight. The RESTART waits (at most `RESTART_WAIT_MS`) for the
   writer's current transaction, copies the little the PASSIVE passes left, fsyncs the
-  database file (quick, the pages are on their way already) and makes the next
+  database file (quick: the fdatasync before it wrote the rest) and makes the next
   transaction write the WAL from its start. When the writer is busy for longer (a
   revoke-all), it gives up and the PASSIVE passes go on; the WAL grows meanwhile, up to
   the writer's backstop (store.py), and is started over once the burst is past.
@@ -76,6 +77,11 @@ class Checkpointer:
                     _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     writeback.start()
                     if frames >= self._restart_frames:
+                        # Copy what came in during the writeback and wait for the disk
+                        # here, holding no lock: the RESTART, which holds the writer's,
+                        # then has almost nothing left to copy and to sync.
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        writeback.finish()
                         _restart(conn)
                 except sqlite3.Error as exc:
                     log.warning("sqlite checkpoint failed (will retry): %s", exc)
@@ -118,8 +124,9 @@ _SYNC_FILE_RANGE = _sync_file_range()
 
 
 class Writeback:
-    """Starts the disk writes of a file's dirty pages without waiting for them (a no-op
-    where sync_file_range does not exist, or for an in-memory database)."""
+    """Starts the disk writes of a file's dirty pages without waiting for them, or waits
+    for them (a no-op where sync_file_range does not exist, or for an in-memory
+    database)."""
 
     def __init__(self, path: str) -> None:
         self._fd = -1
@@ -136,6 +143,11 @@ class Writeback:
             # Only an optimisation: say so once and stop trying.
             log.warning("no early writeback: %s", os.strerror(ctypes.get_errno()))
             self.close()
+
+    def finish(self) -> None:
+        """Wait until the file's dirty pages are on disk (fdatasync)."""
+        if self._fd >= 0:
+            os.fdatasync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
