@@ -7,6 +7,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tokenrevoke.store.sqlite.checkpoint import (
     _SYNC_FILE_RANGE,
     Checkpointer,
@@ -131,3 +133,30 @@ def test_a_restart_gives_up_at_once_on_a_busy_writer_and_restarts_the_wal_when_i
     assert writer.execute("SELECT count(*) FROM t").fetchone() == (502,)
     checkpointing.close()
     writer.close()
+
+
+def test_a_failed_sync_of_the_database_file_does_not_stop_the_checkpointer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "e.db"
+    writer = _connect(db)
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer may copy pages
+    writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+    failures: list[int] = []
+
+    def failing_finish(self: Writeback) -> None:
+        failures.append(1)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Writeback, "finish", failing_finish)
+    checkpointer = Checkpointer(lambda: _connect(db), interval=0.02, restart_frames=50)
+    try:
+        deadline = time.monotonic() + 10
+        while len(failures) < 3 and time.monotonic() < deadline:
+            writer.executemany("INSERT INTO t VALUES (NULL, randomblob(3000))", [()] * 100)
+            time.sleep(0.02)
+        assert len(failures) >= 3  # it kept trying, pass after pass
+        assert checkpointer._thread.is_alive()
+    finally:
+        checkpointer.close()
+        writer.close()

@@ -83,7 +83,7 @@ class Checkpointer:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                         writeback.finish()
                         _restart(conn)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, OSError) as exc:  # OSError: the fdatasync
                     log.warning("sqlite checkpoint failed (will retry): %s", exc)
         finally:
             writeback.close()
