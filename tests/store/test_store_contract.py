@@ -385,3 +385,32 @@ def test_bulk_revocation_batches_cover_tokens_issued_at_different_times(
     assert [(a["reason"], a["count"]) for a in run(loop, store.list_audit())] == [("timed", 12)]
     events = run(loop, store.publish_events([], 100))
     assert sorted(code for e in events for code in e.token_hashes) == sorted(t.code for t in issued)
+
+
+def test_concurrent_saves_of_one_scope_id_store_one_and_the_others_conflict(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Workers or nodes starting together on a new store race to create the built-in
+    scopes (configapi/scopes.py ensure_builtin_scopes): each loser must hear ConflictError,
+    never a driver error, and the race must leave one scope per id."""
+    from tokenrevoke.configapi.scopes import ensure_builtin_scopes
+    from tokenrevoke.model import Scope
+    from tokenrevoke.model.scope import ScopeType
+    from tokenrevoke.model.scopes import BUILTIN_SCOPES
+
+    async def save(n: int) -> None:
+        await store.save_scope(Scope(new_id(), "shared", f"shared {n}", "", ScopeType.OAUTH))
+
+    async def race() -> list[BaseException | None]:
+        return await asyncio.gather(*(save(n) for n in range(8)), return_exceptions=True)
+
+    outcomes = run(loop, race())
+    assert outcomes.count(None) == 1
+    assert all(isinstance(o, ConflictError) for o in outcomes if o is not None), outcomes
+
+    async def start_together() -> None:
+        await asyncio.gather(*(ensure_builtin_scopes(store) for _ in range(4)))
+
+    run(loop, start_together())
+    ids = [s.id for s in run(loop, store.list_scopes())]
+    assert sorted(ids) == sorted([*BUILTIN_SCOPES, "shared"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Any
@@ -10,7 +11,7 @@ from tokenrevoke.configapi.errors import bad_request
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import Scope, ScopeType
 from tokenrevoke.model.scopes import BUILTIN_SCOPES, OPENID
-from tokenrevoke.store.base import Store
+from tokenrevoke.store.base import ConflictError, Store
 
 
 def scope_json(scope: Scope) -> dict[str, Any]:
@@ -64,10 +65,15 @@ def scope_from_json(data: Any, base: Scope | None) -> Scope:
 
 
 async def ensure_builtin_scopes(store: Store) -> None:
-    """Create the scopes the server relies on, once; operators may edit them afterwards."""
+    """Create the scopes the server relies on, once; operators may edit them afterwards.
+    Workers or nodes starting together on a new store may race to do it: whoever loses
+    finds the scope there, which is all it wanted."""
     existing = {s.id for s in await store.list_scopes()}
     now = int(time.time())
     for scope_id in BUILTIN_SCOPES:
         if scope_id not in existing:
             kind = ScopeType.OPENID if scope_id == OPENID else ScopeType.OAUTH
-            await store.save_scope(Scope(new_id(), scope_id, scope_id, "", kind, creation_date=now))
+            with contextlib.suppress(ConflictError):
+                await store.save_scope(
+                    Scope(new_id(), scope_id, scope_id, "", kind, creation_date=now)
+                )

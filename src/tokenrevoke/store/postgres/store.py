@@ -426,13 +426,17 @@ class PostgresStore(Store):
             )
             if taken:
                 raise ConflictError(f"scope id {scope.id!r} already exists")
-            await conn.execute(
-                "INSERT INTO scopes (inum, id, data) VALUES ($1, $2, $3) "
-                "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
-                scope.inum,
-                scope.id,
-                codec.to_json(scope),
-            )
+            try:
+                await conn.execute(
+                    "INSERT INTO scopes (inum, id, data) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
+                    scope.inum,
+                    scope.id,
+                    codec.to_json(scope),
+                )
+            except asyncpg.UniqueViolationError as exc:
+                # Another connection saved this id after our check (nodes starting together).
+                raise ConflictError(f"scope id {scope.id!r} already exists") from exc
             await _bump(conn, "scopes")
 
         await self._run(work, transaction=True)
