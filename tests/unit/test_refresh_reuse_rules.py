@@ -355,6 +355,8 @@ def test_fifty_concurrent_refreshes_inside_the_window_leave_one_live_refresh_tok
     alive = [w for w in winners if r.record(w["refresh_token"]).is_live(int(clock.now))]
     assert len(alive) == 1
     grant = r.record(first["refresh_token"]).grant_id
-    query = TokenQuery(fields=(("grtId", grant), ("tknTyp", TokenType.REFRESH_TOKEN.value)))
-    _, rows = r.h.run(r.h.rt.store.search_tokens(query))
+    # The first refresh token and its 50 successors: more than one page of 50.
+    fields = (("grtId", grant), ("tknTyp", TokenType.REFRESH_TOKEN.value))
+    total, rows = r.h.run(r.h.rt.store.search_tokens(TokenQuery(fields=fields, limit=100)))
+    assert total == len(rows) == 51
     assert sum(row.revoked_at is None for row in rows) == 1
