@@ -1,9 +1,9 @@
 """`python -m bench.sqlite_layout`: what the token table's layout costs SQLite, raw.
 
-No server, no Python of ours in the loop: a token table with N rows in one of three
-layouts, then the writes the server's writer thread does, measured as CPU time of the
-calling thread and WAL frames per commit (every frame is a 4 KiB page the COMMIT writes
-and a checkpoint copies back later):
+No server, no Python of ours in the loop (only the schema and its column list): a token
+table with N rows in one of three layouts, then the writes the server's writer thread
+does, measured as CPU time of the calling thread and WAL frames per commit (every frame
+is a 4 KiB page the COMMIT writes and a checkpoint copies back later):
 
   by-client  the schema before migration 0005: client index on (cln_id), so a new token
              lands on a random page of it (keyed by the token hash)
@@ -27,11 +27,9 @@ import time
 from importlib import resources
 from pathlib import Path
 
-_COLUMNS = (
-    "tkn_cde, grt_id, cln_id, usr_id, usr_dn, ssn_id, tkn_typ, grt_typ, iat, exp, scp, "
-    "jans_id, attr, del, revoked_at, revoked_by, revoke_reason"
-)
-_INSERT = f"INSERT INTO tokens ({_COLUMNS}) VALUES ({','.join('?' * 17)})"
+from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+
+_INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
 _PER_COMMIT = 32
 _FRAME = 4096 + 24
 

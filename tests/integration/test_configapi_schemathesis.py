@@ -21,7 +21,7 @@ from schemathesis import Case, GenerationMode
 
 from tests.support.fuzzing import run_operation
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
-from tokenrevoke.paths import CONFIG_API as PREFIX
+from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi import OPERATIONS
 
 OPS = [pytest.param(op.method, op.path, id=f"{op.method} {op.path}") for op in OPERATIONS]
@@ -36,7 +36,7 @@ NEGATIVE_OPS = [
 
 @pytest.fixture(scope="module")
 def schema(server: Server) -> Any:
-    return schemathesis.openapi.from_url(f"{server.url}{PREFIX}/openapi.json", timeout=10)
+    return schemathesis.openapi.from_url(f"{server.url}{CONFIG_API}/openapi.json", timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,10 @@ import pytest
 
 from tokenrevoke.store.sqlite.checkpoint import (
     _SYNC_FILE_RANGE,
+    RESTART_WAIT_MS,
     Checkpointer,
     Writeback,
+    _checkpointing,
     _restart,
 )
 
@@ -115,15 +117,20 @@ def test_a_restart_gives_up_at_once_on_a_busy_writer_and_restarts_the_wal_when_i
     writer.execute("PRAGMA wal_autocheckpoint=0")
     writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
     writer.executemany("INSERT INTO t VALUES (?, randomblob(3000))", [(k,) for k in range(500)])
-    checkpointing = _connect(db)
-    checkpointing.execute("PRAGMA busy_timeout=60000")
+
+    def connect() -> sqlite3.Connection:  # as the store's: it would wait a minute
+        conn = _connect(db)
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn
+
+    checkpointing = _checkpointing(connect)
+    assert checkpointing.execute("PRAGMA busy_timeout").fetchone() == (RESTART_WAIT_MS,)
 
     writer.execute("BEGIN IMMEDIATE")  # the writer is busy
     writer.execute("INSERT INTO t VALUES (1000, x'00')")
     started = time.monotonic()
     _restart(checkpointing)
     assert time.monotonic() - started < 5  # not the connection's 60 s
-    assert checkpointing.execute("PRAGMA busy_timeout").fetchone() == (60000,)
     writer.execute("COMMIT")
 
     _restart(checkpointing)  # the writer is idle now

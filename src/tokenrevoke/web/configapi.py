@@ -30,7 +30,7 @@ from tokenrevoke.configapi.security import Caller
 from tokenrevoke.model import ConfigError
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.observability.metrics import store_unavailable
-from tokenrevoke.paths import CONFIG_API
+from tokenrevoke.paths import CONFIG_API, CONFIG_API_V1, CONFIG_API_VERSION
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import ConflictError
@@ -39,7 +39,7 @@ from tokenrevoke.web.responses import NO_STORE
 
 log = logging.getLogger("tokenrevoke.configapi")
 
-API = "/api/v1"
+API = CONFIG_API_VERSION  # operation paths are relative to CONFIG_API
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -812,7 +812,7 @@ def routes() -> list[BaseRoute]:
         for param in _ANY_CHARACTERS:
             route_path = route_path.replace(param, param[:-1] + ":any_characters}")
         out.append(Route(route_path, _dispatch(methods), methods=ANY_METHOD))
-    out.append(Route(CONFIG_API + API + "/{rest:any_characters}", unknown_path, methods=ANY_METHOD))
+    out.append(Route(CONFIG_API_V1 + "/{rest:any_characters}", unknown_path, methods=ANY_METHOD))
     return out
 
 

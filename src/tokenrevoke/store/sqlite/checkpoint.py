@@ -41,7 +41,7 @@ log = logging.getLogger("tokenrevoke.store")
 INTERVAL_SECONDS = 0.25
 # ~40 MiB of 4 KiB frames; below the writer's backstop (store.py, _WAL_BACKSTOP_PAGES).
 RESTART_FRAMES = 10_000
-# How long a RESTART may wait for the writer's lock and the readers (see _restart).
+# How long a RESTART may wait for the writer's lock and the readers (_checkpointing).
 RESTART_WAIT_MS = 20
 
 
@@ -65,7 +65,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         try:
-            conn = self._connect()
+            conn = _checkpointing(self._connect)
         except sqlite3.Error as exc:
             # The writer's own backstop checkpoints still bound the WAL.
             log.error("sqlite checkpointer could not connect: %s", exc)
@@ -90,20 +90,22 @@ class Checkpointer:
             conn.close()
 
 
-def _restart(conn: sqlite3.Connection) -> None:
-    """A RESTART that waits at most `RESTART_WAIT_MS` for the writer's lock and for the
-    readers. It holds the writer's lock from the moment it gets it, so it must not queue
-    for it: while it waited (the connection's busy timeout, seconds) no PASSIVE pass ran,
-    the WAL kept growing under a revoke-all's batches, and the RESTART that finally got
-    the lock copied 60,000 to 90,000 frames with every write stopped behind it (0.4 to
-    0.5 s). Failing fast instead leaves the copying to the next PASSIVE passes and tries
-    again after the next one, with little to copy."""
-    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+def _checkpointing(connect: Callable[[], sqlite3.Connection]) -> sqlite3.Connection:
+    """The checkpointer's connection: it waits at most `RESTART_WAIT_MS` for a lock. Only
+    the RESTART waits at all (a PASSIVE checkpoint never does), and it holds the writer's
+    lock from the moment it gets it, so it must not queue for it: while it waited (the
+    store's busy timeout, seconds) no PASSIVE pass ran, the WAL kept growing under a
+    revoke-all's batches, and the RESTART that finally got the lock copied 60,000 to
+    90,000 frames with every write stopped behind it (0.4 to 0.5 s). Failing fast
+    instead leaves the copying to the next PASSIVE passes and tries again after the next
+    one, with little to copy."""
+    conn = connect()
     conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
-    try:
-        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return conn
+
+
+def _restart(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
 
 
 _SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing dirty pages, do not wait
