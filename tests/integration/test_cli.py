@@ -263,7 +263,7 @@ def test_token_search_show_revoke(srv: Server) -> None:
     assert not srv.is_active(tokens[0]) and not srv.is_active(tokens[1])
     assert srv.is_active(tokens[2])
     assert "revoked" in ok(srv.admin("token", "show", code))
-    again = as_json(srv.admin("token", "revoke", tokens[0], tokens[2], "--json"))
+    again = as_json(srv.admin("token", "revoke", "--json", "--", tokens[0], tokens[2]))
     assert isinstance(again, dict)
     assert (again["revoked"], again["notFound"], again["failed"]) == (1, 1, 0)
     assert "nothing to revoke" in failed(srv.admin("token", "revoke", check=False))
