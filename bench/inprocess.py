@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import uvloop
@@ -36,8 +36,7 @@ from bench.ours import ADMIN_ID, ADMIN_SECRET
 from tokenrevoke.configapi.clients import ensure_admin_client
 from tokenrevoke.paths import AUTH
 from tokenrevoke.settings import Settings
-from tokenrevoke.web.app import create_app
-from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.app import create_app, starlette_of
 
 WORKLOADS = ("introspection", "issuance", "revocation")
 _BASIC = b"Basic " + base64.b64encode(f"{ADMIN_ID}:{ADMIN_SECRET}".encode())
@@ -109,7 +108,7 @@ async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> 
 async def run(workload: str, requests: int, tokens: int, concurrency: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tokenrevoke-inprocess-") as data:
         app = create_app(Settings(data_dir=Path(data), log_level="warning"))
-        starlette = cast(HotPathApp, app.app).app  # ObservedApp -> HotPathApp -> Starlette
+        starlette = starlette_of(app)
         async with starlette.router.lifespan_context(starlette):
             runtime = starlette.state.runtime
             await ensure_admin_client(runtime.store, runtime.box, ADMIN_ID, ADMIN_SECRET)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tokenrevoke.settings import Settings
-from tokenrevoke.web.observe import _incoming_request_id, endpoint_label
+from tokenrevoke.web.observe import incoming_request_id, endpoint_label
 from tokenrevoke.web.requests import client_address, loggable_path, may_read_metrics
 
 Headers = list[tuple[bytes, bytes]]
@@ -32,7 +32,7 @@ async def _endpoint(request: Request) -> None:  # pragma: no cover - never calle
      (b"tab\there", False), (b"\xff", False)],
 )  # fmt: skip
 def test_request_id_header_kept_only_when_sane(value: bytes, kept: bool) -> None:
-    result = _incoming_request_id(scope(headers=[(b"x-request-id", value)]))
+    result = incoming_request_id(scope(headers=[(b"x-request-id", value)]))
     assert result == (value if kept else None)
 
 
@@ -42,8 +42,6 @@ def test_labels_and_logged_paths_never_carry_raw_path_parameters() -> None:
     assert endpoint_label(routed) == loggable_path(routed) == "/api/token/revoke/{tknCde}"
     static = scope("/health/live", route=Route("/health/live", _endpoint))
     assert loggable_path(static) == "/health/live"
-    hot = scope("/jans-auth/restv1/revoke", method="POST")
-    assert endpoint_label(hot) == "/jans-auth/restv1/revoke"
     unknown = scope("/jans-auth/restv1/revoke/" + "t" * 43 + "/x")
     assert endpoint_label(unknown) == "unmatched"
     assert loggable_path(unknown) == "/jans-auth/restv1/revoke/.../x"
@@ -54,10 +52,10 @@ def test_forwarded_for_only_from_a_trusted_proxy() -> None:
     trusting = Settings(trusted_proxies=["127.0.0.1", "10.0.0.0/8"])
     request = Request(scope(headers=xff))
     # The nearest hop that is not a trusted proxy; what the client wrote further left is not it.
-    assert client_address(request, trusting, "127.0.0.1") == "203.0.113.1"
-    assert client_address(request, Settings(), "127.0.0.1") == "127.0.0.1"
+    assert client_address(request.headers, trusting, "127.0.0.1") == "203.0.113.1"
+    assert client_address(request.headers, Settings(), "127.0.0.1") == "127.0.0.1"
     garbage = Request(scope(headers=[(b"x-forwarded-for", b"not-an-address")]))
-    assert client_address(garbage, trusting, "127.0.0.1") == "127.0.0.1"
+    assert client_address(garbage.headers, trusting, "127.0.0.1") == "127.0.0.1"
 
 
 def test_who_may_read_metrics() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import gc
 import time
 from pathlib import Path
-from typing import cast
 
 from tokenrevoke.configapi.config import set_properties
 from tokenrevoke.crypto import new_id, sha256_hex
@@ -14,8 +13,7 @@ from tokenrevoke.model import AuditEvent, FeatureFlag, TokenRecord, TokenType
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import RevocationTarget
-from tokenrevoke.web.app import create_app
-from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.app import create_app, starlette_of
 
 
 def record(expires_in: int, grant: str = "g") -> TokenRecord:
@@ -104,7 +102,7 @@ def test_the_app_freezes_what_exists_at_startup_so_full_collections_stay_short(
 
     async def scenario() -> int:
         app = create_app(Settings(data_dir=tmp_path, log_level="warning"))
-        starlette = cast(HotPathApp, app.app).app
+        starlette = starlette_of(app)
         async with starlette.router.lifespan_context(starlette):
             return gc.get_freeze_count()
 

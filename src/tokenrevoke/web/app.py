@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,7 +22,7 @@ from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
-from tokenrevoke.web.hotpath import HotPathApp
+from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
 from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
@@ -29,9 +30,9 @@ from tokenrevoke.web.sse import end_streams_on_exit
 from tokenrevoke.web.tls import trust_self_signed
 
 
-def create_app(settings: Settings) -> ObservedApp:
-    """The auth server's hot endpoints in front of the Starlette app for the rest, inside
-    the per-request observation (request id, metrics, access log)."""
+def create_app(settings: Settings) -> HotPathApp:
+    """The auth server's hot endpoints (hotpath.py) in front of the Starlette app for the
+    rest, which runs inside the per-request observation (request id, metrics, access log)."""
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -58,6 +59,9 @@ def create_app(settings: Settings) -> ObservedApp:
     def config_provider() -> AppConfiguration:
         return holder["runtime"].config()
 
+    def runtime_provider() -> Runtime:
+        return holder["runtime"]
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error = "not_found" if exc.status_code == 404 else "invalid_request"
@@ -74,9 +78,13 @@ def create_app(settings: Settings) -> ObservedApp:
 
     starlette = Starlette(
         routes=[
-            Route(f"{AUTH}/token", routes.token, methods=["POST"]),
-            Route(f"{AUTH}/revoke", routes.revoke, methods=["POST"]),
-            Route(f"{AUTH}/introspection", routes.introspect, methods=["GET", "POST"]),
+            Route(f"{AUTH}/token", starlette_endpoint(routes.token), methods=["POST"]),
+            Route(f"{AUTH}/revoke", starlette_endpoint(routes.revoke), methods=["POST"]),
+            Route(
+                f"{AUTH}/introspection",
+                starlette_endpoint(routes.introspect),
+                methods=["GET", "POST"],
+            ),
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
@@ -94,7 +102,15 @@ def create_app(settings: Settings) -> ObservedApp:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
-    return ObservedApp(HotPathApp(starlette, config_provider), log_requests=settings.access_log)
+    observed = ObservedApp(starlette, log_requests=settings.access_log)
+    return HotPathApp(observed, runtime_provider, config_provider, log_requests=settings.access_log)
+
+
+def starlette_of(app: HotPathApp) -> Starlette:
+    """The Starlette app inside what `create_app` returns (for its lifespan, in tests and
+    the in-process benchmark)."""
+    observed = cast(ObservedApp, app.app)
+    return cast(Starlette, observed.app)
 
 
 def trust_registered_certificates(clients: list[Client]) -> None:

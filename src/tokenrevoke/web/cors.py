@@ -37,7 +37,19 @@ class CorsMiddleware:
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await self._preflight(scope, send, origin, rules, allowed)
             return
+        await self.app(scope, receive, self._with_cors(scope, send, origin, rules, allowed))
 
+    def sender(self, scope: Scope, send: Send) -> Send:
+        """`send` with the CORS headers this (non-preflight) request's answer gets."""
+        origin = _header(scope, b"origin")
+        rules = self._filter() if origin is not None else None
+        if origin is None or rules is None:
+            return send
+        return self._with_cors(scope, send, origin, rules, self._origin_allowed(origin, rules))
+
+    def _with_cors(
+        self, scope: Scope, send: Send, origin: str, rules: dict[str, Any], allowed: bool
+    ) -> Send:
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start" and allowed:
                 narrowed = scope.get("state", {}).get("cors_origins")
@@ -50,7 +62,7 @@ class CorsMiddleware:
                     message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+        return send_with_cors
 
     def _filter(self) -> dict[str, Any] | None:
         for rules in self.config()["corsConfigurationFilters"]:

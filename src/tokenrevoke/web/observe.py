@@ -1,6 +1,6 @@
-"""Per-request observation, in one ASGI wrapper around the whole app: the request id
-(taken from a sane `X-Request-Id`, else generated; echoed in the response), request
-metrics, and the optional access log.
+"""Per-request observation: the request id (taken from a sane `X-Request-Id`, else
+generated; echoed in the response), request metrics, and the optional access log. An ASGI
+wrapper around the Starlette app; the hot endpoints (hotpath.py) use the same helpers.
 
 What is logged of a request: method, a path that cannot carry a secret, status, duration
 and the peer address. Never the query string (introspection takes `?token=` on GET), the
@@ -19,13 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tokenrevoke.observability.logs import REQUEST_ID
 from tokenrevoke.observability.metrics import observe_request
-from tokenrevoke.web.hotpath import HOT
 from tokenrevoke.web.requests import loggable_path
 
 access_log = logging.getLogger("tokenrevoke.access")
 
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}")
-_REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"
 UNMATCHED = "unmatched"
 # Generated ids: a random per-process prefix and a counter, 32 hex digits. Unique, not
 # secret; no system call per request (os.urandom costs tens of microseconds in some sandboxes).
@@ -47,7 +46,7 @@ class ObservedApp:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = _incoming_request_id(scope) or new_request_id()
+        request_id = incoming_request_id(scope) or new_request_id()
         reset = REQUEST_ID.set(request_id.decode())
         status = 500  # what the server answers when the app fails before responding
 
@@ -57,35 +56,43 @@ class ObservedApp:
                 status = message["status"]
                 headers = message.get("headers")
                 if isinstance(headers, list):  # Starlette's own list: append in place
-                    headers.append((_REQUEST_ID_HEADER, request_id))
+                    headers.append((REQUEST_ID_HEADER, request_id))
                 else:
-                    message["headers"] = [*(headers or ()), (_REQUEST_ID_HEADER, request_id)]
+                    message["headers"] = [*(headers or ()), (REQUEST_ID_HEADER, request_id)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - start
-            observe_request(endpoint_label(scope), scope["method"], status, seconds)
-            if self.log_requests:
-                self._log(scope, status, seconds)
+            finish_observation(scope, status, start, self.log_requests)
             REQUEST_ID.reset(reset)
 
-    @staticmethod
-    def _log(scope: Scope, status: int, seconds: float) -> None:
-        method, path, ms = scope["method"], loggable_path(scope), round(seconds * 1000, 3)
-        client = scope.get("client")
-        peer = client[0] if client else None
-        access_log.info(
-            "%s %s %d %.3f ms", method, path, status, ms,
-            extra={"method": method, "path": path, "status": status, "duration_ms": ms,
-                   "client": peer},
-        )  # fmt: skip
+
+def finish_observation(
+    scope: Scope, status: int, start: float, log_requests: bool, label: str | None = None
+) -> None:
+    """Metrics and the access log of a finished request (`label`: its endpoint, when the
+    caller knows it better than the scope's route)."""
+    seconds = time.perf_counter() - start
+    observe_request(label or endpoint_label(scope), scope["method"], status, seconds)
+    if log_requests:
+        _log(scope, status, seconds)
 
 
-def _incoming_request_id(scope: Scope) -> bytes | None:
+def _log(scope: Scope, status: int, seconds: float) -> None:
+    method, path, ms = scope["method"], loggable_path(scope), round(seconds * 1000, 3)
+    client = scope.get("client")
+    peer = client[0] if client else None
+    access_log.info(
+        "%s %s %d %.3f ms", method, path, status, ms,
+        extra={"method": method, "path": path, "status": status, "duration_ms": ms,
+               "client": peer},
+    )  # fmt: skip
+
+
+def incoming_request_id(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
-        if name == _REQUEST_ID_HEADER:
+        if name == REQUEST_ID_HEADER:
             return value if _SANE_REQUEST_ID.fullmatch(value) else None
     return None
 
@@ -95,6 +102,4 @@ def endpoint_label(scope: Scope) -> str:
     route = scope.get("route")
     if route is not None:
         return str(route.path)
-    if (scope["method"], scope["path"]) in HOT:
-        return str(scope["path"])
     return UNMATCHED

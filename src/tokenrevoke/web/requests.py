@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope
 
@@ -128,18 +129,19 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 async def oauth_request(
-    request: Request, settings: Settings, *, query: bool = False
+    scope: Scope, receive: Receive, settings: Settings, *, query: bool = False
 ) -> OAuthRequest:
-    scope = request.scope
+    """A form-bodied endpoint's request (the query string for GET), straight from the ASGI
+    scope: the hot endpoints build no Starlette `Request`."""
     content_type, length, authorization = _framing(scope)
     if query or scope["method"] in ("GET", "HEAD"):
         params = parse_form(_ascii(scope.get("query_string", b""), "the query string"))
     else:
-        body = await _read_body(request.receive, length, settings.max_body_bytes)
+        body = await _read_body(receive, length, settings.max_body_bytes)
         if body and content_type != FORM:
             raise invalid_request(f"the request body must be {FORM}")
         params = parse_form(_ascii(body, "the form body"))
-    return _oauth_request(request, settings, params, _one_authorization(authorization))
+    return _oauth_request(scope, settings, params, _one_authorization(authorization))
 
 
 def _ascii(raw: bytes, what: str) -> str:
@@ -165,7 +167,8 @@ async def json_oauth_request(request: Request, settings: Settings) -> tuple[OAut
                 if not isinstance(value, str):
                     raise invalid_request(f"{name} must be a string")
                 params[name] = value
-    return _oauth_request(request, settings, params, _one_authorization(authorization)), document
+    oauth = _oauth_request(request.scope, settings, params, _one_authorization(authorization))
+    return oauth, document
 
 
 def authorization_header(request: Request) -> str | None:
@@ -182,30 +185,30 @@ def _one_authorization(values: list[bytes]) -> str | None:
 
 
 def _oauth_request(
-    request: Request, settings: Settings, params: dict[str, str], authorization: str | None
+    scope: Scope, settings: Settings, params: dict[str, str], authorization: str | None
 ) -> OAuthRequest:
-    scope = request.scope
     peer = scope.get("client")
     remote = peer[0] if peer else None
+    headers = Headers(scope=scope)  # a view of the raw list; searched only when asked
     return OAuthRequest(
         params=params,
         authorization=authorization,
-        client_cert=client_certificate(request, settings, remote),
+        client_cert=client_certificate(scope, headers, settings, remote),
         endpoint=settings.base_url + scope["path"],  # request.url: a URL parse
-        headers=request.headers,
+        headers=headers,
         remote_addr=remote,
-        client_addr=client_address(request, settings, remote),
+        client_addr=client_address(headers, settings, remote),
     )
 
 
-def client_address(request: Request, settings: Settings, remote: str | None) -> str | None:
+def client_address(headers: Headers, settings: Settings, remote: str | None) -> str | None:
     """The client's address: the TCP peer; when the peer is a trusted proxy, the nearest
     address in X-Forwarded-For that is not one of our trusted proxies (entries further
     left were written by the client itself and prove nothing)."""
     proxies = settings.trusted_proxies
     if not proxies or not remote or not _is_trusted(remote, proxies):
         return remote
-    hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for")
+    hops = [hop.strip() for value in headers.getlist("x-forwarded-for")
             for hop in value.split(",")]  # fmt: skip
     for hop in reversed(hops):
         if not _is_trusted(hop, proxies):
@@ -223,7 +226,7 @@ def may_read_metrics(request: Request, settings: Settings) -> bool:
     relayed = "x-forwarded-for" in request.headers or "forwarded" in request.headers
     if relayed and not _is_trusted(remote, settings.trusted_proxies):
         return False
-    address = client_address(request, settings, remote)
+    address = client_address(request.headers, settings, remote)
     return address is not None and in_networks(address, tuple(settings.metrics_allow))
 
 
@@ -235,15 +238,17 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def client_certificate(request: Request, settings: Settings, remote: str | None) -> bytes | None:
+def client_certificate(
+    scope: Scope, headers: Headers, settings: Settings, remote: str | None
+) -> bytes | None:
     """DER of the client's certificate: from our own TLS handshake, or from a trusted
     TLS-terminating proxy's header when the connection comes from that proxy."""
-    tls = request.scope.get("extensions", {}).get("tls")
+    tls = scope.get("extensions", {}).get("tls")
     if tls and tls.get("client_cert_chain"):
         return _pem_to_der(tls["client_cert_chain"][0])
     header = settings.client_cert_header
     if header and remote and _is_trusted(remote, settings.trusted_proxies):
-        value = request.headers.get(header)
+        value = headers.get(header)
         if value:
             return _pem_to_der(unquote(value))
     return None

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from tokenrevoke.model import Client
 from tokenrevoke.oauth.client_auth import require_client
@@ -35,56 +36,63 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def guarded(handler: Handler) -> Handler:
-    """Every failure becomes a shaped error: OAuthError as is, a store outage as 503, and
+def shaped_error(exc: Exception, runtime: Runtime, scope: Scope) -> Response:
+    """A failure as the client sees it: OAuthError as is, a store outage as 503, and
     anything unexpected as a bare 500 (logged, never a stack trace on the wire)."""
+    if isinstance(exc, OAuthError):
+        return error_response(exc, runtime.config()["errorReasonEnabled"])
+    if isinstance(exc, StoreUnavailable):
+        store_unavailable("auth_server")
+        log.error("store unavailable on %s: %s", loggable_path(scope), exc)
+        return error_response(unavailable(), False)
+    log.error("unexpected error on %s", loggable_path(scope), exc_info=exc)
+    failure = OAuthError(500, "server_error", "the server could not complete the request")
+    return error_response(failure, False)
+
+
+def guarded(handler: Handler) -> Handler:
+    """Every failure of a Starlette-routed handler becomes a shaped error."""
 
     async def wrapper(request: Request) -> Response:
-        runtime = runtime_of(request)
         try:
             return await handler(request)
-        except OAuthError as error:
-            return error_response(error, runtime.config()["errorReasonEnabled"])
-        except StoreUnavailable as exc:
-            store_unavailable("auth_server")
-            log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)
-            return error_response(unavailable(), False)
-        except Exception:
-            log.exception("unexpected error on %s", loggable_path(request.scope))
-            failure = OAuthError(500, "server_error", "the server could not complete the request")
-            return error_response(failure, False)
+        except Exception as exc:
+            return shaped_error(exc, runtime_of(request), request.scope)
 
     wrapper.__name__ = handler.__name__
     return wrapper
 
 
-def narrow_cors(request: Request) -> Callable[[Client], None]:
+def narrow_cors(scope: Scope, client: Client) -> None:
     """Let the CORS middleware narrow the allowed origins to the identified client's
     `authorizedOrigins` (empty: the global filter applies)."""
-
-    def narrow(client: Client) -> None:
-        request.scope.setdefault("state", {})["cors_origins"] = list(client.authorized_origins)
-
-    return narrow
+    scope.setdefault("state", {})["cors_origins"] = list(client.authorized_origins)
 
 
-@guarded
-async def token(request: Request) -> Response:
-    runtime = runtime_of(request)
-    oauth = await oauth_request(request, runtime.settings)
+# -- the hot endpoints: plain ASGI in, a response out (served by web/hotpath.py) ---------
+async def token(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
+    oauth = await oauth_request(scope, receive, runtime.settings)
     auth = require_client(await runtime.authenticator.authenticate(oauth))
-    narrow_cors(request)(auth.client)
+    narrow_cors(scope, auth.client)
     return json_response(await runtime.tokens.issue(auth, oauth))
 
 
-@guarded
-async def revoke(request: Request) -> Response:
-    runtime = runtime_of(request)
-    oauth = await oauth_request(request, runtime.settings)
-    outcome = await runtime.revocation.revoke(oauth, narrow_cors(request))
+async def revoke(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
+    oauth = await oauth_request(scope, receive, runtime.settings)
+    outcome = await runtime.revocation.revoke(oauth, lambda client: narrow_cors(scope, client))
     return empty_response(outcome.headers)
 
 
+async def introspect(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
+    oauth = await oauth_request(scope, receive, runtime.settings)
+    claims, as_jwt = await runtime.introspection.introspect(oauth)
+    if as_jwt is not None:
+        return Response(as_jwt, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"},
+                        media_type="application/jwt")  # fmt: skip
+    return json_response(claims)
+
+
+# -- the other auth-server endpoints, routed by Starlette --------------------------------
 @guarded
 async def global_token_revocation(request: Request) -> Response:
     runtime = runtime_of(request)
@@ -101,17 +109,6 @@ async def revocation_events(request: Request) -> Response:
         authorization_header(request), request.headers.get("last-event-id")
     )
     return event_stream_response(stream)
-
-
-@guarded
-async def introspect(request: Request) -> Response:
-    runtime = runtime_of(request)
-    oauth = await oauth_request(request, runtime.settings)
-    claims, as_jwt = await runtime.introspection.introspect(oauth)
-    if as_jwt is not None:
-        return Response(as_jwt, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"},
-                        media_type="application/jwt")  # fmt: skip
-    return json_response(claims)
 
 
 @guarded

@@ -13,13 +13,13 @@ from tokenrevoke.observability.logs import configure_logging
 from tokenrevoke.observability.metrics import MULTIPROCESS_ENV
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
-from tokenrevoke.web.observe import ObservedApp
+from tokenrevoke.web.hotpath import HotPathApp
 from tokenrevoke.web.tls import TlsAwareHttpToolsProtocol, ssl_context_factory
 
 _ENV = "TOKENREVOKE_SETTINGS_JSON"
 
 
-def app_from_env() -> ObservedApp:
+def app_from_env() -> HotPathApp:
     """Factory for worker processes: the parent passes its settings through the env."""
     settings = settings_from_json(os.environ[_ENV])
     configure_logging(settings.log_level, settings.log_format)  # a worker starts bare
