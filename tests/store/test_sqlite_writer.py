@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tokenrevoke.store.sqlite.store import WalSync
-from tokenrevoke.store.sqlite.writer import GroupCommitWriter
+from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -159,3 +159,87 @@ def test_the_store_syncs_the_wal_before_a_write_returns(
             await store.close()
 
     asyncio.run(scenario())
+
+
+# -- bulk writes -------------------------------------------------------------------------
+def _bulk_inserts(calls: list[tuple[str, list[int]]]) -> BulkWork[int, int]:
+    """Inserts of key k: `one` and `many` both record their calls; key -1 fails."""
+
+    def one(conn: sqlite3.Connection, key: int) -> int:
+        calls.append(("one", [key]))
+        if key < 0:
+            raise ValueError("refused")
+        return int(conn.execute("INSERT INTO t (k) VALUES (?)", (key,)).rowcount)
+
+    def many(conn: sqlite3.Connection, keys: list[int]) -> list[int]:
+        calls.append(("many", keys))
+        if any(k < 0 for k in keys):
+            raise ValueError("refused")
+        marks = ",".join(["(?)"] * len(keys))
+        conn.execute(f"INSERT INTO t (k) VALUES {marks}", keys)  # one statement for all
+        return [1] * len(keys)
+
+    return BulkWork(one, many)
+
+
+def _held_writer(db: Path) -> tuple[GroupCommitWriter, threading.Event]:
+    """A writer whose first job waits for the event, so what is queued meanwhile makes up
+    the next batch."""
+    gate = threading.Event()
+    writer = GroupCommitWriter(lambda: _connect(db))
+    return writer, gate
+
+
+def test_consecutive_bulk_writes_run_as_one_call_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    calls: list[tuple[str, list[int]]] = []
+    kind = _bulk_inserts(calls)
+    writer, gate = _held_writer(db)
+
+    async def scenario() -> list[int]:
+        held = asyncio.ensure_future(writer.submit(lambda conn: gate.wait(10)))
+        await asyncio.sleep(0.05)  # the writer is inside the held job
+        queued = [writer.submit_bulk(kind, k) for k in (1, 2, 3)]
+        queued.append(writer.submit(_insert(4)))  # another kind of write splits the run
+        queued += [writer.submit_bulk(kind, k) for k in (5, 6)]
+        jobs = [asyncio.ensure_future(q) for q in queued]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await held
+        return list(await asyncio.gather(*jobs))
+
+    try:
+        assert asyncio.run(scenario()) == [1] * 6
+        assert calls == [("many", [1, 2, 3]), ("many", [5, 6])]
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            assert [k for (k,) in conn.execute("SELECT k FROM t ORDER BY k")] == [1, 2, 3, 4, 5, 6]
+    finally:
+        gate.set()
+        writer.close()
+
+
+def test_a_failing_bulk_call_is_run_again_job_by_job(tmp_path: Path) -> None:
+    """Only the job that fails fails; the others commit, each through `one`."""
+    db = tmp_path / "w.db"
+    calls: list[tuple[str, list[int]]] = []
+    kind = _bulk_inserts(calls)
+    writer, gate = _held_writer(db)
+
+    async def scenario() -> list[object]:
+        held = asyncio.ensure_future(writer.submit(lambda conn: gate.wait(10)))
+        await asyncio.sleep(0.05)
+        jobs = [asyncio.ensure_future(writer.submit_bulk(kind, k)) for k in (1, -1, 2)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await held
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    try:
+        first, failed, last = asyncio.run(scenario())
+        assert (first, last) == (1, 1) and isinstance(failed, ValueError)
+        assert calls == [("many", [1, -1, 2]), ("one", [1]), ("one", [-1]), ("one", [2])]
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            assert [k for (k,) in conn.execute("SELECT k FROM t ORDER BY k")] == [1, 2]
+    finally:
+        gate.set()
+        writer.close()

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tokenrevoke.settings import Settings
-from tokenrevoke.web.observe import incoming_request_id, endpoint_label
+from tokenrevoke.web.observe import endpoint_label, incoming_request_id
 from tokenrevoke.web.requests import client_address, loggable_path, may_read_metrics
 
 Headers = list[tuple[bytes, bytes]]

@@ -47,6 +47,9 @@ _CLOCK_SKEW = 30
 _JWKS_CACHE_SECONDS = 300
 _JWKS_REFETCH_SECONDS = 10  # at most this often on an unknown kid
 _ALG_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
+# HTTP Basic credentials that checked out, remembered (at most this many) so that a
+# client's next request with the same header skips decoding and the HMAC.
+_VERIFIED_BASIC_MAX = 4096
 _EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 
 ClientLookup = Callable[[str], Awaitable[Client | None]]
@@ -233,6 +236,10 @@ class ClientAuthenticator:
         self._ca_store = Store(list(tls_client_ca)) if tls_client_ca else None
         self._jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._http: httpx.AsyncClient | None = None
+        # sha256 of a Basic header value -> the client it authenticated. Keyed by a digest,
+        # so that finding an entry compares digests, never the secret; valid only while the
+        # lookup returns the very same Client object (a changed client is a new object).
+        self._verified_basic: dict[bytes, AuthenticatedClient] = {}
 
     async def lookup(self, client_id: str) -> Client | None:
         return await self._lookup(client_id)
@@ -304,6 +311,20 @@ class ClientAuthenticator:
 
     # -- shared secrets ---------------------------------------------------------------
     async def _basic(self, value: str, attempt: _Attempt) -> AuthenticatedClient:
+        key = hashlib.sha256(value.encode("latin-1")).digest()
+        known = self._verified_basic.get(key)
+        if known is not None:
+            self._claim(attempt, known.client.client_id)  # 429 during a lockout, as below
+            if await self._lookup(known.client.client_id) is known.client:
+                return known
+            del self._verified_basic[key]
+        verified = await self._verify_basic(value, attempt)
+        if len(self._verified_basic) >= _VERIFIED_BASIC_MAX:
+            self._verified_basic.clear()
+        self._verified_basic[key] = verified
+        return verified
+
+    async def _verify_basic(self, value: str, attempt: _Attempt) -> AuthenticatedClient:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except ValueError:  # bad base64 (binascii.Error), non-ASCII header bytes, bad UTF-8

@@ -28,12 +28,12 @@ REQUEST_ID_HEADER = b"x-request-id"
 UNMATCHED = "unmatched"
 # Generated ids: a random per-process prefix and a counter, 32 hex digits. Unique, not
 # secret; no system call per request (os.urandom costs tens of microseconds in some sandboxes).
-_ID_PREFIX = secrets.token_hex(8)
+_ID_PREFIX = secrets.token_hex(8).encode()
 _id_counter = itertools.count()
 
 
 def new_request_id() -> bytes:
-    return f"{_ID_PREFIX}{next(_id_counter):016x}".encode()
+    return b"%s%016x" % (_ID_PREFIX, next(_id_counter))
 
 
 class ObservedApp:
