@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
-from tokenrevoke.store.sqlite.reader import HOLD_SECONDS, SnapshotReader
+from tokenrevoke.store.sqlite.checkpoint import INTERVAL_SECONDS as CHECKPOINT_INTERVAL
+from tokenrevoke.store.sqlite.reader import HOLD_SECONDS, SnapshotReader, WalIndexHeader
+from tokenrevoke.store.sqlite.store import SqliteStore
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -32,7 +36,7 @@ def _value(reader: SnapshotReader) -> str:
 def test_a_read_sees_what_another_connection_committed_just_before(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     other = _setup(db)
-    reader = SnapshotReader(_connect(db), db)
+    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -51,7 +55,7 @@ def test_a_read_sees_what_another_connection_committed_just_before(tmp_path: Pat
 def test_the_snapshot_ends_soon_after_the_reads_and_checkpoints_proceed(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     other = _setup(db)
-    reader = SnapshotReader(_connect(db), db)
+    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -72,7 +76,7 @@ def test_the_snapshot_ends_soon_after_the_reads_and_checkpoints_proceed(tmp_path
 def test_outside_an_event_loop_every_read_is_its_own_transaction(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     other = _setup(db)
-    reader = SnapshotReader(_connect(db), db)
+    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
     try:
         assert _value(reader) == "a"
         assert not reader._conn.in_transaction
@@ -89,7 +93,7 @@ def test_without_a_wal_index_reads_are_plain(tmp_path: Path) -> None:
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as setup:
         setup.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
         setup.execute("INSERT INTO t VALUES (1, 'a')")
-    reader = SnapshotReader(sqlite3.connect(db, isolation_level=None), db)
+    reader = SnapshotReader(sqlite3.connect(db, isolation_level=None), WalIndexHeader(db))
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -99,3 +103,56 @@ def test_without_a_wal_index_reads_are_plain(tmp_path: Path) -> None:
         asyncio.run(scenario())
     finally:
         reader.close()
+
+
+# SQLite's unix VFS: the "dead man switch" byte of the -shm file, which every process with
+# a connection holds a shared lock on; a process that can lock it exclusively takes the
+# -shm for abandoned and truncates it (under the mappings of everyone still using it).
+_DMS_BYTE = 128
+_PROBE = f"""
+import fcntl, os, sys
+if not os.path.exists(sys.argv[1]):
+    sys.exit(print("gone"))
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, {_DMS_BYTE})
+except OSError:
+    print("held")
+else:
+    print("free")
+"""
+
+
+def _dms_lock_seen_by_another_process(db: Path) -> str:
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, f"{db}-shm"], capture_output=True, text=True, timeout=30
+    )
+    return probe.stdout.strip()
+
+
+def test_the_store_keeps_sqlites_locks_while_it_reads_and_checkpoints(tmp_path: Path) -> None:
+    """Our own descriptors on the -shm and database files (the reader's header, the
+    checkpointer's writeback) must never be closed while connections are open: closing
+    any descriptor of a file drops all the process's POSIX locks on it. Before this was
+    so, another process opening the store truncated the -shm and the server died of a
+    SIGBUS."""
+    db = tmp_path / "s.db"
+
+    async def scenario() -> None:
+        store = await SqliteStore.open(db)
+        try:
+            await store.save_config({"issuer": "https://example.test"}, None)
+            for _ in range(3):
+                await store.load_config()  # reads: the reader maps the header
+                await asyncio.sleep(CHECKPOINT_INTERVAL)  # and checkpoints run
+            assert _dms_lock_seen_by_another_process(db) == "held"
+            other = await SqliteStore.open(db)  # as another node or the CLI would
+            await other.load_config()
+            await other.close()
+            assert _dms_lock_seen_by_another_process(db) == "held"
+            assert (await store.load_config())[0]["issuer"] == "https://example.test"
+        finally:
+            await store.close()
+        assert _dms_lock_seen_by_another_process(db) in ("free", "gone")
+
+    asyncio.run(scenario())

@@ -36,6 +36,8 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
+from tokenrevoke.store.sqlite import files
+
 log = logging.getLogger("tokenrevoke.store")
 
 INTERVAL_SECONDS = 0.25
@@ -51,8 +53,12 @@ class Checkpointer:
         connect: Callable[[], sqlite3.Connection],
         interval: float = INTERVAL_SECONDS,
         restart_frames: int = RESTART_FRAMES,
+        writeback: Writeback | None = None,
     ) -> None:
+        """`writeback`: of the database file; its owner closes it, after every connection
+        (see `Writeback`). Without one, no early writeback."""
         self._connect = connect
+        self._writeback = writeback or Writeback("")
         self._interval = interval
         self._restart_frames = restart_frames
         self._stop = threading.Event()
@@ -70,7 +76,7 @@ class Checkpointer:
             # The writer's own backstop checkpoints still bound the WAL.
             log.error("sqlite checkpointer could not connect: %s", exc)
             return
-        writeback = Writeback(conn.execute("PRAGMA database_list").fetchone()[2])
+        writeback = self._writeback
         try:
             while not self._stop.wait(self._interval):
                 try:
@@ -86,7 +92,6 @@ class Checkpointer:
                 except (sqlite3.Error, OSError) as exc:  # OSError: the fdatasync
                     log.warning("sqlite checkpoint failed (will retry): %s", exc)
         finally:
-            writeback.close()
             conn.close()
 
 
@@ -128,23 +133,32 @@ _SYNC_FILE_RANGE = _sync_file_range()
 class Writeback:
     """Starts the disk writes of a file's dirty pages without waiting for them, or waits
     for them (a no-op where sync_file_range does not exist, or for an in-memory
-    database)."""
+    database).
+
+    Its descriptor is shared by the process's stores and closed after their connections
+    (files.py): closing it earlier would drop SQLite's locks on the database file."""
 
     def __init__(self, path: str) -> None:
-        self._fd = -1
+        self._file: files.SharedFile | None = None
+        self._started = True  # sync_file_range works here (until it fails once)
         if path and _SYNC_FILE_RANGE is not None:
             try:
-                self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                self._file = files.acquire(path)
             except OSError as exc:
                 log.warning("no early writeback of %s: %s", path, exc)
 
+    @property
+    def _fd(self) -> int:
+        return self._file.fd if self._file is not None else -1
+
     def start(self) -> None:
-        if self._fd < 0 or _SYNC_FILE_RANGE is None:
+        if self._fd < 0 or _SYNC_FILE_RANGE is None or not self._started:
             return
         if _SYNC_FILE_RANGE(self._fd, 0, 0, _SYNC_FILE_RANGE_WRITE) != 0:
-            # Only an optimisation: say so once and stop trying.
+            # Only an optimisation: say so once and stop trying (the descriptor stays
+            # open until the owner closes it, see above).
             log.warning("no early writeback: %s", os.strerror(ctypes.get_errno()))
-            self.close()
+            self._started = False
 
     def finish(self) -> None:
         """Wait until the file's dirty pages are on disk (fdatasync)."""
@@ -152,6 +166,7 @@ class Writeback:
             os.fdatasync(self._fd)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Only after every connection of the store (see above)."""
+        if self._file is not None:
+            self._file.release()
+            self._file = None

@@ -11,6 +11,11 @@ every commit (its change counter and last frame; https://www.sqlite.org/walforma
 would see, so the read is as fresh as an autocommit one; changed (or torn, mid-update),
 the transaction is ended and a new one begun.
 
+The header is read through our own mapping of the `-shm` file (`WalIndexHeader`), on a
+descriptor shared by the process's stores and closed after their connections: closing
+one earlier would drop SQLite's locks on that file (files.py; a SIGBUS in the benchmark
+before it was so).
+
 An open read transaction holds back checkpoints (they may not copy frames past the
 snapshot it reads), so the reader never keeps one for longer than `HOLD_SECONDS`: a timer
 on the event loop ends it, busy or idle. Outside a running event loop, or when the header
@@ -23,9 +28,10 @@ import asyncio
 import contextlib
 import logging
 import mmap
-import os
 import sqlite3
 from pathlib import Path
+
+from tokenrevoke.store.sqlite import files
 
 log = logging.getLogger("tokenrevoke.store")
 
@@ -36,11 +42,45 @@ HOLD_SECONDS = 0.005
 _HEADER_BYTES = 96
 
 
-class SnapshotReader:
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
+class WalIndexHeader:
+    """Both copies of the WAL-index header, read from a mapping of `<db>-shm` (made once
+    SQLite has created that file). Close it only after every connection of the store
+    (see above and files.py)."""
+
+    def __init__(self, path: Path) -> None:
         self._shm = Path(f"{path}-shm")
+        self._file: files.SharedFile | None = None
         self._map: mmap.mmap | None = None
+
+    def read(self) -> bytes | None:
+        """The header; b"" while a writer is updating it; None when it cannot be read."""
+        if self._map is None and not self._open():
+            return None
+        assert self._map is not None
+        header = self._map[:_HEADER_BYTES]
+        # A writer mid-update leaves the two copies different: no snapshot from that.
+        return header if header[:48] == header[48:] else b""
+
+    def _open(self) -> bool:
+        if self._file is None:
+            try:
+                self._file = files.acquire(self._shm)
+            except OSError:
+                return False  # not made yet: looked for again at the next read
+        self._map = self._file.mapping(_HEADER_BYTES)
+        return self._map is not None
+
+    def close(self) -> None:
+        self._map = None
+        if self._file is not None:
+            self._file.release()
+            self._file = None
+
+
+class SnapshotReader:
+    def __init__(self, conn: sqlite3.Connection, header: WalIndexHeader) -> None:
+        self._conn = conn
+        self._header = header.read
         self._seen: bytes | None = None  # the header when the open transaction began
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -74,20 +114,9 @@ class SnapshotReader:
                     self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
+        """Close the connection (not the header: the store does, after every connection)."""
         self.end()
-        if self._map is not None:
-            self._map.close()
-            self._map = None
         self._conn.close()
-
-    def _header(self) -> bytes | None:
-        if self._map is None:
-            self._map = _map_header(self._shm)
-            if self._map is None:
-                return None
-        header = self._map[:_HEADER_BYTES]
-        # A writer mid-update leaves the two copies different: no snapshot from that.
-        return header if header[:48] == header[48:] else b""
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -95,20 +124,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _map_header(shm: Path) -> mmap.mmap | None:
-    """A read-only view of the WAL-index header, once SQLite has made the `-shm` file (the
-    store's connections keep it for as long as they are open)."""
-    try:
-        fd = os.open(shm, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if os.fstat(fd).st_size < _HEADER_BYTES:
-            return None
-        return mmap.mmap(fd, _HEADER_BYTES, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)

@@ -55,8 +55,8 @@ from tokenrevoke.store.codec import (
     token_from_row,
     token_to_row,
 )
-from tokenrevoke.store.sqlite.checkpoint import Checkpointer
-from tokenrevoke.store.sqlite.reader import SnapshotReader
+from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
+from tokenrevoke.store.sqlite.reader import SnapshotReader, WalIndexHeader
 from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 
 T = TypeVar("T")
@@ -331,10 +331,14 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
 class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._reader = SnapshotReader(_connect(path), path)
+        # Descriptors of our own on the database's files, closed after every connection
+        # (`close`): closing one drops every POSIX lock this process holds on that file.
+        self._wal_index = WalIndexHeader(path)
         self._wal_sync = WalSync(path)
+        self._writeback = Writeback(str(path))
+        self._reader = SnapshotReader(_connect(path), self._wal_index)
         self._writer = GroupCommitWriter(lambda: _connect_writer(path), sync=self._wal_sync)
-        self._checkpointer = Checkpointer(lambda: _connect(path))
+        self._checkpointer = Checkpointer(lambda: _connect(path), writeback=self._writeback)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -864,8 +868,11 @@ class SqliteStore(Store):
     async def close(self) -> None:
         self._checkpointer.close()
         self._writer.close()
-        self._wal_sync.close()
         self._reader.close()
+        # Only now that no connection is left (see __init__).
+        self._wal_sync.close()
+        self._writeback.close()
+        self._wal_index.close()
 
 
 def migrate(path: Path) -> list[str]:
