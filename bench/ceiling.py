@@ -1,4 +1,5 @@
-"""The ceiling run: bench.hello on uvicorn + httptools + uvloop, one process."""
+"""The ceiling run: bench.hello on the server's stack (uvicorn with tokenrevoke's httptools
+protocol, uvloop), one process."""
 
 from __future__ import annotations
 
@@ -17,11 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_ceiling(ctx: RunContext, authorization: str, samples: Path) -> dict[str, Any]:
     """POST the introspection load's bodies (and Authorization header) to the hello app."""
     port = free_port()
-    argv = [
-        sys.executable, "-m", "uvicorn", "bench.hello:app", "--host", HOST,
-        "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--workers", "1",
-        "--no-access-log", "--no-server-header", "--log-level", "warning",
-    ]  # fmt: skip
+    argv = [sys.executable, "-m", "bench.hello", "--host", HOST, "--port", str(port)]
     env = child_env({"PYTHONPATH": str(ROOT)})
     child = ctx.supervisor.start("ceiling", argv, env=env, cwd=ROOT, cpus=ctx.server_cpus)
     base_url = f"http://{HOST}:{port}"
@@ -37,7 +34,8 @@ def run_ceiling(ctx: RunContext, authorization: str, samples: Path) -> dict[str,
         ctx.supervisor.stop(child)
     log(f"ceiling: {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms")
     return {
-        "software": "raw ASGI app (bench/hello.py) on uvicorn + httptools + uvloop",
+        "software": "raw ASGI app (bench/hello.py) on uvicorn + tokenrevoke's httptools "
+        "protocol (web/protocol.py) + uvloop",
         "workloads": {"hello": result.to_json()},
         "rss_mb": rss,
         "peak_rss_mb": peak,

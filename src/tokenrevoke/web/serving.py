@@ -14,7 +14,8 @@ from tokenrevoke.observability.metrics import MULTIPROCESS_ENV
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
 from tokenrevoke.web.hotpath import HotPathApp
-from tokenrevoke.web.tls import TlsAwareHttpToolsProtocol, ssl_context_factory
+from tokenrevoke.web.protocol import HttpProtocol
+from tokenrevoke.web.tls import ssl_context_factory
 
 _ENV = "TOKENREVOKE_SETTINGS_JSON"
 
@@ -59,7 +60,7 @@ def run(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        http=TlsAwareHttpToolsProtocol,
+        http=HttpProtocol,
         loop="uvloop",
         log_level=settings.log_level,
         log_config=None,  # uvicorn's loggers propagate to ours (observability/logs.py)
