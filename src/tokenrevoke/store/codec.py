@@ -38,6 +38,10 @@ REVOKE_KEYSET = {"cln_id": ("iat", "tkn_cde"), "usr_id": ("tkn_cde",), "ssn_id":
 REVOKED_COLUMNS = "tkn_cde, grt_id, cln_id, usr_id"
 
 
+# TokenType by value without the Enum call (a lookup per token read on the hot path).
+_TOKEN_TYPES = {t.value: t for t in TokenType}
+
+
 def token_from_row(row: Sequence[Any]) -> TokenRecord:
     return TokenRecord(
         code=row[0],
@@ -46,7 +50,7 @@ def token_from_row(row: Sequence[Any]) -> TokenRecord:
         user_id=row[3],
         user_dn=row[4],
         session_id=row[5],
-        token_type=TokenType(row[6]),
+        token_type=_TOKEN_TYPES.get(row[6]) or TokenType(row[6]),
         grant_type=row[7],
         created_at=int(row[8]),
         expires_at=int(row[9]),
