@@ -272,7 +272,9 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
         for _ in range(40):  # new connections, so both workers take some
             with srv.http() as http:
                 assert http.get("/health/live").status_code == 200
-        # Whichever worker serves /metrics, it reports both workers' requests.
+        # Whichever worker serves /metrics, it reports both workers' requests: its own at
+        # once, the other's within the half second a worker keeps its counts to itself.
+        time.sleep(1.0)
         counts = {srv.metric("tokenrevoke_http_requests_total", **live) for _ in range(6)}
         assert counts == {before + 40}
         # The multi-process collector answers (it has no per-process `process_*` metrics).
