@@ -96,6 +96,7 @@ for _scope in ("client", "address"):
     AUTH_LOCKOUTS.labels(_scope)
     AUTH_THROTTLED.labels(_scope)
 
+
 class _RequestSeries:
     """One (endpoint, method, status): its counter and histogram, and what was observed
     since they were last brought up to date (plain numbers: no lock per request)."""
