@@ -268,6 +268,7 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
     srv = Server(data, extra_args=["--workers", "2"]).start()
     live = {"endpoint": "/health/live", "method": "GET", "status": "200"}
     try:
+        time.sleep(1.0)  # the readiness checks' counts are handed over (see below)
         before = srv.metric("tokenrevoke_http_requests_total", **live)
         for _ in range(40):  # new connections, so both workers take some
             with srv.http() as http:
