@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from pathlib import Path
 
 import pytest
 
+from tests.support.writer import in_one_batch
 from tokenrevoke.crypto import new_grant_id, new_token, sha256_hex
 from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.store.sqlite import store as sqlite_store
@@ -50,21 +50,15 @@ def _planner(client: str) -> object:
 
 
 async def _in_one_batch(store: SqliteStore, jobs: list[tuple[str, str]]) -> list[int]:
-    """Revoke (client, raw token) each, all queued while the writer is held, so that they
-    make up one batch; the counts, in order."""
-    gate = threading.Event()
-    held = asyncio.ensure_future(store._writer.submit(lambda conn: gate.wait(10)))
-    await asyncio.sleep(0.05)
-    pending = [
-        asyncio.ensure_future(
+    """Revoke (client, raw token) each, in one batch of the writer; the counts, in order."""
+
+    def submit() -> list[Awaitable[tuple[list[TokenRecord], int]]]:
+        return [
             store.revoke_grants_of([sha256_hex(raw)], _planner(client), NOW)  # type: ignore[arg-type]
-        )
-        for client, raw in jobs
-    ]
-    await asyncio.sleep(0.05)
-    gate.set()
-    await held
-    return [count for _, count in await asyncio.gather(*pending)]
+            for client, raw in jobs
+        ]
+
+    return [count for _, count in await in_one_batch(store._writer, submit)]
 
 
 def test_revocations_of_one_batch_each_revoke_their_grant(

@@ -8,7 +8,10 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tokenrevoke.store.sqlite.checkpoint import INTERVAL_SECONDS as CHECKPOINT_INTERVAL
 from tokenrevoke.store.sqlite.reader import HOLD_SECONDS, SnapshotReader, WalIndexHeader
@@ -33,10 +36,25 @@ def _value(reader: SnapshotReader) -> str:
     return str(reader.connection().execute("SELECT v FROM t WHERE k = 1").fetchone()[0])
 
 
-def test_a_read_sees_what_another_connection_committed_just_before(tmp_path: Path) -> None:
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[SnapshotReader, sqlite3.Connection]]:
+    """A reader, and another connection (as another process would have) that wrote a row."""
     db = tmp_path / "r.db"
     other = _setup(db)
-    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
+    header = WalIndexHeader(db)
+    reader = SnapshotReader(_connect(db), header)
+    try:
+        yield reader, other
+    finally:
+        reader.close()
+        header.close()
+        other.close()
+
+
+def test_a_read_sees_what_another_connection_committed_just_before(
+    pair: tuple[SnapshotReader, sqlite3.Connection],
+) -> None:
+    reader, other = pair
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -45,17 +63,13 @@ def test_a_read_sees_what_another_connection_committed_just_before(tmp_path: Pat
             other.execute("UPDATE t SET v = ? WHERE k = 1", (value,))
             assert _value(reader) == value  # ...but never past a commit
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        reader.close()
-        other.close()
+    asyncio.run(scenario())
 
 
-def test_the_snapshot_ends_soon_after_the_reads_and_checkpoints_proceed(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
-    other = _setup(db)
-    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
+def test_the_snapshot_ends_soon_after_the_reads_and_checkpoints_proceed(
+    pair: tuple[SnapshotReader, sqlite3.Connection],
+) -> None:
+    reader, other = pair
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -66,25 +80,17 @@ def test_the_snapshot_ends_soon_after_the_reads_and_checkpoints_proceed(tmp_path
         assert busy == 0  # nobody held the WAL
         assert _value(reader) == "b"
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        reader.close()
-        other.close()
+    asyncio.run(scenario())
 
 
-def test_outside_an_event_loop_every_read_is_its_own_transaction(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
-    other = _setup(db)
-    reader = SnapshotReader(_connect(db), WalIndexHeader(db))
-    try:
-        assert _value(reader) == "a"
-        assert not reader._conn.in_transaction
-        other.execute("UPDATE t SET v = 'b' WHERE k = 1")
-        assert _value(reader) == "b"
-    finally:
-        reader.close()
-        other.close()
+def test_outside_an_event_loop_every_read_is_its_own_transaction(
+    pair: tuple[SnapshotReader, sqlite3.Connection],
+) -> None:
+    reader, other = pair
+    assert _value(reader) == "a"
+    assert not reader._conn.in_transaction
+    other.execute("UPDATE t SET v = 'b' WHERE k = 1")
+    assert _value(reader) == "b"
 
 
 def test_without_a_wal_index_reads_are_plain(tmp_path: Path) -> None:
@@ -93,7 +99,8 @@ def test_without_a_wal_index_reads_are_plain(tmp_path: Path) -> None:
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as setup:
         setup.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
         setup.execute("INSERT INTO t VALUES (1, 'a')")
-    reader = SnapshotReader(sqlite3.connect(db, isolation_level=None), WalIndexHeader(db))
+    header = WalIndexHeader(db)
+    reader = SnapshotReader(sqlite3.connect(db, isolation_level=None), header)
 
     async def scenario() -> None:
         assert _value(reader) == "a"
@@ -103,6 +110,7 @@ def test_without_a_wal_index_reads_are_plain(tmp_path: Path) -> None:
         asyncio.run(scenario())
     finally:
         reader.close()
+        header.close()
 
 
 # SQLite's unix VFS: the "dead man switch" byte of the -shm file, which every process with

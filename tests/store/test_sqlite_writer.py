@@ -8,11 +8,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.writer import in_one_batch
 from tokenrevoke.store.sqlite.store import WalSync
 from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 
@@ -182,39 +183,23 @@ def _bulk_inserts(calls: list[tuple[str, list[int]]]) -> BulkWork[int, int]:
     return BulkWork(one, many)
 
 
-def _held_writer(db: Path) -> tuple[GroupCommitWriter, threading.Event]:
-    """A writer whose first job waits for the event, so what is queued meanwhile makes up
-    the next batch."""
-    gate = threading.Event()
-    writer = GroupCommitWriter(lambda: _connect(db))
-    return writer, gate
-
-
 def test_consecutive_bulk_writes_run_as_one_call_in_order(tmp_path: Path) -> None:
     db = tmp_path / "w.db"
     calls: list[tuple[str, list[int]]] = []
     kind = _bulk_inserts(calls)
-    writer, gate = _held_writer(db)
+    writer = GroupCommitWriter(lambda: _connect(db))
 
-    async def scenario() -> list[int]:
-        held = asyncio.ensure_future(writer.submit(lambda conn: gate.wait(10)))
-        await asyncio.sleep(0.05)  # the writer is inside the held job
+    def submit() -> list[Awaitable[int]]:
         queued = [writer.submit_bulk(kind, k) for k in (1, 2, 3)]
         queued.append(writer.submit(_insert(4)))  # another kind of write splits the run
-        queued += [writer.submit_bulk(kind, k) for k in (5, 6)]
-        jobs = [asyncio.ensure_future(q) for q in queued]
-        await asyncio.sleep(0.05)
-        gate.set()
-        await held
-        return list(await asyncio.gather(*jobs))
+        return queued + [writer.submit_bulk(kind, k) for k in (5, 6)]
 
     try:
-        assert asyncio.run(scenario()) == [1] * 6
+        assert asyncio.run(in_one_batch(writer, submit)) == [1] * 6
         assert calls == [("many", [1, 2, 3]), ("many", [5, 6])]
         with contextlib.closing(sqlite3.connect(db)) as conn:
             assert [k for (k,) in conn.execute("SELECT k FROM t ORDER BY k")] == [1, 2, 3, 4, 5, 6]
     finally:
-        gate.set()
         writer.close()
 
 
@@ -223,23 +208,16 @@ def test_a_failing_bulk_call_is_run_again_job_by_job(tmp_path: Path) -> None:
     db = tmp_path / "w.db"
     calls: list[tuple[str, list[int]]] = []
     kind = _bulk_inserts(calls)
-    writer, gate = _held_writer(db)
+    writer = GroupCommitWriter(lambda: _connect(db))
 
-    async def scenario() -> list[object]:
-        held = asyncio.ensure_future(writer.submit(lambda conn: gate.wait(10)))
-        await asyncio.sleep(0.05)
-        jobs = [asyncio.ensure_future(writer.submit_bulk(kind, k)) for k in (1, -1, 2)]
-        await asyncio.sleep(0.05)
-        gate.set()
-        await held
-        return list(await asyncio.gather(*jobs, return_exceptions=True))
+    def submit() -> list[Awaitable[int]]:
+        return [writer.submit_bulk(kind, k) for k in (1, -1, 2)]
 
     try:
-        first, failed, last = asyncio.run(scenario())
+        first, failed, last = asyncio.run(in_one_batch(writer, submit))
         assert (first, last) == (1, 1) and isinstance(failed, ValueError)
         assert calls == [("many", [1, -1, 2]), ("one", [1]), ("one", [-1]), ("one", [2])]
         with contextlib.closing(sqlite3.connect(db)) as conn:
             assert [k for (k,) in conn.execute("SELECT k FROM t ORDER BY k")] == [1, 2]
     finally:
-        gate.set()
         writer.close()
