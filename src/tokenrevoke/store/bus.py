@@ -69,7 +69,7 @@ class RedisChangeBus:
                 backoff = min(backoff * 2, _MAX_BACKOFF)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # untyped in redis < 8
 
     async def close(self) -> None:
         await self._client.aclose()
