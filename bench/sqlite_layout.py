@@ -5,11 +5,12 @@ table with N rows in one of three layouts, then the writes the server's writer t
 does, measured as CPU time of the calling thread and WAL frames per commit (every frame
 is a 4 KiB page the COMMIT writes and a checkpoint copies back later):
 
-  by-client  the schema before migration 0005: client index on (cln_id), so a new token
-             lands on a random page of it (keyed by the token hash)
-  by-time    the schema today: client index on (cln_id, iat)
-  rowid      by-time in a rowid table with a unique index on the hash: rows sit in issue
-             order, so the tokens of a grant share a page (not the schema; for comparison)
+  by-client    the schema before migration 0005: a table keyed by the token hash, client
+               index on (cln_id), so a new token lands on a random page of it
+  by-time      the schema of 0005, before 0006: client index on (cln_id, iat)
+  issue-order  the schema today (0006, made by the store's own migrations): a rowid table
+               with a unique index on the hash, rows in issue order, so the tokens of a
+               grant share a page
 
 Measured per layout: inserting tokens in commits of 32 (issuance), revoking random grants
 in commits of 32 (an UPDATE of the grant's tokens), and a point read by hash.
@@ -28,27 +29,27 @@ from importlib import resources
 from pathlib import Path
 
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+from tokenrevoke.store.sqlite.store import migrate
 
 _INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
 _PER_COMMIT = 32
 _FRAME = 4096 + 24
 
 
-def _schema(layout: str) -> str:
+def _create(path: Path, layout: str) -> None:
+    if layout == "issue-order":
+        migrate(path)
+        return
     initial = (
         resources.files("tokenrevoke.store.migrations")
         .joinpath("sqlite/0001_initial.sql")
         .read_text("utf-8")
     )
     tokens = initial.split("CREATE TABLE clients")[0]
-    if layout == "by-client":
-        return tokens
-    tokens = tokens.replace("ON tokens (cln_id)", "ON tokens (cln_id, iat)")
-    if layout == "rowid":
-        tokens = tokens.replace(") WITHOUT ROWID;", ");").replace(
-            "tkn_cde       TEXT PRIMARY KEY", "tkn_cde TEXT NOT NULL UNIQUE"
-        )
-    return tokens
+    if layout == "by-time":
+        tokens = tokens.replace("ON tokens (cln_id)", "ON tokens (cln_id, iat)")
+    with sqlite3.connect(path) as conn:
+        conn.executescript(tokens)
 
 
 def _row(issued: int, grant: str) -> tuple[object, ...]:
@@ -103,8 +104,8 @@ def _commits(
 
 def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
     path = directory / f"{layout}.db"
+    _create(path, layout)
     conn = _connect(path)
-    conn.executescript(_schema(layout))
     issued = _seed(conn, rows, 1_700_000_000)
     conn.close()
     conn = _connect(path)  # a fresh page cache, like a server that has just started
@@ -129,7 +130,7 @@ def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
         conn.execute("SELECT * FROM tokens WHERE tkn_cde = ?", (code,)).fetchall()
     read = (time.thread_time() - cpu) / len(codes) * 1e6
     conn.close()
-    return f"{layout:9s}  insert {insert};  revoke a grant {revoke};  point read {read:4.1f} us"
+    return f"{layout:11s}  insert {insert};  revoke a grant {revoke};  point read {read:4.1f} us"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="tokens already stored")
     parser.add_argument("--writes", type=int, default=20_000, help="per measurement")
-    layouts = ["by-client", "by-time", "rowid"]
+    layouts = ["by-client", "by-time", "issue-order"]
     parser.add_argument("--layouts", nargs="+", choices=layouts, default=layouts)
     args = parser.parse_args(argv)
     if args.rows < 2 or args.writes < _PER_COMMIT:

@@ -135,4 +135,5 @@ def test_sqlite_layout_micro_benchmark() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [line for line in proc.stdout.splitlines() if "point read" in line]
-    assert [line.split()[0] for line in lines] == ["by-client", "by-time", "rowid"], proc.stdout
+    layouts = [line.split()[0] for line in lines]
+    assert layouts == ["by-client", "by-time", "issue-order"], proc.stdout

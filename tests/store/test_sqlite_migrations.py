@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 from tokenrevoke.model import AuditEvent
 from tokenrevoke.store import RevocationTarget, migrations
 from tokenrevoke.store.sqlite.store import SqliteStore, migrate
@@ -92,3 +94,62 @@ def test_client_index_migration_orders_existing_tokens_by_issue_time(tmp_path: P
     audit = AuditEvent("revoke", "tester", "all", "c1", {})
     revoke_all = RevocationTarget.client("c1")
     assert on_store(db, lambda store: store.revoke(revoke_all, 1_700_000_001, audit)) == 5
+
+
+def test_issue_order_migration_rebuilds_the_token_table_in_issue_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0006 copies tokens stored in the hash-keyed table into the rowid table, a grant's
+    tokens side by side in issue order, and every scope's batched revocation still walks
+    them all."""
+    db = tmp_path / "m.db"
+    with sqlite3.connect(db) as conn:  # everything up to 0005: 0006 counts as applied
+        conn.execute(
+            "CREATE TABLE schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO schema_migrations VALUES (6, 'not yet', 0)")
+    migrate(db)
+    with sqlite3.connect(db) as conn:
+        assert not conn.execute(
+            "SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'seq'"
+        ).fetchall()
+        conn.execute("DELETE FROM schema_migrations WHERE version = 6")
+        # Grant i holds two tokens issued at i, hashes in reverse order of issue (the old
+        # table held them the other way round); grants 0-7 of user u1, 0-3 of session s1.
+        conn.executemany(
+            "INSERT INTO tokens (tkn_cde, grt_id, cln_id, usr_id, ssn_id, tkn_typ, grt_typ, "
+            "iat, exp) VALUES (?, ?, 'c1', ?, ?, 'access_token', 'authorization_code', "
+            "?, 4000000000)",
+            [(f"{99 - 2 * i - k:064x}", f"g{i:02}", "u1" if i < 8 else None,
+              "s1" if i < 4 else None, 1_700_000_000 + i) for i in range(12) for k in range(2)],
+        )  # fmt: skip
+    assert migrate(db) == ["0006_tokens_in_issue_order.sql"]
+    with sqlite3.connect(db) as conn:
+        grants = [r[0] for r in conn.execute("SELECT grt_id FROM tokens ORDER BY seq")]
+        unique = conn.execute(
+            "SELECT \"unique\" FROM pragma_index_list('tokens') WHERE name = 'tokens_by_code'"
+        ).fetchone()
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()
+    assert grants == [f"g{i:02}" for i in range(12) for _ in range(2)]
+    assert unique == (1,) and integrity == ("ok",)
+
+    # Several keyset batches per scope.
+    monkeypatch.setattr("tokenrevoke.store.sqlite.store.REVOKE_BATCH", 5)
+    audit = AuditEvent("revoke", "tester", "all", "c1", {})
+
+    async def revoke_in_turn(store: SqliteStore) -> list[int]:
+        at = 1_800_000_000
+        return [
+            await store.revoke(RevocationTarget.session("s1"), at, audit),
+            await store.revoke(RevocationTarget.user("u1"), at, audit),
+            await store.revoke(RevocationTarget.client("c1"), at, audit),
+        ]
+
+    assert on_store(db, revoke_in_turn) == [8, 8, 8]
+
+    async def looked_up(store: SqliteStore) -> list[str | None]:
+        found = await store.get_tokens([f"{99:064x}", f"{76:064x}"])
+        return [t.grant_id for t in found]
+
+    assert sorted(on_store(db, looked_up)) == ["g00", "g11"]

@@ -30,10 +30,6 @@ TOKEN_COLUMNS = (
 )  # fmt: skip
 TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
 TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
-# The keyset that batched revocations (client, user, session) walk per scope column: the
-# order of the scope's index after the scope column (migrations 0005: a client's tokens
-# are indexed by issue time, so that new ones land at the right edge of the index).
-REVOKE_KEYSET = {"cln_id": ("iat", "tkn_cde"), "usr_id": ("tkn_cde",), "ssn_id": ("tkn_cde",)}
 # What a revocation statement RETURNs about each token it newly revoked (for its event).
 REVOKED_COLUMNS = "tkn_cde, grt_id, cln_id, usr_id"
 

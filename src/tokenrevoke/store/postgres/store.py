@@ -46,7 +46,6 @@ from tokenrevoke.store.base import (
     previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
-    REVOKE_KEYSET,
     REVOKED_COLUMNS,
     TARGET_COLUMN,
     TOKEN_COLUMN_LIST,
@@ -54,6 +53,10 @@ from tokenrevoke.store.codec import (
 )
 
 T = TypeVar("T")
+# The keyset that batched revocations (client, user, session) walk per scope column: the
+# order of the scope's index after the scope column, which ends with the token hash
+# (migration 0005: a client's tokens are indexed by issue time).
+_REVOKE_KEYSET = {"cln_id": ("iat", "tkn_cde"), "usr_id": ("tkn_cde",), "ssn_id": ("tkn_cde",)}
 _INSERT_TOKENS = (
     f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
     f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
@@ -179,7 +182,7 @@ class PostgresStore(Store):
         (value,) = target.values
         # The batches walk the scope's index in its order, from just after the previous
         # batch's last key to this batch's last key (the SQLite store does the same).
-        keyset = REVOKE_KEYSET[column]
+        keyset = _REVOKE_KEYSET[column]
         keys = ", ".join(keyset)
         width = len(keyset)
         total = 0

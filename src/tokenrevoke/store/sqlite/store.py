@@ -47,7 +47,6 @@ from tokenrevoke.store.base import (
     previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
-    REVOKE_KEYSET,
     REVOKED_COLUMNS,
     TARGET_COLUMN,
     TOKEN_COLUMN_LIST,
@@ -136,6 +135,10 @@ def _bump(conn: sqlite3.Connection, kind: str) -> None:
 # count. One step per chunk: executemany would take one step, and one GIL retake, per row,
 # and for rows appended to a table (audit, events) costs more CPU too (2.2 against 1.3 us).
 _ROWS_PER_INSERT = 64
+# The keyset that batched revocations (client, user, session) walk per scope column: the
+# order of the scope's index after the scope column. Every index of a rowid table ends
+# with the rowid, `seq` (migration 0006; 0005: a client's tokens by issue time).
+_REVOKE_KEYSET = {"cln_id": ("iat", "seq"), "usr_id": ("seq",), "ssn_id": ("seq",)}
 
 
 def _insert_rows(
@@ -393,10 +396,10 @@ class SqliteStore(Store):
             )
 
         (value,) = target.values
-        # The batches walk the scope's index in its order (each index ends with the primary
-        # key), from just after the previous batch's last key to this batch's last key.
-        keys = ", ".join(REVOKE_KEYSET[column])
-        marks = ",".join("?" * len(REVOKE_KEYSET[column]))
+        # The batches walk the scope's index in its order (each index ends with the rowid),
+        # from just after the previous batch's last key to this batch's last key.
+        keys = ", ".join(_REVOKE_KEYSET[column])
+        marks = ",".join("?" * len(_REVOKE_KEYSET[column]))
         total = 0
         events = 0
         after: tuple[Any, ...] = ()
@@ -491,8 +494,7 @@ class SqliteStore(Store):
     async def purge_expired(self, now: int, batch_size: int) -> int:
         def work(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "DELETE FROM tokens WHERE tkn_cde IN "
-                "(SELECT tkn_cde FROM tokens WHERE exp <= ? LIMIT ?)",
+                "DELETE FROM tokens WHERE seq IN (SELECT seq FROM tokens WHERE exp <= ? LIMIT ?)",
                 (now, batch_size),
             )
             conn.execute(
