@@ -21,7 +21,7 @@ from tokenrevoke.crypto import SecretBox
 from tokenrevoke.events.deliverer import EventDeliverer, receivers
 from tokenrevoke.events.feed import EventFeed
 from tokenrevoke.events.stream import EventStream
-from tokenrevoke.model import AppConfiguration, Client, RevocationEvent, User
+from tokenrevoke.model import AppConfiguration, Client, PublishedEvents, User
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
@@ -180,7 +180,7 @@ class Runtime:
         if self.bus is not None:
             await self.bus.publish(kind)
 
-    async def _echo_on_bus(self, events: list[RevocationEvent]) -> None:
+    async def _echo_on_bus(self, events: PublishedEvents) -> None:
         if self.bus is not None:
             await self.bus.publish_events([orjson.dumps(e.to_json()) for e in events])
 

@@ -10,14 +10,14 @@ import dataclasses
 import pytest
 
 from tests.store.test_store_contract import NOW, audit, run, token
-from tokenrevoke.model import DeliveryOutcome, RevocationEvent, TokenType
+from tokenrevoke.model import DeliveryOutcome, PublishedEvents, RevocationEvent, TokenType
 from tokenrevoke.store import RevocationTarget, Store
 
 A, B = "https://a.example/events", "https://b.example/events"
 
 
 def published(loop: asyncio.AbstractEventLoop, store: Store) -> list[RevocationEvent]:
-    return run(loop, store.publish_events([A, B], 1000))
+    return list(run(loop, store.publish_events([A, B], 1000)))
 
 
 def test_a_grant_revocation_writes_one_event_with_exactly_what_it_revoked(
@@ -168,7 +168,7 @@ def test_postgres_nodes_publish_gap_free_and_never_claim_the_same_delivery(
             tokens = [token(f"g{i}") for i in range(40)]
             await nodes[0].insert_tokens(tokens)
 
-            async def revoke_and_publish(i: int) -> list[RevocationEvent]:
+            async def revoke_and_publish(i: int) -> PublishedEvents:
                 node = nodes[i % 3]
                 await node.revoke(RevocationTarget.grants([tokens[i].grant_id]), NOW, audit())
                 return await node.publish_events([A, B], 7)

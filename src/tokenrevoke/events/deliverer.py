@@ -20,7 +20,7 @@ import httpx
 
 from tokenrevoke.events.push import PushResult, Receiver, backoff, push
 from tokenrevoke.events.set import security_event_token
-from tokenrevoke.model import AppConfiguration, Delivery, DeliveryOutcome, RevocationEvent
+from tokenrevoke.model import AppConfiguration, Delivery, DeliveryOutcome, PublishedEvents
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.store import Store, StoreUnavailable
 
@@ -33,7 +33,7 @@ CLAIM_LIMIT = 20
 # deliverer that dies holding a claim delays those events by at most this much.
 LEASE_SECONDS = 120
 
-Listener = Callable[[list[RevocationEvent]], Awaitable[None]]
+Listener = Callable[[PublishedEvents], Awaitable[None]]
 
 
 def receivers(cfg: AppConfiguration) -> list[Receiver]:

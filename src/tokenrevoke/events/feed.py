@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 
-from tokenrevoke.model import RevocationEvent
+from tokenrevoke.model import PublishedEvents
 from tokenrevoke.store import Store, StoreUnavailable
 
 log = logging.getLogger("tokenrevoke.events")
@@ -33,8 +33,8 @@ class EventFeed:
             except StoreUnavailable as exc:
                 log.warning("store unavailable for the event feed: %s", exc)
 
-    async def on_published(self, events: list[RevocationEvent]) -> None:
-        await self._advance(max(e.position or 0 for e in events))
+    async def on_published(self, events: PublishedEvents) -> None:
+        await self._advance(events.last_position)
 
     def close(self) -> None:
         """End every stream (at shutdown; must run on the event loop's thread)."""

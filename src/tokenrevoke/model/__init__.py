@@ -2,7 +2,7 @@
 
 from tokenrevoke.model.client import AuthMethod, Client
 from tokenrevoke.model.config import AppConfiguration, ConfigError, FeatureFlag
-from tokenrevoke.model.event import Delivery, DeliveryOutcome, RevocationEvent
+from tokenrevoke.model.event import Delivery, DeliveryOutcome, PublishedEvents, RevocationEvent
 from tokenrevoke.model.scope import Scope, ScopeType
 from tokenrevoke.model.script import ScriptDefinition
 from tokenrevoke.model.token import AuditEvent, TokenRecord, TokenType
@@ -17,6 +17,7 @@ __all__ = [
     "Delivery",
     "DeliveryOutcome",
     "FeatureFlag",
+    "PublishedEvents",
     "RevocationEvent",
     "Scope",
     "ScopeType",

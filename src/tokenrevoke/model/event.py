@@ -3,8 +3,9 @@ one) revoked. Only token hashes (sha256_hex codes) ever appear, never raw tokens
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,43 @@ class RevocationEvent:
             "clientIds": list(self.client_ids),
             "userIds": list(self.user_ids),
         }
+
+
+class PublishedEvents(Sequence[RevocationEvent]):
+    """The events a publisher has just positioned, decoded when first read. The node's
+    own SSE feed needs only their last position; decoding every event on the event loop
+    cost ~10% of its time under a revocation load (docs/benchmarks.md), for listeners
+    that may not exist (the Redis echo)."""
+
+    __slots__ = ("_decode", "_events", "_rows")
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[Any, int]],
+        decode: Callable[[Any, int], RevocationEvent],
+    ) -> None:
+        self._rows = rows  # (stored body, position), in position order
+        self._decode = decode
+        self._events: list[RevocationEvent] | None = None
+
+    @property
+    def last_position(self) -> int:
+        """The highest position among them (0 when there are none)."""
+        return self._rows[-1][1] if self._rows else 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> RevocationEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RevocationEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> RevocationEvent | list[RevocationEvent]:
+        if self._events is None:
+            self._events = [self._decode(body, position) for body, position in self._rows]
+        return self._events[index]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from tokenrevoke.model import (
     Client,
     Delivery,
     DeliveryOutcome,
+    PublishedEvents,
     RevocationEvent,
     Scope,
     ScriptDefinition,
@@ -305,11 +306,12 @@ class Store(ABC):
 
     # -- revocation events (the outbox) -----------------------------------------------
     @abstractmethod
-    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
         """Give up to `limit` committed, unpublished events their positions (the next ones,
         in order) and a pending delivery for each push receiver, in one transaction.
-        Returns them, positioned. One publisher at a time across nodes: while another
-        holds the turn, returns [] at once. Cheap when there is nothing to publish."""
+        Returns them, positioned (decoded when read). One publisher at a time across
+        nodes: while another holds the turn, returns none at once. Cheap when there is
+        nothing to publish."""
 
     @abstractmethod
     async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:

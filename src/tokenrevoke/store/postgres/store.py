@@ -22,6 +22,7 @@ from tokenrevoke.model import (
     Client,
     Delivery,
     DeliveryOutcome,
+    PublishedEvents,
     RevocationEvent,
     Scope,
     ScriptDefinition,
@@ -562,17 +563,17 @@ class PostgresStore(Store):
         return [codec.audit_from_row(r) for r in rows]
 
     # -- revocation events (the outbox) -----------------------------------------------
-    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
-        async def work(conn: Any) -> list[RevocationEvent]:
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
+        async def work(conn: Any) -> PublishedEvents:
             if not await conn.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM revocation_events WHERE position IS NULL)"
             ):
-                return []
+                return PublishedEvents((), codec.event_from_row)
             # One publisher at a time, holding the lock until COMMIT: positions are handed
             # out in commit order, so a reader that has seen position N never later finds
             # a new event below N (sequence values alone could commit out of order).
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PUBLISH_LOCK):
-                return []
+                return PublishedEvents((), codec.event_from_row)
             rows = await conn.fetch(
                 "SELECT seq, body FROM revocation_events WHERE position IS NULL "
                 "ORDER BY seq LIMIT $1",
@@ -599,9 +600,8 @@ class PostgresStore(Store):
                 list(receivers),
                 positions,
             )
-            return [
-                codec.event_from_row(r["body"], p) for r, p in zip(rows, positions, strict=True)
-            ]
+            positioned = [(r["body"], p) for r, p in zip(rows, positions, strict=True)]
+            return PublishedEvents(positioned, codec.event_from_row)
 
         return await self._run(work, transaction=True)
 

@@ -22,6 +22,7 @@ from tokenrevoke.model import (
     Client,
     Delivery,
     DeliveryOutcome,
+    PublishedEvents,
     RevocationEvent,
     Scope,
     ScriptDefinition,
@@ -748,14 +749,13 @@ class SqliteStore(Store):
         return [codec.audit_from_row(r) for r in rows]
 
     # -- revocation events (the outbox) -----------------------------------------------
-    async def publish_events(self, receivers: Sequence[str], limit: int) -> list[RevocationEvent]:
+    async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
         # A read first: the publisher polls, and an idle poll must not take the writer.
         if not self._read("SELECT 1 FROM revocation_events WHERE position IS NULL LIMIT 1"):
-            return []
+            return PublishedEvents((), codec.event_from_row)
 
         # The writer's job numbers the events and queues their deliveries in a few
-        # statements of one step each; it decodes nothing (that is done after, off the
-        # writer thread, which every revocation waits for).
+        # statements of one step each; it decodes nothing (the events decode when read).
         def work(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
             (found,) = conn.execute(
                 "SELECT json_group_array(json_array(seq, body)) FROM (SELECT seq, body "
@@ -782,7 +782,8 @@ class SqliteStore(Store):
             return top, rows
 
         top, rows = await self._write(work)
-        return [codec.event_from_row(body, top + n) for n, (_, body) in enumerate(rows, 1)]
+        positioned = [(body, top + n) for n, (_, body) in enumerate(rows, 1)]
+        return PublishedEvents(positioned, codec.event_from_row)
 
     async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
         rows = self._read(
