@@ -29,7 +29,7 @@ from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
-from tokenrevoke.observability.metrics import flush_request_metrics, store_unavailable
+from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
 from tokenrevoke.scripts import RevokeTokenScripts
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import Store, StoreUnavailable, open_store
@@ -193,7 +193,7 @@ class Runtime:
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
-            flush_request_metrics()  # other workers' scrapes read what this one counted
+            flush_metrics()  # other workers' scrapes read what this one counted
             try:
                 await self.refresh()
                 await self.rotate_keys()
@@ -229,7 +229,7 @@ class Runtime:
             await asyncio.sleep(0)  # let requests through between batches
 
     async def close(self) -> None:
-        flush_request_metrics()
+        flush_metrics()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -44,5 +44,29 @@ def test_bulk_observations_expose_what_one_by_one_observations_would() -> None:
     for key, value in expected.items():
         assert abs(ours[key] - value) < 1e-6, key
     # Nothing is counted twice by a later flush.
-    metrics.flush_request_metrics()
+    metrics.flush_metrics()
     assert _samples(REGISTRY, "tokenrevoke_http_request", "/test/bulk") == ours
+
+
+def _revocation_samples(path: str) -> dict[str, float]:
+    return {
+        f"{s.name}:{s.labels.get('outcome', '')}": s.value
+        for metric in REGISTRY.collect()
+        for s in metric.samples
+        if s.name.endswith("_total") and s.labels.get("path") == path
+    }
+
+
+def test_revocations_reach_the_exposition_and_are_counted_once() -> None:
+    for tokens in (2, 3, 0):
+        metrics.revocation("/test/revoke", "revoked", tokens)
+    metrics.revocation("/test/revoke", "unknown")
+    metrics.exposition()
+    counted = _revocation_samples("/test/revoke")
+    assert counted == {
+        "tokenrevoke_revocations_total:revoked": 3.0,
+        "tokenrevoke_revocations_total:unknown": 1.0,
+        "tokenrevoke_revoked_tokens_total:": 5.0,
+    }
+    metrics.flush_metrics()
+    assert _revocation_samples("/test/revoke") == counted

@@ -130,7 +130,7 @@ _request_series: dict[tuple[str, str, int], _RequestSeries] = {}
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    """Count a request. Kept in plain numbers until `flush_request_metrics`, which the
+    """Count a request. Kept in plain numbers until `flush_metrics`, which the
     exposition runs first and the runtime every half second (for other workers' scrapes)."""
     if method not in _METHODS:
         method = "other"  # any token is a valid HTTP method: keep the label set bounded
@@ -146,23 +146,46 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float) -> 
     series.buckets[bisect_left(series.bounds, seconds)] += 1
 
 
-def flush_request_metrics() -> None:
-    for series in list(_request_series.values()):
-        series.flush()
+class _PendingCount:
+    """A counter series and what was counted since it was last brought up to date."""
+
+    __slots__ = ("counter", "pending")
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.pending = 0
+
+    def flush(self) -> None:
+        if self.pending:
+            self.counter.inc(self.pending)
+            self.pending = 0
 
 
-_revocation_series: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+_revocation_series: dict[tuple[str, str], tuple[_PendingCount, _PendingCount]] = {}
 
 
 def revocation(path: str, outcome: str, tokens: int = 0) -> None:
+    """Count a revocation request and the tokens it revoked; in plain numbers until
+    `flush_metrics`, as requests are."""
     key = (path, outcome)
     series = _revocation_series.get(key)
     if series is None:
-        series = (REVOCATIONS.labels(path, outcome), REVOKED_TOKENS.labels(path))
+        series = (
+            _PendingCount(REVOCATIONS.labels(path, outcome)),
+            _PendingCount(REVOKED_TOKENS.labels(path)),
+        )
         _revocation_series[key] = series
-    series[0].inc()
-    if tokens:
-        series[1].inc(tokens)
+    series[0].pending += 1
+    series[1].pending += tokens
+
+
+def flush_metrics() -> None:
+    """Hand what was counted in plain numbers (requests, revocations) to prometheus_client."""
+    for series in list(_request_series.values()):
+        series.flush()
+    for requests, tokens in list(_revocation_series.values()):
+        requests.flush()
+        tokens.flush()
 
 
 def store_unavailable(component: str) -> None:
@@ -171,7 +194,7 @@ def store_unavailable(component: str) -> None:
 
 def exposition() -> tuple[bytes, str]:
     """The text exposition format and its content type."""
-    flush_request_metrics()
+    flush_metrics()
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
