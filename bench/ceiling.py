@@ -26,13 +26,18 @@ def run_ceiling(ctx: RunContext, authorization: str, samples: Path) -> dict[str,
         wait_http(child, f"{base_url}/", timeout=30)
         mix = write_introspection_mix(samples)
         log("ceiling: raw ASGI hello, POST with a small form body")
-        result = ctx.run(base_url, Load("token", "/", mix, authorization=authorization))
+        result = ctx.run(
+            base_url, Load("token", "/", mix, authorization=authorization), server=child
+        )
         rss, peak = rss_mb(child.pid)
         if not child.alive():
             raise BenchError(f"the ceiling app died:\n{child.log_tail()}")
     finally:
         ctx.supervisor.stop(child)
-    log(f"ceiling: {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms")
+    log(
+        f"ceiling: {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms, server CPU "
+        f"{result.server_cpu_us} us per request"
+    )
     return {
         "software": "raw ASGI app (bench/hello.py) on uvicorn + tokenrevoke's httptools "
         "protocol (web/protocol.py) + uvloop",

@@ -4,6 +4,7 @@ that make sure a load measures real work (a 200 for an unknown client measures n
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from bench.population import Plan, first_lines, write_introspection_mix
-from bench.procs import BenchError, Child, Supervisor
+from bench.procs import BenchError, Child, Supervisor, cpu_seconds
 from bench.wrk import Load, LoadResult, run_wrk
 
 WORKLOADS = ("issuance", "revocation", "introspection")
@@ -70,8 +71,12 @@ class RunContext:
     def wrk_log(self) -> Path:
         return self.workdir / "wrk.log"
 
-    def run(self, base_url: str, load: Load, duration: float | None = None) -> LoadResult:
-        return run_wrk(
+    def run(
+        self, base_url: str, load: Load, duration: float | None = None, server: Child | None = None
+    ) -> LoadResult:
+        """wrk's result, with the CPU time `server` spent per request meanwhile."""
+        before = cpu_seconds(server.pid) if server is not None else 0.0
+        result = run_wrk(
             self.wrk,
             base_url,
             load,
@@ -81,6 +86,10 @@ class RunContext:
             cpus=self.load_cpus,
             log_path=self.wrk_log,
         )
+        if server is None or not result.requests:
+            return result
+        spent = cpu_seconds(server.pid) - before
+        return dataclasses.replace(result, server_cpu_us=round(spent / result.requests * 1e6, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +179,15 @@ def measure(ctx: RunContext, target: Target) -> tuple[dict[str, LoadResult], dic
     results: dict[str, LoadResult] = {}
     log(f"{target.name}: issuance (client_credentials)")
     results["issuance"] = ctx.run(
-        target.base_url, Load("issue", ep.token, authorization=target.authorization)
+        target.base_url,
+        Load("issue", ep.token, authorization=target.authorization),
+        server=target.child,
     )
     log(f"{target.name}: introspection (80% live, 20% revoked)")
     results["introspection"] = ctx.run(
-        target.base_url, Load("token", ep.introspect, mix, authorization=target.authorization)
+        target.base_url,
+        Load("token", ep.introspect, mix, authorization=target.authorization),
+        server=target.child,
     )
     log(f"{target.name}: revocation (a different live grant per request)")
     results["revocation"] = ctx.run(
@@ -185,11 +198,13 @@ def measure(ctx: RunContext, target: Target) -> tuple[dict[str, LoadResult], dic
             target.sample_file("revocation"),
             authorization=target.authorization,
         ),
+        server=target.child,
     )
     checks: dict[str, object] = {"revoked_verified": verify_revoked(target)}
     for name, result in results.items():
         log(
             f"{target.name}: {name}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
-            f"p99 {result.p99_ms:.2f} ms, errors {result.errors}"
+            f"p99 {result.p99_ms:.2f} ms, errors {result.errors}, server CPU "
+            f"{result.server_cpu_us} us per request"
         )
     return results, checks

@@ -155,6 +155,24 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_per_request(result: dict[str, Any]) -> list[str]:
+    """Per workload, each server's CPU time per request, where the run recorded it."""
+    out = []
+    ceiling = _workload(result, "ceiling", "hello")
+    for name, label in LABELS.items():
+        parts = []
+        for key, who in (("tokenrevoke", "tokenrevoke"), ("peer", "peer"),
+                         ("tokenrevoke_postgresql", "on PostgreSQL")):  # fmt: skip
+            w = _workload(result, key, name)
+            if w and w.get("server_cpu_us") is not None:
+                parts.append(f"{who} {w['server_cpu_us']:,.0f}")
+        if parts:
+            out.append(f"{label.split(' (')[0]}: {', '.join(parts)}")
+    if ceiling and ceiling.get("server_cpu_us") is not None:
+        out.append(f"ceiling: {ceiling['server_cpu_us']:,.0f}")
+    return out
+
+
 def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
     out: list[str] = []
     ours = result.get("tokenrevoke") or {}
@@ -180,6 +198,9 @@ def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
             f"- PostgreSQL revoke-all of {pg_revoke_all['tokens']:,} tokens: "
             f"{pg_revoke_all['seconds']:.2f} s; concurrent load p99 {load['p99_ms']:.2f} ms"
         )
+    cpu = _cpu_per_request(result)
+    if cpu:
+        out.append("- server CPU per request (all its threads, us): " + "; ".join(cpu))
     rss = []
     for key, label in (
         ("tokenrevoke", "tokenrevoke"),

@@ -66,6 +66,9 @@ class LoadResult:
     reused_tokens: int
     connections: int
     threads: int
+    # The server's CPU time (all threads) per request over the load, when it was known:
+    # steadier than req/s on a shared machine, and what the optimisation work steers by.
+    server_cpu_us: float | None = None
 
     @property
     def errors(self) -> int:

@@ -47,6 +47,7 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "tokenrevoke/peer" in proc.stdout  # the one table was printed
+    assert "server CPU per request" in proc.stdout
     result = json.loads(out.read_text())
 
     for target, names in (
@@ -59,6 +60,9 @@ def test_bench_quick_run(tmp_path: Path) -> None:
         assert set(names) <= set(section["workloads"]), (target, section["workloads"])
         for name in names:
             _check_workload(f"{target} {name}", section["workloads"][name])
+            # The server's CPU per request: something, and no more than a whole second.
+            cpu = section["workloads"][name]["server_cpu_us"]
+            assert cpu is not None and 0 < cpu < 1e6, (target, name, cpu)
         assert section["rss_mb"] > 0, target
 
     postgres = result["tokenrevoke_postgresql"]
