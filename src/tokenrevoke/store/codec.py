@@ -13,6 +13,7 @@ from tokenrevoke.model import (
     AuditEvent,
     Client,
     DeliveryOutcome,
+    PublishedEvents,
     RevocationEvent,
     Scope,
     ScriptDefinition,
@@ -152,6 +153,12 @@ def event_from_row(body: str | bytes, position: int | None) -> RevocationEvent:
         position=None if position is None else int(position),
         userless_tokens=any(r[3] is None for r in revoked),
     )
+
+
+def published_events(positioned: Sequence[tuple[str | bytes, int]] = ()) -> PublishedEvents:
+    """Events just given these positions ((stored body, position) pairs), decoded by
+    `event_from_row` when first read."""
+    return PublishedEvents(positioned, event_from_row)
 
 
 def settlement(outcome: DeliveryOutcome, now: int) -> tuple[Any, ...]:

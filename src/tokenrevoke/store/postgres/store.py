@@ -568,12 +568,12 @@ class PostgresStore(Store):
             if not await conn.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM revocation_events WHERE position IS NULL)"
             ):
-                return PublishedEvents((), codec.event_from_row)
+                return codec.published_events()
             # One publisher at a time, holding the lock until COMMIT: positions are handed
             # out in commit order, so a reader that has seen position N never later finds
             # a new event below N (sequence values alone could commit out of order).
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PUBLISH_LOCK):
-                return PublishedEvents((), codec.event_from_row)
+                return codec.published_events()
             rows = await conn.fetch(
                 "SELECT seq, body FROM revocation_events WHERE position IS NULL "
                 "ORDER BY seq LIMIT $1",
@@ -601,7 +601,7 @@ class PostgresStore(Store):
                 positions,
             )
             positioned = [(r["body"], p) for r, p in zip(rows, positions, strict=True)]
-            return PublishedEvents(positioned, codec.event_from_row)
+            return codec.published_events(positioned)
 
         return await self._run(work, transaction=True)
 

@@ -751,7 +751,7 @@ class SqliteStore(Store):
     async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
         # A read first: the publisher polls, and an idle poll must not take the writer.
         if not self._read("SELECT 1 FROM revocation_events WHERE position IS NULL LIMIT 1"):
-            return PublishedEvents((), codec.event_from_row)
+            return codec.published_events()
 
         # The writer's job numbers the events and queues their deliveries in a few
         # statements of one step each; it decodes nothing (the events decode when read).
@@ -782,7 +782,7 @@ class SqliteStore(Store):
 
         top, rows = await self._write(work)
         positioned = [(body, top + n) for n, (_, body) in enumerate(rows, 1)]
-        return PublishedEvents(positioned, codec.event_from_row)
+        return codec.published_events(positioned)
 
     async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
         rows = self._read(

@@ -5,7 +5,7 @@
 -- Revoking a grant rewrites one page instead of three and an issuance dirties fewer
 -- (docs/benchmarks.md, `python -m bench.sqlite_layout`). `seq` is the rowid, named so
 -- that VACUUM keeps it: the batched revocations walk their index in (..., seq) order.
--- Rebuilding copies every row once (about 5 s per million tokens).
+-- Rebuilding copies every row once (about 15 s per million tokens).
 CREATE TABLE tokens_in_issue_order (
     seq           INTEGER PRIMARY KEY,
     tkn_cde       TEXT NOT NULL,
