@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from bench.population import Plan, first_lines, write_introspection_mix
-from bench.procs import BenchError, Child, Supervisor, cpu_seconds
+from bench.procs import BenchError, Child, Supervisor, cpu_seconds, machine_cpu_ticks
 from bench.wrk import Load, LoadResult, run_wrk
 
 WORKLOADS = ("issuance", "revocation", "introspection")
@@ -74,8 +74,10 @@ class RunContext:
     def run(
         self, base_url: str, load: Load, duration: float | None = None, server: Child | None = None
     ) -> LoadResult:
-        """wrk's result, with the CPU time `server` spent per request meanwhile."""
+        """wrk's result, with the CPU time `server` spent per request meanwhile, and how
+        busy it and the machine were."""
         before = cpu_seconds(server.pid) if server is not None else 0.0
+        busy_before, all_before = machine_cpu_ticks()
         result = run_wrk(
             self.wrk,
             base_url,
@@ -89,7 +91,14 @@ class RunContext:
         if server is None or not result.requests:
             return result
         spent = cpu_seconds(server.pid) - before
-        return dataclasses.replace(result, server_cpu_us=round(spent / result.requests * 1e6, 1))
+        busy_after, all_after = machine_cpu_ticks()
+        busy, every = busy_after - busy_before, all_after - all_before
+        return dataclasses.replace(
+            result,
+            server_cpu_us=round(spent / result.requests * 1e6, 1),
+            server_cpus=round(spent / result.seconds, 2) if result.seconds else None,
+            machine_busy_pct=round(100 * busy / every, 1) if every else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

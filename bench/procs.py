@@ -173,6 +173,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of every CPU since boot, from /proc/stat (idle and iowait
+    are not busy; steal is: another guest had the CPU)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    total = sum(fields)
+    return total - fields[3] - fields[4], total
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MiB, from /proc/<pid>/status."""
     values = {"VmRSS": 0.0, "VmHWM": 0.0}

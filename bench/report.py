@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import platform
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,22 +156,42 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cpu_per_request(result: dict[str, Any]) -> list[str]:
-    """Per workload, each server's CPU time per request, where the run recorded it."""
+_SERVERS = (
+    ("tokenrevoke", "tokenrevoke"),
+    ("peer", "peer"),
+    ("tokenrevoke_postgresql", "on PostgreSQL"),
+)
+
+
+def _per_workload(
+    result: dict[str, Any], render: Callable[[dict[str, Any]], str | None]
+) -> list[str]:
+    """Per workload (and the ceiling), `render` of each server's result that it renders."""
     out = []
-    ceiling = _workload(result, "ceiling", "hello")
     for name, label in LABELS.items():
         parts = []
-        for key, who in (("tokenrevoke", "tokenrevoke"), ("peer", "peer"),
-                         ("tokenrevoke_postgresql", "on PostgreSQL")):  # fmt: skip
+        for key, who in _SERVERS:
             w = _workload(result, key, name)
-            if w and w.get("server_cpu_us") is not None:
-                parts.append(f"{who} {w['server_cpu_us']:,.0f}")
+            text = render(w) if w else None
+            if text is not None:
+                parts.append(f"{who} {text}")
         if parts:
             out.append(f"{label.split(' (')[0]}: {', '.join(parts)}")
-    if ceiling and ceiling.get("server_cpu_us") is not None:
-        out.append(f"ceiling: {ceiling['server_cpu_us']:,.0f}")
+    ceiling = _workload(result, "ceiling", "hello")
+    text = render(ceiling) if ceiling else None
+    if text is not None:
+        out.append(f"ceiling: {text}")
     return out
+
+
+def _cpu_per_request(w: dict[str, Any]) -> str | None:
+    cpu = w.get("server_cpu_us")
+    return None if cpu is None else f"{cpu:,.0f}"
+
+
+def _cpu_use(w: dict[str, Any]) -> str | None:
+    cpus, busy = w.get("server_cpus"), w.get("machine_busy_pct")
+    return None if cpus is None or busy is None else f"{cpus:.2f} CPUs, machine {busy:.0f}% busy"
 
 
 def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
@@ -198,9 +219,15 @@ def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
             f"- PostgreSQL revoke-all of {pg_revoke_all['tokens']:,} tokens: "
             f"{pg_revoke_all['seconds']:.2f} s; concurrent load p99 {load['p99_ms']:.2f} ms"
         )
-    cpu = _cpu_per_request(result)
+    cpu = _per_workload(result, _cpu_per_request)
     if cpu:
         out.append("- server CPU per request (all its threads, us): " + "; ".join(cpu))
+    use = _per_workload(result, _cpu_use)
+    if use:
+        out.append(
+            "- CPUs during each load (the server's CPU seconds per second; the share of all "
+            "the machine's CPUs busy with anything): " + "; ".join(use)
+        )
     rss = []
     for key, label in (
         ("tokenrevoke", "tokenrevoke"),

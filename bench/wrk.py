@@ -69,6 +69,11 @@ class LoadResult:
     # The server's CPU time (all threads) per request over the load, when it was known:
     # steadier than req/s on a shared machine, and what the optimisation work steers by.
     server_cpu_us: float | None = None
+    # How many CPUs the server kept busy (its CPU seconds per second), and the share of all
+    # the machine's CPUs that were busy (server, wrk and everything else), in percent: a
+    # server that is slow on a half-idle machine is bound by its own threads, not the CPUs.
+    server_cpus: float | None = None
+    machine_busy_pct: float | None = None
 
     @property
     def errors(self) -> int:

@@ -5,6 +5,7 @@ no errors. Skips only when wrk or node cannot be had on this machine."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "tokenrevoke/peer" in proc.stdout  # the one table was printed
     assert "server CPU per request" in proc.stdout
+    assert "CPUs during each load" in proc.stdout
     result = json.loads(out.read_text())
 
     for target, names in (
@@ -61,8 +63,13 @@ def test_bench_quick_run(tmp_path: Path) -> None:
         for name in names:
             _check_workload(f"{target} {name}", section["workloads"][name])
             # The server's CPU per request: something, and no more than a whole second.
-            cpu = section["workloads"][name]["server_cpu_us"]
+            workload = section["workloads"][name]
+            cpu = workload["server_cpu_us"]
             assert cpu is not None and 0 < cpu < 1e6, (target, name, cpu)
+            # How busy the server and the machine were: real shares, not placeholders.
+            cpus, busy = workload["server_cpus"], workload["machine_busy_pct"]
+            assert 0 < cpus <= (os.cpu_count() or 1), (target, name, cpus)
+            assert 0 < busy <= 100, (target, name, busy)
         assert section["rss_mb"] > 0, target
 
     postgres = result["tokenrevoke_postgresql"]
