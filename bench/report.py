@@ -191,7 +191,7 @@ def _cpu_per_request(w: dict[str, Any]) -> str | None:
 
 def _cpu_use(w: dict[str, Any]) -> str | None:
     cpus, busy = w.get("server_cpus"), w.get("machine_busy_pct")
-    return None if cpus is None or busy is None else f"{cpus:.2f} CPUs, machine {busy:.0f}% busy"
+    return None if cpus is None or busy is None else f"{cpus:.2f} (machine {busy:.0f}%)"
 
 
 def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
@@ -225,8 +225,8 @@ def _facts(result: dict[str, Any], pg: dict[str, Any]) -> list[str]:
     use = _per_workload(result, _cpu_use)
     if use:
         out.append(
-            "- CPUs during each load (the server's CPU seconds per second; the share of all "
-            "the machine's CPUs busy with anything): " + "; ".join(use)
+            "- CPUs the server kept busy during each load (its CPU seconds per second), and in "
+            "brackets how busy all the machine's CPUs were: " + "; ".join(use)
         )
     rss = []
     for key, label in (

@@ -13,7 +13,8 @@ is a 4 KiB page the COMMIT writes and a checkpoint copies back later):
                grant share a page
 
 Measured per layout: inserting tokens in commits of 32 (issuance), revoking random grants
-in commits of 32 (an UPDATE of the grant's tokens), and a point read by hash.
+in commits of 32 (an UPDATE of the grant's tokens that writes what the revocation
+endpoint writes), and a point read by hash.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tokenrevoke.store.sqlite.store import migrate
 
 _INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
 _PER_COMMIT = 32
+_INUM = "1800.5b7f5a3e-9c1d-4f2a-8e6b-3d2c1b0a9f8e"
 _FRAME = 4096 + 24
 
 
@@ -117,10 +119,13 @@ def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
     grants = [
         r[0] for r in conn.execute("SELECT grt_id FROM tokens ORDER BY random() LIMIT ?", (writes,))
     ]
+    # What the revocation endpoint writes: the time, the client (a Janssen inum) and why.
     update = (
-        "UPDATE tokens SET revoked_at = 1, revoked_by = 'x' WHERE grt_id = ? AND revoked_at IS NULL"
+        "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+        "WHERE grt_id = ? AND revoked_at IS NULL"
     )
-    revoke = _commits(conn, path, [(update, (g,)) for g in grants])
+    by = f"client:{_INUM}"
+    revoke = _commits(conn, path, [(update, (issued, by, "revoke_endpoint", g)) for g in grants])
     codes = [
         r[0]
         for r in conn.execute("SELECT tkn_cde FROM tokens ORDER BY random() LIMIT ?", (writes,))
