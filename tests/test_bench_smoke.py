@@ -49,7 +49,7 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "tokenrevoke/peer" in proc.stdout  # the one table was printed
     assert "server CPU per request" in proc.stdout
-    assert "CPUs during each load" in proc.stdout
+    assert "CPUs the server kept busy" in proc.stdout
     result = json.loads(out.read_text())
 
     for target, names in (
