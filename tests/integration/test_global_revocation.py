@@ -166,8 +166,9 @@ def test_revocation_is_committed_and_audited_before_the_204(setup: Setup) -> Non
     with sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True) as db:
         codes = [sha256_hex(t) for t in tokens]
         rows = db.execute(
-            f"SELECT revoked_at, revoke_reason, revoked_by FROM tokens "
-            f"WHERE tkn_cde IN ({','.join('?' * len(codes))})",
+            "SELECT t.revoked_at, r.revoke_reason, r.revoked_by FROM tokens AS t "
+            "LEFT JOIN revokers AS r ON r.id = t.revoker "
+            f"WHERE t.tkn_cde IN ({','.join('?' * len(codes))})",
             codes,
         ).fetchall()
         audit = db.execute(

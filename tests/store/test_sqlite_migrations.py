@@ -30,6 +30,23 @@ def on_store(db: Path, use: Callable[[SqliteStore], Awaitable[T]]) -> T:
     return asyncio.run(scenario())
 
 
+def _migrate_up_to(db: Path, last: int) -> None:
+    """The schema as it was after migration `last`: the later ones count as applied until
+    their records are deleted again, so that the next `migrate` runs them."""
+    later = [m.version for m in migrations.pending("sqlite", set()) if m.version > last]
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        )
+        conn.executemany(
+            "INSERT INTO schema_migrations VALUES (?, 'not yet', 0)", [(v,) for v in later]
+        )
+    migrate(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"DELETE FROM schema_migrations WHERE version > {last}")
+
+
 def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     first = migrate(db)
@@ -103,18 +120,11 @@ def test_issue_order_migration_rebuilds_the_token_table_in_issue_order(
     tokens side by side in issue order, and every scope's batched revocation still walks
     them all."""
     db = tmp_path / "m.db"
-    with sqlite3.connect(db) as conn:  # everything up to 0005: 0006 counts as applied
-        conn.execute(
-            "CREATE TABLE schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-        )
-        conn.execute("INSERT INTO schema_migrations VALUES (6, 'not yet', 0)")
-    migrate(db)
+    _migrate_up_to(db, 5)
     with sqlite3.connect(db) as conn:
         assert not conn.execute(
             "SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'seq'"
         ).fetchall()
-        conn.execute("DELETE FROM schema_migrations WHERE version = 6")
         # Grant i holds two tokens issued at i, hashes in reverse order of issue (the old
         # table held them the other way round); grants 0-7 of user u1, 0-3 of session s1.
         conn.executemany(
@@ -124,7 +134,7 @@ def test_issue_order_migration_rebuilds_the_token_table_in_issue_order(
             [(f"{99 - 2 * i - k:064x}", f"g{i:02}", "u1" if i < 8 else None,
               "s1" if i < 4 else None, 1_700_000_000 + i) for i in range(12) for k in range(2)],
         )  # fmt: skip
-    assert migrate(db) == ["0006_tokens_in_issue_order.sql"]
+    assert migrate(db) == ["0006_tokens_in_issue_order.sql", "0007_revokers.sql"]
     with sqlite3.connect(db) as conn:
         grants = [r[0] for r in conn.execute("SELECT grt_id FROM tokens ORDER BY seq")]
         unique = conn.execute(
@@ -153,3 +163,58 @@ def test_issue_order_migration_rebuilds_the_token_table_in_issue_order(
         return [t.grant_id for t in found]
 
     assert sorted(on_store(db, looked_up)) == ["g00", "g11"]
+
+
+def test_revokers_migration_keeps_who_revoked_each_token(tmp_path: Path) -> None:
+    """0007 moves (revoked_by, revoke_reason) out of the token rows into one `revokers`
+    row per distinct pair (NULL a value of its own); every token reads back as before,
+    and later revocations reuse the pairs."""
+    db = tmp_path / "m.db"
+    _migrate_up_to(db, 6)
+    stored = [  # code, revoked_at, revoked_by, revoke_reason
+        (1, None, None, None),
+        (2, 1_700_000_100, "client:c1", "revoke_endpoint"),
+        (3, 1_700_000_100, "client:c1", "revoke_endpoint"),
+        (4, 1_700_000_200, "rotation", "rotated"),
+        (5, 1_700_000_300, "admin", None),
+        (6, 1_700_000_400, None, None),
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO tokens (tkn_cde, grt_id, cln_id, tkn_typ, grt_typ, iat, exp, "
+            "revoked_at, revoked_by, revoke_reason) "
+            "VALUES (?, ?, 'c1', 'access_token', 'client_credentials', 1, 4000000000, ?, ?, ?)",
+            [(f"{c:064x}", f"g{c}", at, by, why) for c, at, by, why in stored],
+        )
+    assert migrate(db) == ["0007_revokers.sql"]
+    with sqlite3.connect(db) as conn:
+        pairs = conn.execute(
+            "SELECT revoked_by, revoke_reason FROM revokers ORDER BY id"
+        ).fetchall()
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(tokens)")}
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()
+    assert sorted(pairs, key=str) == sorted(
+        [("client:c1", "revoke_endpoint"), ("rotation", "rotated"), ("admin", None)], key=str
+    )
+    assert "revoker" in columns and not {"revoked_by", "revoke_reason"} & columns
+    assert integrity == ("ok",)
+
+    async def read_back(store: SqliteStore) -> list[tuple[int | None, str | None, str | None]]:
+        found = {t.code: t for t in await store.get_tokens([f"{c:064x}" for c, *_ in stored])}
+        return [(t.revoked_at, t.revoked_by, t.revoke_reason)
+                for t in (found[f"{c:064x}"] for c, *_ in stored)]  # fmt: skip
+
+    assert on_store(db, read_back) == [(at, by, why) for _, at, by, why in stored]
+
+    # A later revocation by a known pair stores no new pair.
+    known = AuditEvent("revoke", "client:c1", "revoke_endpoint", "c1", {})
+
+    async def revoke_more(store: SqliteStore) -> int:
+        return await store.revoke(RevocationTarget.grants(["g1"]), 1_700_000_500, known)
+
+    assert on_store(db, revoke_more) == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM revokers").fetchone() == (3,)
+    revoked = on_store(db, lambda store: store.get_token(f"{1:064x}"))
+    assert revoked is not None
+    assert (revoked.revoked_by, revoked.revoke_reason) == ("client:c1", "revoke_endpoint")

@@ -30,7 +30,7 @@ from tokenrevoke.model import (
     TokenType,
     User,
 )
-from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
+from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
@@ -50,7 +50,6 @@ from tokenrevoke.store.base import (
 from tokenrevoke.store.codec import (
     REVOKED_COLUMNS,
     TARGET_COLUMN,
-    TOKEN_COLUMN_LIST,
     TOKEN_COLUMNS,
     token_from_row,
     token_to_row,
@@ -127,6 +126,36 @@ class WalSync:
             self._fd = None
 
 
+# Who revoked a token and why are in `revokers` (migration 0007): a token's row holds the
+# pair's id, `revoker`. Tokens are read through the join, written with the id. (The
+# stored columns are also what bench/sqlite_layout.py inserts.)
+STORED_COLUMNS = (*TOKEN_COLUMNS[:-2], "revoker")
+_TOKEN_VALUES = f"{', '.join(f't.{c}' for c in TOKEN_COLUMNS[:-2])}, r.revoked_by, r.revoke_reason"
+_INSERT_TOKEN = (
+    f"INSERT INTO tokens ({', '.join(STORED_COLUMNS)}) "
+    f"VALUES ({','.join('?' * len(STORED_COLUMNS))})"
+)
+_SELECT_TOKENS = (
+    f"SELECT {_TOKEN_VALUES} FROM tokens AS t LEFT JOIN revokers AS r ON r.id = t.revoker"
+)
+
+
+def _revoker(conn: sqlite3.Connection, revoked_by: str | None, reason: str | None) -> int | None:
+    """The id of this (revoked_by, revoke_reason) pair in `revokers`, added if new; None
+    for a token nobody revoked."""
+    if revoked_by is None and reason is None:
+        return None
+    conn.execute(
+        "INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (revoked_by, reason),
+    )
+    (found,) = conn.execute(
+        "SELECT id FROM revokers WHERE revoked_by IS ? AND revoke_reason IS ?",
+        (revoked_by, reason),
+    ).fetchone()
+    return int(found)
+
+
 def _bump(conn: sqlite3.Connection, kind: str) -> None:
     conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = ?", (kind,))
 
@@ -170,8 +199,9 @@ def _write_audits(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> No
 def _tokens_by_code(conn: sqlite3.Connection, unique_codes: Sequence[str]) -> list[TokenRecord]:
     """The stored tokens among these codes, in one statement step (see `_tombstone`)."""
     (found,) = conn.execute(
-        f"SELECT json_group_array(json_array({TOKEN_COLUMN_LIST})) FROM tokens "
-        "WHERE tkn_cde IN (SELECT value FROM json_each(?))",
+        f"SELECT json_group_array(json_array({_TOKEN_VALUES})) FROM tokens AS t "
+        "LEFT JOIN revokers AS r ON r.id = t.revoker "
+        "WHERE t.tkn_cde IN (SELECT value FROM json_each(?))",
         (orjson.dumps(unique_codes).decode(),),
     ).fetchone()
     return [token_from_row(row) for row in orjson.loads(found)]
@@ -209,9 +239,8 @@ def _tombstone(
     revoked: list[Any] = orjson.loads(found)
     if revoked:
         conn.execute(
-            "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
-            f"WHERE {condition}",
-            (at, audit.actor, audit.reason, *bound),
+            f"UPDATE tokens SET revoked_at = ?, revoker = ? WHERE {condition}",
+            (at, _revoker(conn, audit.actor, audit.reason), *bound),
         )
     return revoked
 
@@ -325,10 +354,11 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     """Tokens (token_to_row). executemany, unlike `_insert_rows`: one multi-row INSERT
     for a batch's tokens was measured no cheaper, with the tokens keyed by their hash (33
     against 22 to 28 us a row) and in issue order alike (docs/benchmarks.md)."""
-    conn.executemany(
-        f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})",
-        rows,
-    )
+    if any(row[-2] is not None or row[-1] is not None for row in rows):  # already revoked
+        rows = [(*row[:-2], _revoker(conn, row[-2], row[-1])) for row in rows]
+    else:
+        rows = [row[:-1] for row in rows]  # revoker NULL in place of the last two
+    conn.executemany(_INSERT_TOKEN, rows)
 
 
 class SqliteStore(Store):
@@ -375,7 +405,7 @@ class SqliteStore(Store):
         await self._write(lambda conn: _insert_tokens(conn, rows))
 
     async def get_token(self, code: str) -> TokenRecord | None:
-        rows = self._read(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ?", (code,))
+        rows = self._read(f"{_SELECT_TOKENS} WHERE t.tkn_cde = ?", (code,))
         return token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
@@ -447,9 +477,9 @@ class SqliteStore(Store):
 
         def work(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "UPDATE tokens SET revoked_at = ?, revoked_by = 'rotation', revoke_reason = "
-                "'rotated' WHERE tkn_cde = ? AND revoked_at IS NULL AND exp > ?",
-                (at, old_code, at),
+                "UPDATE tokens SET revoked_at = ?, revoker = ? "
+                "WHERE tkn_cde = ? AND revoked_at IS NULL AND exp > ?",
+                (at, _revoker(conn, ROTATION, ROTATED), old_code, at),
             )
             if cur.rowcount != 1:
                 return False
@@ -465,25 +495,23 @@ class SqliteStore(Store):
 
         # The single writer thread serialises this with every rotation and revocation.
         def work(conn: sqlite3.Connection) -> PreviousRefreshToken:
-            found = conn.execute(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ?", (old_code,)
-            ).fetchone()
+            found = conn.execute(f"{_SELECT_TOKENS} WHERE t.tkn_cde = ?", (old_code,)).fetchone()
             old = token_from_row(found) if found else None
             verdict = previous_refresh_verdict(old, at, grace_seconds)
             if old is None or verdict is not PreviousRefreshToken.REISSUED:
                 return verdict
             live = conn.execute(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE grt_id = ? AND tkn_typ = ? "
-                "AND revoked_at IS NULL AND +exp > ?",
+                f"{_SELECT_TOKENS} WHERE t.grt_id = ? AND t.tkn_typ = ? "
+                "AND t.revoked_at IS NULL AND +t.exp > ?",
                 (old.grant_id, TokenType.REFRESH_TOKEN.value, at),
             ).fetchall()
             for successor in map(token_from_row, live):
                 if successor.attributes.get(ROTATED_FROM) != old_code:
                     continue
                 conn.execute(
-                    "UPDATE tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
+                    "UPDATE tokens SET revoked_at = ?, revoker = ? "
                     "WHERE tkn_cde = ? AND revoked_at IS NULL",
-                    (at, ROTATION, SUPERSEDED, successor.code),
+                    (at, _revoker(conn, ROTATION, SUPERSEDED), successor.code),
                 )
                 _insert_tokens(conn, rows)
                 return PreviousRefreshToken.REISSUED
@@ -528,7 +556,7 @@ class SqliteStore(Store):
             f"{TOKEN_ATTRIBUTES[query.sort_by]} {'DESC' if query.descending else 'ASC'}, tkn_cde"
         )
         rows = self._read(
-            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"{_SELECT_TOKENS}{where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, query.limit, query.start],
         )
         return total, [token_from_row(r) for r in rows]
