@@ -25,6 +25,8 @@ from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.model.scope import ScopeType
 from tokenrevoke.store.base import SigningKey
 
+# A token's values in `token_to_row` / `token_from_row` order. SQLite keeps the last two
+# (who revoked it and why) in a table of their own (store/sqlite/store.py, STORED_COLUMNS).
 TOKEN_COLUMNS = (
     "tkn_cde", "grt_id", "cln_id", "usr_id", "usr_dn", "ssn_id", "tkn_typ", "grt_typ", "iat",
     "exp", "scp", "jans_id", "attr", "del", "revoked_at", "revoked_by", "revoke_reason",
