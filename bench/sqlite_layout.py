@@ -138,8 +138,8 @@ def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
         )
         jobs = [(update, (issued, by, why, g)) for g in grants]
     else:
-        conn.execute("INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?)", (by, why))
-        (revoker,) = conn.execute("SELECT max(id) FROM revokers").fetchone()
+        add = "INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?)"
+        revoker = conn.execute(add, (by, why)).lastrowid
         update = (
             "UPDATE tokens SET revoked_at = ?, revoker = ? WHERE grt_id = ? AND revoked_at IS NULL"
         )

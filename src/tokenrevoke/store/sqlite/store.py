@@ -130,30 +130,33 @@ class WalSync:
 # pair's id, `revoker`. Tokens are read through the join, written with the id. (The
 # stored columns are also what bench/sqlite_layout.py inserts.)
 STORED_COLUMNS = (*TOKEN_COLUMNS[:-2], "revoker")
-_TOKEN_VALUES = f"{', '.join(f't.{c}' for c in TOKEN_COLUMNS[:-2])}, r.revoked_by, r.revoke_reason"
 _INSERT_TOKEN = (
     f"INSERT INTO tokens ({', '.join(STORED_COLUMNS)}) "
     f"VALUES ({','.join('?' * len(STORED_COLUMNS))})"
 )
-_SELECT_TOKENS = (
-    f"SELECT {_TOKEN_VALUES} FROM tokens AS t LEFT JOIN revokers AS r ON r.id = t.revoker"
+# A token's values in TOKEN_COLUMNS order, FROM `_TOKENS_JOINED` (tokens are `t`).
+_TOKEN_VALUES = ", ".join(
+    [*(f"t.{c}" for c in TOKEN_COLUMNS[:-2]), "r.revoked_by", "r.revoke_reason"]
 )
+_TOKENS_JOINED = "tokens AS t LEFT JOIN revokers AS r ON r.id = t.revoker"
+_SELECT_TOKENS = f"SELECT {_TOKEN_VALUES} FROM {_TOKENS_JOINED}"
 
 
 def _revoker(conn: sqlite3.Connection, revoked_by: str | None, reason: str | None) -> int | None:
     """The id of this (revoked_by, revoke_reason) pair in `revokers`, added if new; None
-    for a token nobody revoked."""
+    for a token nobody revoked. Inside the writer's transaction; the pair is nearly always
+    there already, so that is looked for first (one statement)."""
     if revoked_by is None and reason is None:
         return None
-    conn.execute(
-        "INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (revoked_by, reason),
-    )
-    (found,) = conn.execute(
-        "SELECT id FROM revokers WHERE revoked_by IS ? AND revoke_reason IS ?",
-        (revoked_by, reason),
-    ).fetchone()
-    return int(found)
+    find = "SELECT id FROM revokers WHERE revoked_by IS ? AND revoke_reason IS ?"
+    found = conn.execute(find, (revoked_by, reason)).fetchone()
+    if found is None:
+        conn.execute(
+            "INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (revoked_by, reason),
+        )
+        found = conn.execute(find, (revoked_by, reason)).fetchone()
+    return int(found[0])
 
 
 def _bump(conn: sqlite3.Connection, kind: str) -> None:
@@ -199,8 +202,7 @@ def _write_audits(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> No
 def _tokens_by_code(conn: sqlite3.Connection, unique_codes: Sequence[str]) -> list[TokenRecord]:
     """The stored tokens among these codes, in one statement step (see `_tombstone`)."""
     (found,) = conn.execute(
-        f"SELECT json_group_array(json_array({_TOKEN_VALUES})) FROM tokens AS t "
-        "LEFT JOIN revokers AS r ON r.id = t.revoker "
+        f"SELECT json_group_array(json_array({_TOKEN_VALUES})) FROM {_TOKENS_JOINED} "
         "WHERE t.tkn_cde IN (SELECT value FROM json_each(?))",
         (orjson.dumps(unique_codes).decode(),),
     ).fetchone()
@@ -354,11 +356,13 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     """Tokens (token_to_row). executemany, unlike `_insert_rows`: one multi-row INSERT
     for a batch's tokens was measured no cheaper, with the tokens keyed by their hash (33
     against 22 to 28 us a row) and in issue order alike (docs/benchmarks.md)."""
-    if any(row[-2] is not None or row[-1] is not None for row in rows):  # already revoked
-        rows = [(*row[:-2], _revoker(conn, row[-2], row[-1])) for row in rows]
-    else:
-        rows = [row[:-1] for row in rows]  # revoker NULL in place of the last two
-    conn.executemany(_INSERT_TOKEN, rows)
+    stored = [
+        row[:-1]  # a live token: its revoker NULL in place of the last two
+        if row[-2] is None and row[-1] is None
+        else (*row[:-2], _revoker(conn, row[-2], row[-1]))
+        for row in rows
+    ]
+    conn.executemany(_INSERT_TOKEN, stored)
 
 
 class SqliteStore(Store):

@@ -2,8 +2,8 @@
 -- pair's id (`revoker`, NULL while neither is known). A revocation used to write both as
 -- text into each of a grant's rows, growing them by 40 to 60 bytes. Rows appended in
 -- issue order (0006) fill their pages, so most revocations split a page: 85 WAL frames
--- per commit of 32 grant revocations against 35 when the rows grow by a small integer
--- only, and 25 against 11 us of SQLite per revocation (docs/benchmarks.md). The pairs are
+-- per commit of 32 grant revocations against 33 when the rows grow by a small integer
+-- only, and 25 against 10 us of SQLite per revocation (docs/benchmarks.md). The pairs are
 -- few: a client and "revoke_endpoint", an administrator and a reason, the rotation.
 -- No foreign key: revokers are never deleted, and the check would cost every revocation.
 CREATE TABLE revokers (
