@@ -8,10 +8,11 @@ is a 4 KiB page the COMMIT writes and a checkpoint copies back later):
   by-client    the schema before migration 0005: a table keyed by the token hash, client
                index on (cln_id), so a new token lands on a random page of it
   by-time      the schema of 0005, before 0006: client index on (cln_id, iat)
-  issue-order  the schema today (0006 and 0007, made by the store's own migrations): a
+  issue-order  the schema today (0006 to 0008, made by the store's own migrations): a
                rowid table with a unique index on the hash, rows in issue order, so the
                tokens of a grant share a page; who revoked a token and why in a table of
-               their own, so that a revocation does not lengthen the rows (0007)
+               their own (0007), and room in a live row for what its revocation writes
+               (0008), so that a revocation does not lengthen the rows
 
 Measured per layout: inserting tokens in commits of 32 (issuance), revoking random grants
 in commits of 32 (an UPDATE of the grant's tokens that writes what the revocation
@@ -31,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.sqlite.store import STORED_COLUMNS, migrate
+from tokenrevoke.store.sqlite.store import SPARE, STORED_COLUMNS, TOMBSTONE_SET, migrate
 
 _INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
 # The schema today stores the id of a (revoked_by, revoke_reason) pair instead of the two.
@@ -65,7 +66,8 @@ def _row(insert: str, issued: int, grant: str) -> tuple[object, ...]:
         secrets.token_hex(32), grant, "client-1", None, None, None, "access_token",
         "client_credentials", issued, issued + 3600, "openid", None, None, 1, None, None, None,
     )  # fmt: skip
-    return row if insert == _INSERT else row[:-1]  # today: the revoker's id, NULL
+    # Today: the revoker's id (NULL) and the room for the revocation (migration 0008).
+    return row if insert == _INSERT else (*row[:-3], None, None, SPARE)
 
 
 def _grant_id(issued: int, n: int) -> str:
@@ -140,9 +142,7 @@ def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
     else:
         add = "INSERT INTO revokers (revoked_by, revoke_reason) VALUES (?, ?)"
         revoker = conn.execute(add, (by, why)).lastrowid
-        update = (
-            "UPDATE tokens SET revoked_at = ?, revoker = ? WHERE grt_id = ? AND revoked_at IS NULL"
-        )
+        update = f"UPDATE tokens SET {TOMBSTONE_SET} WHERE grt_id = ? AND revoked_at IS NULL"
         jobs = [(update, (issued, revoker, g)) for g in grants]
     revoke = _commits(conn, path, jobs)
     codes = [

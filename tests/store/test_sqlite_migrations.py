@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from tokenrevoke.model import AuditEvent
+from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.store import RevocationTarget, migrations
 from tokenrevoke.store.sqlite.store import SqliteStore, migrate
 
@@ -134,7 +134,9 @@ def test_issue_order_migration_rebuilds_the_token_table_in_issue_order(
             [(f"{99 - 2 * i - k:064x}", f"g{i:02}", "u1" if i < 8 else None,
               "s1" if i < 4 else None, 1_700_000_000 + i) for i in range(12) for k in range(2)],
         )  # fmt: skip
-    assert migrate(db) == ["0006_tokens_in_issue_order.sql", "0007_revokers.sql"]
+    assert migrate(db) == [
+        "0006_tokens_in_issue_order.sql", "0007_revokers.sql", "0008_room_for_revocation.sql"
+    ]  # fmt: skip
     with sqlite3.connect(db) as conn:
         grants = [r[0] for r in conn.execute("SELECT grt_id FROM tokens ORDER BY seq")]
         unique = conn.execute(
@@ -186,7 +188,7 @@ def test_revokers_migration_keeps_who_revoked_each_token(tmp_path: Path) -> None
             "VALUES (?, ?, 'c1', 'access_token', 'client_credentials', 1, 4000000000, ?, ?, ?)",
             [(f"{c:064x}", f"g{c}", at, by, why) for c, at, by, why in stored],
         )
-    assert migrate(db) == ["0007_revokers.sql"]
+    assert migrate(db) == ["0007_revokers.sql", "0008_room_for_revocation.sql"]
     with sqlite3.connect(db) as conn:
         pairs = conn.execute(
             "SELECT revoked_by, revoke_reason FROM revokers ORDER BY id"
@@ -218,3 +220,77 @@ def test_revokers_migration_keeps_who_revoked_each_token(tmp_path: Path) -> None
     revoked = on_store(db, lambda store: store.get_token(f"{1:064x}"))
     assert revoked is not None
     assert (revoked.revoked_by, revoked.revoke_reason) == ("client:c1", "revoke_endpoint")
+
+
+def _payload(db: Path) -> int:
+    """Bytes of the token table's rows as stored (the cells' payload, from `dbstat`)."""
+    with sqlite3.connect(db) as conn:
+        (total,) = conn.execute("SELECT sum(payload) FROM dbstat WHERE name = 'tokens'").fetchone()
+    return int(total)
+
+
+def _live(code: int, grant: str, kind: TokenType = TokenType.ACCESS_TOKEN) -> TokenRecord:
+    return TokenRecord(f"{code:064x}", grant, "c1", kind, "authorization_code", 1, 4_000_000_000)
+
+
+def test_a_revocation_keeps_a_live_tokens_row_its_size(tmp_path: Path) -> None:
+    """0008: a live token's row carries the bytes its revocation writes and gives them
+    back then, so revoking rewrites the row in place (no page split), by every path that
+    revokes: a target, a refresh token's rotation."""
+    db = tmp_path / "m.db"
+    migrate(db)
+    at = 1_700_000_000  # revoked_at in 4 bytes, as until 2038
+    audit = AuditEvent("revoke", "client:c1", "revoke_endpoint", "c1", {})
+
+    async def issue(store: SqliteStore) -> None:
+        await store.insert_tokens(
+            [_live(1, "g1"), _live(2, "g1"), _live(3, "g2", TokenType.REFRESH_TOKEN)]
+        )
+
+    on_store(db, issue)
+    before = _payload(db)
+    with sqlite3.connect(db) as conn:
+        spares = conn.execute("SELECT length(spare) FROM tokens ORDER BY seq").fetchall()
+    assert spares == [(5,), (5,), (5,)]
+
+    async def revoke(store: SqliteStore) -> tuple[int, bool]:
+        revoked = await store.revoke(RevocationTarget.grants(["g1"]), at, audit)
+        rotated = await store.rotate_refresh_token(f"{3:064x}", [], at)
+        return revoked, rotated
+
+    assert on_store(db, revoke) == (2, True)
+    # No row grew; one may be a byte shorter (a revoker id of 0 or 1 takes no bytes).
+    assert before - 3 <= _payload(db) <= before
+    with sqlite3.connect(db) as conn:
+        after = conn.execute("SELECT revoked_at, spare FROM tokens ORDER BY seq").fetchall()
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()
+    assert after == [(at, None)] * 3 and integrity == ("ok",)
+
+
+def test_room_migration_leaves_older_tokens_as_they_were(tmp_path: Path) -> None:
+    """Tokens stored before 0008 have no spare; they read back and revoke as before, and
+    a token stored already revoked gets none."""
+    db = tmp_path / "m.db"
+    _migrate_up_to(db, 7)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO tokens (tkn_cde, grt_id, cln_id, tkn_typ, grt_typ, iat, exp) "
+            f"VALUES ('{1:064x}', 'g1', 'c1', 'access_token', 'client_credentials', 1, 4000000000)"
+        )
+    assert migrate(db) == ["0008_room_for_revocation.sql"]
+    audit = AuditEvent("revoke", "admin", "leaked", "c1", {})
+    gone = _live(2, "g2")
+    gone.revoked_at, gone.revoked_by, gone.revoke_reason = 1_700_000_000, "admin", "leaked"
+
+    async def use(store: SqliteStore) -> tuple[int, list[tuple[str, int | None, str | None]]]:
+        await store.insert_tokens([gone])
+        revoked = await store.revoke(RevocationTarget.grants(["g1"]), 1_700_000_100, audit)
+        found = await store.get_tokens([f"{1:064x}", f"{2:064x}"])
+        return revoked, sorted((t.grant_id, t.revoked_at, t.revoked_by) for t in found)
+
+    assert on_store(db, use) == (
+        1, [("g1", 1_700_000_100, "admin"), ("g2", 1_700_000_000, "admin")]
+    )  # fmt: skip
+    with sqlite3.connect(db) as conn:
+        spares = conn.execute("SELECT spare FROM tokens ORDER BY seq").fetchall()
+    assert spares == [(None,), (None,)]

@@ -129,7 +129,13 @@ class WalSync:
 # Who revoked a token and why are in `revokers` (migration 0007): a token's row holds the
 # pair's id, `revoker`. Tokens are read through the join, written with the id. (The
 # stored columns are also what bench/sqlite_layout.py inserts.)
-STORED_COLUMNS = (*TOKEN_COLUMNS[:-2], "revoker")
+STORED_COLUMNS = (*TOKEN_COLUMNS[:-2], "revoker", "spare")
+# A live token's `spare` (migration 0008): as many bytes as its revocation will write
+# (`revoked_at`, 4 bytes until 2038, and `revoker`, 1 byte), given back by setting it to
+# NULL then, so that the row keeps its size and is overwritten in place, never split.
+SPARE = bytes(5)
+# What every revocation of a stored token sets (then: the time, the revoker's id).
+TOMBSTONE_SET = "revoked_at = ?, revoker = ?, spare = NULL"
 _INSERT_TOKEN = (
     f"INSERT INTO tokens ({', '.join(STORED_COLUMNS)}) "
     f"VALUES ({','.join('?' * len(STORED_COLUMNS))})"
@@ -241,7 +247,7 @@ def _tombstone(
     revoked: list[Any] = orjson.loads(found)
     if revoked:
         conn.execute(
-            f"UPDATE tokens SET revoked_at = ?, revoker = ? WHERE {condition}",
+            f"UPDATE tokens SET {TOMBSTONE_SET} WHERE {condition}",
             (at, _revoker(conn, audit.actor, audit.reason), *bound),
         )
     return revoked
@@ -357,9 +363,9 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     for a batch's tokens was measured no cheaper, with the tokens keyed by their hash (33
     against 22 to 28 us a row) and in issue order alike (docs/benchmarks.md)."""
     stored = [
-        row[:-1]  # a live token: its revoker NULL in place of the last two
+        (*row[:-2], None, SPARE if row[-3] is None else None)  # live: its revoker NULL
         if row[-2] is None and row[-1] is None
-        else (*row[:-2], _revoker(conn, row[-2], row[-1]))
+        else (*row[:-2], _revoker(conn, row[-2], row[-1]), None)
         for row in rows
     ]
     conn.executemany(_INSERT_TOKEN, stored)
@@ -481,7 +487,7 @@ class SqliteStore(Store):
 
         def work(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "UPDATE tokens SET revoked_at = ?, revoker = ? "
+                f"UPDATE tokens SET {TOMBSTONE_SET} "
                 "WHERE tkn_cde = ? AND revoked_at IS NULL AND exp > ?",
                 (at, _revoker(conn, ROTATION, ROTATED), old_code, at),
             )
@@ -513,8 +519,7 @@ class SqliteStore(Store):
                 if successor.attributes.get(ROTATED_FROM) != old_code:
                     continue
                 conn.execute(
-                    "UPDATE tokens SET revoked_at = ?, revoker = ? "
-                    "WHERE tkn_cde = ? AND revoked_at IS NULL",
+                    f"UPDATE tokens SET {TOMBSTONE_SET} WHERE tkn_cde = ? AND revoked_at IS NULL",
                     (at, _revoker(conn, ROTATION, SUPERSEDED), successor.code),
                 )
                 _insert_tokens(conn, rows)
