@@ -613,7 +613,9 @@ def test_audit_record_per_revocation_without_raw_tokens(
     conn = sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True)
     try:
         codes = {row[0] for row in conn.execute("SELECT tkn_cde FROM tokens")}
-        stored = json.dumps([list(row) for row in conn.execute("SELECT * FROM tokens")])
+        stored = json.dumps(  # blobs (migration 0008's spare bytes) as hex
+            [list(row) for row in conn.execute("SELECT * FROM tokens")], default=bytes.hex
+        )
     finally:
         conn.close()
     assert sha256_hex(single) in codes and single not in codes
