@@ -32,14 +32,9 @@ from importlib import resources
 from pathlib import Path
 
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.sqlite.store import SPARE, STORED_COLUMNS, TOMBSTONE_SET, migrate
+from tokenrevoke.store.sqlite.store import INSERT_TOKEN, SPARE, TOMBSTONE_SET, migrate
 
 _INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
-# The schema today stores the id of a (revoked_by, revoke_reason) pair instead of the two.
-_INSERT_NOW = (
-    f"INSERT INTO tokens ({', '.join(STORED_COLUMNS)}) "
-    f"VALUES ({','.join('?' * len(STORED_COLUMNS))})"
-)
 _PER_COMMIT = 32
 _INUM = "1800.5b7f5a3e-9c1d-4f2a-8e6b-3d2c1b0a9f8e"
 _FRAME = 4096 + 24
@@ -117,7 +112,7 @@ def measure(layout: str, rows: int, writes: int, directory: Path) -> str:
     path = directory / f"{layout}.db"
     _create(path, layout)
     conn = _connect(path)
-    statement = _INSERT_NOW if layout == "issue-order" else _INSERT
+    statement = INSERT_TOKEN if layout == "issue-order" else _INSERT
     issued = _seed(conn, statement, rows, 1_700_000_000)
     conn.close()
     conn = _connect(path)  # a fresh page cache, like a server that has just started

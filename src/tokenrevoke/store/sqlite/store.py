@@ -136,7 +136,7 @@ STORED_COLUMNS = (*TOKEN_COLUMNS[:-2], "revoker", "spare")
 SPARE = bytes(5)
 # What every revocation of a stored token sets (then: the time, the revoker's id).
 TOMBSTONE_SET = "revoked_at = ?, revoker = ?, spare = NULL"
-_INSERT_TOKEN = (
+INSERT_TOKEN = (
     f"INSERT INTO tokens ({', '.join(STORED_COLUMNS)}) "
     f"VALUES ({','.join('?' * len(STORED_COLUMNS))})"
 )
@@ -362,13 +362,13 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     """Tokens (token_to_row). executemany, unlike `_insert_rows`: one multi-row INSERT
     for a batch's tokens was measured no cheaper, with the tokens keyed by their hash (33
     against 22 to 28 us a row) and in issue order alike (docs/benchmarks.md)."""
-    stored = [
-        (*row[:-2], None, SPARE if row[-3] is None else None)  # live: its revoker NULL
-        if row[-2] is None and row[-1] is None
-        else (*row[:-2], _revoker(conn, row[-2], row[-1]), None)
-        for row in rows
-    ]
-    conn.executemany(_INSERT_TOKEN, stored)
+    conn.executemany(
+        INSERT_TOKEN,
+        [  # who revoked it and why as the pair's id; room for the revocation while live
+            (*row[:-2], _revoker(conn, row[-2], row[-1]), SPARE if row[-3] is None else None)
+            for row in rows
+        ],
+    )
 
 
 class SqliteStore(Store):
