@@ -65,7 +65,7 @@ class Settings:
             return key
         path = self.data_dir / "master.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())

@@ -33,9 +33,7 @@ async def upgrade(url: str) -> list[str]:
     if url.startswith("sqlite:///"):
         from tokenrevoke.store.sqlite.store import migrate as migrate_sqlite
 
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return migrate_sqlite(path)
+        return migrate_sqlite(Path(url.removeprefix("sqlite:///")))
     if url.startswith(("postgresql://", "postgres://")):
         from tokenrevoke.store.postgres.store import migrate as migrate_postgres
 

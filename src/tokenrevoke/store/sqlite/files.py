@@ -1,4 +1,10 @@
-"""Descriptors of our own on a database's files, shared by every store of the process.
+"""The database's files: private to the server's user, and descriptors of our own on
+them, shared by every store of the process.
+
+Tokens are stored hashed, but a database still holds who was issued what, and the master
+key sits in the same directory: the directory is 0700 and the files 0600. SQLite gives the
+`-wal` and `-shm` the permissions of the database file, so creating that file 0600 before
+SQLite does is enough; files of an older installation are tightened when opened.
 
 Closing any descriptor of a file drops every POSIX lock the process holds on that file,
 SQLite's included (https://www.sqlite.org/howtocorrupt.html, section 2.2); a mapping made
@@ -12,12 +18,35 @@ store's connections.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
 from pathlib import Path
 
 _LOCK = threading.Lock()
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def make_private(database: Path) -> None:
+    """Create the database's directory (0700) and file (0600) if missing, and take group
+    and other permissions off the database and its companion files that exist."""
+    private_directory(database.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    for suffix in _COMPANIONS:
+        with contextlib.suppress(FileNotFoundError):
+            mode = os.stat(f"{database}{suffix}").st_mode
+            if mode & 0o077:
+                os.chmod(f"{database}{suffix}", mode & 0o700)
+
+
+def private_directory(path: Path) -> None:
+    """Create a data directory readable by its owner only (an existing one is left as the
+    operator made it: it may hold other things)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 _OPEN: dict[str, SharedFile] = {}
 
 

@@ -55,6 +55,7 @@ from tokenrevoke.store.codec import (
     token_to_row,
 )
 from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
+from tokenrevoke.store.sqlite.files import make_private
 from tokenrevoke.store.sqlite.reader import SnapshotReader, WalIndexHeader
 from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 
@@ -385,7 +386,6 @@ class SqliteStore(Store):
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
         migrate(path)
         return cls(path)
 
@@ -921,6 +921,7 @@ _MIGRATION_WAIT_MS = 15 * 60 * 1000
 
 def migrate(path: Path) -> list[str]:
     """Apply pending migrations. Safe to run concurrently from several processes."""
+    make_private(path)  # before SQLite creates the file, world-readable
     conn = _connect(path)
     conn.execute(f"PRAGMA busy_timeout={_MIGRATION_WAIT_MS}")
     try:
