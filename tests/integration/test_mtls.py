@@ -495,6 +495,30 @@ def test_proxy_header_certificate_is_verified(env: Env, endpoint: str) -> None:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("valid_first", [True, False])
+def test_a_repeated_certificate_header_is_refused(
+    env: Env, endpoint: str, valid_first: bool
+) -> None:
+    """Two certificate headers from the trusted proxy are refused whichever comes first
+    (S16): the proxy may have set one and passed on the client's own. Nothing is issued
+    and the token named stays active."""
+    client = env.proxy_clients["good"]
+    good = header_value(env.pki.good)
+    issued = proxy_call(env, env.proxy, good, "token", client)
+    assert issued.status_code == 200, issued.text
+    token = str(issued.json()["access_token"])
+    headers = [(HEADER, good), (HEADER, quote(env.pki.other_dn.pem, safe=""))]
+    if not valid_first:
+        headers.reverse()
+    path, form = form_for(endpoint, client, token)
+    response = env.plain(env.proxy).post(path, data=form, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert "more than once" in response.json()["error_description"]
+    assert introspect(env, env.proxy, token)["active"] is True
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_header_from_an_untrusted_peer_is_ignored(env: Env, endpoint: str) -> None:
     """127.0.0.1 is not in 10.0.0.0/8: the header is not a credential at all (at
     introspection, no credentials is Janssen's 400; elsewhere 401)."""

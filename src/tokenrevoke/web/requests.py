@@ -248,9 +248,13 @@ def client_certificate(
         return _pem_to_der(tls["client_cert_chain"][0])
     header = settings.client_cert_header
     if header and remote and _is_trusted(remote, settings.trusted_proxies):
-        value = headers.get(header)
-        if value:
-            return _pem_to_der(unquote(value))
+        values = headers.getlist(header)
+        if len(values) > 1:
+            # Which one counts would depend on who reads them: the proxy may have set one
+            # and passed on the client's own (as with two Authorization headers).
+            raise invalid_request(f"the {header} header was sent more than once")
+        if values and values[0]:
+            return _pem_to_der(unquote(values[0]))
     return None
 
 
