@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,6 +260,49 @@ def test_text_logs_stay_the_default(tmp_path: Path) -> None:
     lines = srv.log().splitlines()
     assert any("uvicorn.error [-] Application startup complete" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
+
+
+FORGED_AT = "2026-12-06 21:00:00,000"
+# Paths a client chooses, with what could end or rewrite a log line: LF, CR, NEL, the
+# Unicode line separator, an escape sequence (segments under 33 characters: longer ones
+# are elided from the access log anyway).
+FORGING_PATHS = [
+    "/x%0A2026-12-06%2021:00:00,000/CRITICAL%20forged/FORGED-LF",
+    "/x%0D2026-12-06%2021:00:00,000/CRITICAL%20forged/FORGED-CR",
+    "/x%C2%852026-12-06%2021:00:00,000/CRITICAL/FORGED-NEL",
+    "/x%E2%80%A82026-12-06%2021:00:00,000/CRITICAL/FORGED-LS",
+    "/x%1B%5B2K%1B%5B1G2026-12-06/CRITICAL/FORGED-ESC",
+]
+
+
+def raw_get(server: Server, path: str) -> bytes:
+    """A GET of exactly this path (no client library re-encodes it)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_control_characters_cannot_forge_a_text_log_line(tmp_path: Path) -> None:
+    """S17: a path with a newline and a time stamp once wrote a fake record to the text
+    log. Control characters are escaped: each request stays one access-log line."""
+    srv = Server(tmp_path / "data", extra_args=["--access-log"]).start()
+    try:
+        for path in FORGING_PATHS:
+            assert raw_get(srv, path).startswith(b"HTTP/1.1 404 ")
+    finally:
+        srv.stop()
+    log = srv.log()
+    lines = [line for line in re.split(r"\r\n|[\r\n\x85\u2028\u2029]", log) if line]
+    forged = [line for line in lines if "FORGED" in line]
+    assert len(forged) == len(FORGING_PATHS), forged
+    for line in forged:
+        assert " INFO tokenrevoke.access " in line and " GET /x\\" in line, line
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line), line
+    assert not any(line.startswith(FORGED_AT) for line in lines)
+    assert "\x1b" not in log and "GET /x\\x0a2026-12-06 21:00:00,000/CRITICAL forged" in log
 
 
 def test_metrics_add_up_every_worker(tmp_path: Path) -> None:

@@ -68,3 +68,27 @@ def test_who_may_read_metrics() -> None:
     behind_proxy = Settings(trusted_proxies=["127.0.0.1"], metrics_allow=["203.0.113.0/24"])
     assert may_read_metrics(Request(scope(headers=relayed)), behind_proxy)
     assert not may_read_metrics(Request(scope()), Settings(metrics_allow=[]))
+
+
+def test_text_records_and_their_tracebacks_cannot_start_a_forged_record() -> None:
+    """A message is one line; every line of a traceback is indented (an exception's own
+    message may hold a newline and a time stamp)."""
+    import logging
+    import sys
+
+    from tokenrevoke.observability.logs import TEXT_FORMAT, TextFormatter
+
+    try:
+        raise ValueError("bad\n2026-12-06 21:00:00,000 CRITICAL root [-] forged")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "tokenrevoke.x", logging.ERROR, __file__, 1, "client %s\r\n\x1b[2K\u2028x", ("a\x85b",),
+        exc_info,
+    )  # fmt: skip
+    record.request_id = "-"
+    text = TextFormatter(TEXT_FORMAT).format(record)
+    first, *rest = text.split("\n")
+    assert first.endswith(r"client a\x85b\x0d\x0a\x1b[2K\u2028x")
+    assert rest and all(line.startswith("    ") for line in rest)
+    assert "    ValueError: bad" in rest and "\x1b" not in text and "\r" not in text

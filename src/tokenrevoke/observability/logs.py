@@ -9,6 +9,7 @@ SQLite writer, script workers) logs without one.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from contextvars import ContextVar
@@ -21,6 +22,42 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Fields the access log passes as `extra`; the JSON form carries them as top-level keys.
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client")
+
+
+# What could end a line, or rewrite it, on a terminal or in a log viewer: C0 and C1
+# controls, DEL, and the Unicode line and paragraph separators (str.splitlines splits on
+# them). A request path, a client id or a script's output may carry any of them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: every control character as a `\\xNN` (or `\\uNNNN`) escape."""
+    return _CONTROL.sub(_escaped, text) if _CONTROL.search(text) else text
+
+
+class TextFormatter(logging.Formatter):
+    """One record, one line (then its traceback, if any): control characters in the
+    message are escaped, so that input cannot forge a record (a path with a newline and
+    a fake time stamp). The lines of a traceback are indented: none of them can pass for
+    the start of a record either."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape_controls(line) for line in text.split("\n"))
 
 
 class RequestIdFilter(logging.Filter):
@@ -57,7 +94,7 @@ def configure_logging(level: str, log_format: str) -> None:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {log_format!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]
