@@ -126,14 +126,17 @@ class Client:
 class Server:
     def __init__(self, data_dir: Path, *, extra_args: list[str] | None = None,
                  env: dict[str, str] | None = None, scheme: str = "http",
-                 verify: ssl.SSLContext | str | bool | None = None) -> None:  # fmt: skip
+                 verify: ssl.SSLContext | str | bool | None = None,
+                 database_url: str | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
+        # PostgreSQL instead of SQLite in the data dir: for `serve` and the local commands.
+        self.database_url = database_url
         self.port = free_port()
         self.scheme = scheme
         # For https: how clients verify the server (an SSLContext or CA file). When set,
         # start() also waits for /health/live over TLS and http() uses it by default.
         self.verify = verify
-        self.extra_args = extra_args or []
+        self.extra_args = [*(extra_args or []), *self.store_options()]
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -205,7 +208,7 @@ class Server:
         """`tokenrevoke ARGS`: local commands against the data directory, admin commands
         over HTTP with the admin client (starting the server for them if it is not up)."""
         if args and args[0] in LOCAL_COMMANDS:
-            return cli(self.data_dir, *args, check=check)
+            return cli(self.data_dir, *args, *self.store_options(), check=check)
         return self.admin(*args, check=check)
 
     def admin(
@@ -214,6 +217,9 @@ class Server:
         """An admin command over HTTP (see `admin_cli`); kwargs: env, input, timeout, ..."""
         with self._up():
             return admin_cli(self.url, *args, tls=self.tls_options(), check=check, **kwargs)
+
+    def store_options(self) -> list[str]:
+        return ["--database-url", self.database_url] if self.database_url else []
 
     def tls_options(self) -> list[str]:
         """How the CLI verifies an https server: the CA the tests trust, as a file."""

@@ -31,6 +31,12 @@ class StoreUnavailable(RuntimeError):
     """The store could not be reached or could not commit. Maps to 503."""
 
 
+class UnstorableText(ValueError):
+    """A text value the store cannot hold: PostgreSQL's text has no NUL character. Lookups
+    by such a value find nothing (no stored value can hold it); a write of one raises
+    this, which maps to 400."""
+
+
 # Revoking a whole client, user or session runs in committed batches of this many rows, so
 # a client with millions of tokens does not hold the writer (or row locks) for long.
 # Measured on SQLite (20k tokens, concurrent writes): 10,000-row batches stalled other

@@ -32,7 +32,7 @@ from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.observability.metrics import store_unavailable
 from tokenrevoke.paths import CONFIG_API, CONFIG_API_V1, CONFIG_API_VERSION
 from tokenrevoke.runtime import Runtime
-from tokenrevoke.store import StoreUnavailable
+from tokenrevoke.store import StoreUnavailable, UnstorableText
 from tokenrevoke.store.base import ConflictError
 from tokenrevoke.web.requests import loggable_path, read_body
 from tokenrevoke.web.responses import NO_STORE
@@ -88,9 +88,30 @@ async def json_body(request: Request, runtime: Runtime, media_type: str) -> Any:
     except OAuthError as error:  # too large, or a malformed Content-Length
         raise ApiError(error.status, error.description) from None
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise bad_request("the request body is not valid JSON") from None
+    # A NUL can only come as an escape (JSON has no raw control characters in strings).
+    if b"\\u0000" in body and _holds_nul(document):
+        raise bad_request("a string in the request body holds a NUL character (\\u0000)")
+    return document
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string of the document holds a NUL: no id, name or value may, on either
+    store (PostgreSQL's text cannot hold one, so SQLite must not take one either)."""
+    pending = [value]  # a loop, not recursion: documents may be 1,024 levels deep
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -110,6 +131,8 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return error_json(bad_request(str(exc)))
         except ConflictError as exc:
             return error_json(ApiError(409, str(exc)))
+        except UnstorableText as exc:
+            return error_json(bad_request(str(exc)))
         except StoreUnavailable as exc:
             store_unavailable("config_api")
             log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)

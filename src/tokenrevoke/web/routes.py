@@ -12,10 +12,10 @@ from starlette.types import Receive, Scope
 from tokenrevoke.model import Client
 from tokenrevoke.oauth.client_auth import require_client
 from tokenrevoke.oauth.discovery import discovery_document
-from tokenrevoke.oauth.errors import OAuthError, access_denied, unavailable
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request, unavailable
 from tokenrevoke.observability.metrics import exposition, store_unavailable
 from tokenrevoke.runtime import Runtime
-from tokenrevoke.store import StoreUnavailable
+from tokenrevoke.store import StoreUnavailable, UnstorableText
 from tokenrevoke.web.requests import (
     authorization_header,
     json_oauth_request,
@@ -41,6 +41,8 @@ def shaped_error(exc: Exception, runtime: Runtime, scope: Scope) -> Response:
     anything unexpected as a bare 500 (logged, never a stack trace on the wire)."""
     if isinstance(exc, OAuthError):
         return error_response(exc, runtime.config()["errorReasonEnabled"])
+    if isinstance(exc, UnstorableText):  # a NUL the store cannot hold (PostgreSQL)
+        return error_response(invalid_request("a parameter holds a NUL character"), False)
     if isinstance(exc, StoreUnavailable):
         store_unavailable("auth_server")
         log.error("store unavailable on %s: %s", loggable_path(scope), exc)

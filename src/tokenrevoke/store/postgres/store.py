@@ -3,6 +3,11 @@
 Any number of server processes and hosts share one database. Every write is its own
 transaction and returns after COMMIT. Connection failures surface as StoreUnavailable
 (503), never as a 200 or as `active:true` for a token that could not be checked.
+
+PostgreSQL's text cannot hold a NUL character, which SQLite's can (and which any client
+can send: `client_id=a%00b`). No stored key holds one, so a lookup by a key with a NUL
+finds nothing here without asking the database, as it finds nothing on SQLite; a write
+of one is `UnstorableText` (400), never a database error (500).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from tokenrevoke.store.base import (
     Store,
     StoreUnavailable,
     TokenQuery,
+    UnstorableText,
     previous_refresh_verdict,
 )
 from tokenrevoke.store.codec import (
@@ -76,6 +82,15 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+
+
+# The database refused a character (a NUL; the encoding of the others is UTF-8).
+_UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+def _nul(*values: str | None) -> bool:
+    """Whether a key holds a NUL, which PostgreSQL's text cannot: it names no row."""
+    return any(value is not None and "\0" in value for value in values)
 
 
 async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
@@ -121,6 +136,8 @@ class PostgresStore(Store):
                 return await work(conn)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"postgres: {exc}") from exc
+        except _UNSTORABLE as exc:  # a write of a value with a NUL (lookups never send one)
+            raise UnstorableText("a value holds a character that cannot be stored") from exc
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         rows: list[Any] = await self._run(lambda conn: conn.fetch(sql, *args))
@@ -132,17 +149,25 @@ class PostgresStore(Store):
         await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
 
     async def get_token(self, code: str) -> TokenRecord | None:
+        if _nul(code):
+            return None
         rows = await self._fetch(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1", code)
         return codec.token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
+        storable = [code for code in dict.fromkeys(codes) if not _nul(code)]
+        if not storable:
+            return []
         rows = await self._fetch(
-            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[])",
-            list(dict.fromkeys(codes)),
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[])", storable
         )
         return [codec.token_from_row(r) for r in rows]
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
+        values = [value for value in target.values if not _nul(value)]
+        if not values:
+            return 0  # no token is of a client, user, session or grant with a NUL in its id
+        target = dataclasses.replace(target, values=tuple(values))
         column = TARGET_COLUMN[target.column]
         update = (
             "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
@@ -312,9 +337,12 @@ class PostgresStore(Store):
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         clauses: list[str] = []
         args: list[Any] = []
-        if query.patterns:
+        patterns = [piece for piece in query.patterns if not _nul(piece)]
+        if (query.patterns and not patterns) or any(_nul(value) for _, value in query.fields):
+            return 0, []  # nothing stored holds a NUL (one pattern of several may)
+        if patterns:
             ors: list[str] = []
-            for piece in query.patterns:
+            for piece in patterns:
                 args.append(codec.like_pattern(piece))
                 n = len(args)
                 ors.extend(f"{TOKEN_ATTRIBUTES[a]} ILIKE ${n}" for a in PATTERN_ATTRIBUTES)
@@ -345,6 +373,8 @@ class PostgresStore(Store):
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
         clauses: list[str] = []
         args: list[Any] = []
+        if _nul(client_id):
+            return 0
         if client_id is not None:
             args.append(client_id)
             clauses.append(f"cln_id = ${len(args)}")
@@ -357,6 +387,8 @@ class PostgresStore(Store):
 
     # -- clients and users ------------------------------------------------------------
     async def get_client(self, client_id: str) -> Client | None:
+        if _nul(client_id):
+            return None
         rows = await self._fetch("SELECT data FROM clients WHERE inum = $1", client_id)
         return codec.client_from_json(rows[0][0]) if rows else None
 
@@ -377,6 +409,9 @@ class PostgresStore(Store):
         await self._run(work, transaction=True)
 
     async def delete_client(self, client_id: str) -> bool:
+        if _nul(client_id):
+            return False
+
         async def work(conn: Any) -> bool:
             status = await conn.execute("DELETE FROM clients WHERE inum = $1", client_id)
             await _bump(conn, "clients")
@@ -385,16 +420,20 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def get_user_by_uid(self, uid: str) -> User | None:
+        if _nul(uid):
+            return None
         rows = await self._fetch("SELECT data FROM users WHERE uid = $1", uid)
         return codec.user_from_json(rows[0][0]) if rows else None
 
     async def get_user(self, inum: str) -> User | None:
+        if _nul(inum):
+            return None
         rows = await self._fetch("SELECT data FROM users WHERE inum = $1", inum)
         return codec.user_from_json(rows[0][0]) if rows else None
 
     async def find_users_by_email(self, email: str) -> list[User]:
         key = codec.email_key(email)
-        if key is None:
+        if key is None or _nul(key):
             return []
         rows = await self._fetch("SELECT data FROM users WHERE email = $1", key)
         return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
@@ -413,6 +452,8 @@ class PostgresStore(Store):
         )
 
     async def session_ids_of_user(self, user_id: str) -> list[str]:
+        if _nul(user_id):
+            return []
         rows = await self._fetch(
             "SELECT DISTINCT ssn_id FROM tokens WHERE usr_id = $1 AND ssn_id IS NOT NULL",
             user_id,
@@ -446,6 +487,9 @@ class PostgresStore(Store):
         await self._run(work, transaction=True)
 
     async def delete_scope(self, inum: str) -> bool:
+        if _nul(inum):
+            return False
+
         async def work(conn: Any) -> bool:
             status = await conn.execute("DELETE FROM scopes WHERE inum = $1", inum)
             await _bump(conn, "scopes")
@@ -496,6 +540,9 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def delete_script(self, inum: str) -> bool:
+        if _nul(inum):
+            return False
+
         async def work(conn: Any) -> bool:
             status = await conn.execute("DELETE FROM scripts WHERE inum = $1", inum)
             await _bump(conn, "scripts")
