@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
+from tests.support.stores import STORES, server_on
 
 FORM_TYPE, JSON_TYPE = "application/x-www-form-urlencoded", "application/json"
 FORM = {"Content-Type": FORM_TYPE}
@@ -31,6 +32,16 @@ ENDPOINTS = [TOKEN, REVOKE, INTROSPECTION]
 BODY_ENDPOINTS = [*ENDPOINTS, GLOBAL]
 # The user whose tokens every global revocation here names.
 USER, PASSWORD = "hostile-input-user", "hostile input password"
+
+
+@pytest.fixture(scope="module", params=STORES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """This suite's own server, on each store (conftest's is SQLite only)."""
+    data_dir = tmp_path_factory.mktemp(f"hostile-{request.param}") / "data"
+    with server_on(request.param, data_dir) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module", autouse=True)
