@@ -33,6 +33,13 @@ class Settings:
     client_cert_header: str | None = None
     trusted_proxies: list[str] = field(default_factory=list)
     max_body_bytes: int = 1024 * 1024
+    # Connections (web/protocol.py): a request must be read whole this many seconds after
+    # the connection opened or its first byte came (0: no limit); an idle kept-alive
+    # connection is closed after keep_alive_timeout; beyond max_connections open at once,
+    # a new one is closed without being read.
+    request_read_timeout: float = 10.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 1000
     log_level: str = "info"
     log_format: str = "text"  # or "json": one object per line (observability/logs.py)
     access_log: bool = False  # one line per request: method, path, status, duration
@@ -91,6 +98,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "client_cert_header": str,
     "trusted_proxies": list,
     "max_body_bytes": int,
+    "request_read_timeout": (int, float),
+    "keep_alive_timeout": (int, float),
+    "max_connections": int,
     "log_level": str,
     "log_format": str,
     "access_log": bool,

@@ -196,6 +196,32 @@ def serve(
         ),
     ] = None,
     max_body_bytes: Annotated[int, typer.Option(envvar="TOKENREVOKE_MAX_BODY_BYTES")] = 1024 * 1024,
+    request_read_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="TOKENREVOKE_REQUEST_READ_TIMEOUT",
+            min=0,
+            help="Seconds a client has to send a whole request (headers and body), from "
+            "connecting or from the request's first byte; then the connection is closed "
+            "(0: no limit).",
+        ),
+    ] = 10.0,
+    keep_alive_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="TOKENREVOKE_KEEP_ALIVE_TIMEOUT",
+            min=0.1,
+            help="Seconds an idle connection is kept open between requests.",
+        ),
+    ] = 5.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="TOKENREVOKE_MAX_CONNECTIONS",
+            min=1,
+            help="Connections open at once (per worker); beyond, new ones are closed.",
+        ),
+    ] = 1000,
     log_level: Annotated[str, typer.Option(envvar="TOKENREVOKE_LOG_LEVEL")] = "info",
     log_format: Annotated[
         str,
@@ -244,6 +270,9 @@ def serve(
         client_cert_header=client_cert_header,
         trusted_proxies=list(trusted_proxy or []),
         max_body_bytes=max_body_bytes,
+        request_read_timeout=request_read_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
         log_level=log_level,
         log_format=log_format,
         access_log=access_log,
@@ -271,6 +300,10 @@ def _check_settings(settings: Settings) -> None:
         raise typer.BadParameter(
             f"--log-format must be one of {', '.join(FORMATS)}, not {settings.log_format!r}"
         )
+    if settings.request_read_timeout < 0 or settings.keep_alive_timeout <= 0:
+        raise typer.BadParameter("the request read and keep-alive timeouts must be positive")
+    if settings.max_connections < 1:
+        raise typer.BadParameter("--max-connections must be at least 1")
     for option, networks in (("--trusted-proxy", settings.trusted_proxies),
                              ("--metrics-allow", settings.metrics_allow)):  # fmt: skip
         for network in networks:

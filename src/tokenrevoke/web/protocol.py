@@ -1,5 +1,12 @@
 """uvicorn's httptools protocol as the server runs it: the client certificate for mTLS
-(tls.py), and responses sent in bursts, once per event-loop iteration.
+(tls.py), deadlines and a bound on connections, and responses sent in bursts, once per
+event-loop iteration.
+
+uvicorn bounds only the wait between two requests (its keep-alive timeout): a connection
+that never sends a byte, or sends its request slowly (slowloris), is held for ever. Here a
+request must be read whole (headers and body) within `request_read_timeout` seconds of the
+connection opening or of the request's first byte, else the connection is closed; and
+beyond `max_connections` open connections a new one is closed at once (settings.py).
 
 uvicorn writes a response's status line and headers, then its body; uvloop sends each
 write at once. Every `send` to a client that is waiting in `epoll` wakes it, and on a
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from tokenrevoke.web.tls import TlsAwareHttpToolsProtocol
@@ -88,6 +96,53 @@ class BurstTransport:
 
 
 class HttpProtocol(TlsAwareHttpToolsProtocol):
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        limits: ConnectionLimits = getattr(config, "connection_limits", ConnectionLimits())
+        self._limits = limits
+        self._read_deadline: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self.transport = BurstTransport(transport, self.loop)  # type: ignore[assignment]
+        if len(self.connections) > self._limits.max_connections:
+            transport.close()  # beyond the bound: no request is read from it
+            return
+        self._arm_read_deadline()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._read_deadline is None:  # the next request on a kept-alive connection
+            self._arm_read_deadline()
+
+    def on_message_complete(self) -> None:
+        self._cancel_read_deadline()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_deadline()
+        super().connection_lost(exc)
+
+    def _arm_read_deadline(self) -> None:
+        timeout = self._limits.request_read_timeout
+        if timeout > 0:
+            self._read_deadline = self.loop.call_later(timeout, self._read_timed_out)
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What uvicorn's config carries to every connection's protocol (an attribute of the
+    config, so that it reaches `--workers` processes with it)."""
+
+    request_read_timeout: float = 10.0
+    max_connections: int = 1000

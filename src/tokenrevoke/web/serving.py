@@ -14,7 +14,7 @@ from tokenrevoke.observability.metrics import MULTIPROCESS_ENV
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app
 from tokenrevoke.web.hotpath import HotPathApp
-from tokenrevoke.web.protocol import HttpProtocol
+from tokenrevoke.web.protocol import ConnectionLimits, HttpProtocol
 from tokenrevoke.web.tls import ssl_context_factory
 
 _ENV = "TOKENREVOKE_SETTINGS_JSON"
@@ -42,6 +42,12 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**data)
 
 
+class ServerConfig(uvicorn.Config):
+    """uvicorn's config, carrying our protocol's limits (pickled with it into workers)."""
+
+    connection_limits = ConnectionLimits()
+
+
 def run(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
     os.environ[_ENV] = settings_to_json(settings)
@@ -54,7 +60,7 @@ def run(settings: Settings) -> None:
                 str(settings.tls_client_ca) if settings.tls_client_ca else None
             ),
         }
-    config = uvicorn.Config(
+    config = ServerConfig(
         "tokenrevoke.web.serving:app_from_env",
         factory=True,
         host=settings.host,
@@ -68,7 +74,11 @@ def run(settings: Settings) -> None:
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         **tls,  # type: ignore[arg-type]
+    )
+    config.connection_limits = ConnectionLimits(
+        settings.request_read_timeout, settings.max_connections
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:
