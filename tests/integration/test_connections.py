@@ -103,9 +103,17 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off(server: Server) -> None:
     assert_serves(server)
 
 
-def test_a_body_sent_slowly_is_cut_off(server: Server) -> None:
-    head = (b"POST /jans-auth/restv1/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 9999\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/jans-auth/restv1/revoke", "application/x-www-form-urlencoded"),
+        ("/jans-auth/restv1/global-token-revocation", "application/json"),
+        ("/jans-config-api/api/v1/openid/clients", "application/json"),
+    ],
+)
+def test_a_body_sent_slowly_is_cut_off(server: Server, path: str, media_type: str) -> None:
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 9999\r\n"
+            f"Content-Type: {media_type}\r\n\r\n").encode()  # fmt: skip
     with connect(server) as sock:
         assert trickle(sock, head, b"a")
     assert_serves(server)
@@ -147,3 +155,10 @@ def test_the_limits_are_settings(tmp_path: Path) -> None:
     settings.write_text("request_read_timeout = -1\n")
     result = cli(tmp_path / "data", "serve", "--config", str(settings), check=False)
     assert result.returncode != 0 and "timeouts must be positive" in result.stderr
+
+
+def test_no_unexpected_error_in_the_log(server: Server) -> None:
+    """Last: cutting connections off (a request half read included) logged no error."""
+    assert_serves(server)
+    log = server.log()
+    assert "Traceback" not in log and "unexpected error" not in log, log[-3000:]

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -133,6 +133,8 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return error_json(ApiError(409, str(exc)))
         except UnstorableText as exc:
             return error_json(bad_request(str(exc)))
+        except ClientDisconnect:  # gone, or cut off (web/protocol.py): no error of ours
+            return error_json(bad_request("the request was not received whole"))
         except StoreUnavailable as exc:
             store_unavailable("config_api")
             log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)

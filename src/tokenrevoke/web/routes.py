@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
@@ -41,6 +41,8 @@ def shaped_error(exc: Exception, runtime: Runtime, scope: Scope) -> Response:
     anything unexpected as a bare 500 (logged, never a stack trace on the wire)."""
     if isinstance(exc, OAuthError):
         return error_response(exc, runtime.config()["errorReasonEnabled"])
+    if isinstance(exc, ClientDisconnect):  # gone, or cut off (web/protocol.py): no error
+        return error_response(invalid_request("the request was not received whole"), False)
     if isinstance(exc, UnstorableText):  # a NUL the store cannot hold (PostgreSQL)
         return error_response(invalid_request("a parameter holds a NUL character"), False)
     if isinstance(exc, StoreUnavailable):
