@@ -6,6 +6,7 @@ write has made that write durable.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -352,3 +353,26 @@ class Store(ABC):
 
 class ConflictError(RuntimeError):
     """An optimistic write lost against a concurrent one."""
+
+
+def holds_nul(*values: str | None) -> bool:
+    """Whether a key holds a NUL. None is stored: PostgreSQL's text cannot hold one, and
+    nothing writes one to SQLite (the config API refuses it). So such a key names nothing,
+    on either backend, and neither is asked: PostgreSQL would fail, and SQLite's JSON and
+    LIKE functions read a text only up to a NUL ("c1\\0" would name "c1")."""
+    return any(value is not None and "\0" in value for value in values)
+
+
+def without_nul_keys(target: RevocationTarget) -> RevocationTarget | None:
+    """The target without the keys that name nothing (None when none is left)."""
+    values = tuple(value for value in target.values if not holds_nul(value))
+    return dataclasses.replace(target, values=values) if values else None
+
+
+def without_nul_patterns(query: TokenQuery) -> TokenQuery | None:
+    """The search without the patterns that match nothing (one of several may); None when
+    nothing can match: every pattern, or an exact field value, holds a NUL."""
+    patterns = tuple(piece for piece in query.patterns if not holds_nul(piece))
+    if (query.patterns and not patterns) or any(holds_nul(v) for _, v in query.fields):
+        return None
+    return dataclasses.replace(query, patterns=patterns)

@@ -50,7 +50,10 @@ from tokenrevoke.store.base import (
     StoreUnavailable,
     TokenQuery,
     UnstorableText,
+    holds_nul,
     previous_refresh_verdict,
+    without_nul_keys,
+    without_nul_patterns,
 )
 from tokenrevoke.store.codec import (
     REVOKED_COLUMNS,
@@ -86,11 +89,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 # The database refused a character (a NUL; the encoding of the others is UTF-8).
 _UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
-
-
-def _nul(*values: str | None) -> bool:
-    """Whether a key holds a NUL, which PostgreSQL's text cannot: it names no row."""
-    return any(value is not None and "\0" in value for value in values)
 
 
 async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
@@ -149,13 +147,13 @@ class PostgresStore(Store):
         await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
 
     async def get_token(self, code: str) -> TokenRecord | None:
-        if _nul(code):
+        if holds_nul(code):
             return None
         rows = await self._fetch(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1", code)
         return codec.token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
-        storable = [code for code in dict.fromkeys(codes) if not _nul(code)]
+        storable = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
         if not storable:
             return []
         rows = await self._fetch(
@@ -164,10 +162,10 @@ class PostgresStore(Store):
         return [codec.token_from_row(r) for r in rows]
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
-        values = [value for value in target.values if not _nul(value)]
-        if not values:
-            return 0  # no token is of a client, user, session or grant with a NUL in its id
-        target = dataclasses.replace(target, values=tuple(values))
+        storable = without_nul_keys(target)
+        if storable is None:
+            return 0
+        target = storable
         column = TARGET_COLUMN[target.column]
         update = (
             "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
@@ -337,12 +335,13 @@ class PostgresStore(Store):
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         clauses: list[str] = []
         args: list[Any] = []
-        patterns = [piece for piece in query.patterns if not _nul(piece)]
-        if (query.patterns and not patterns) or any(_nul(value) for _, value in query.fields):
-            return 0, []  # nothing stored holds a NUL (one pattern of several may)
-        if patterns:
+        storable = without_nul_patterns(query)
+        if storable is None:
+            return 0, []
+        query = storable
+        if query.patterns:
             ors: list[str] = []
-            for piece in patterns:
+            for piece in query.patterns:
                 args.append(codec.like_pattern(piece))
                 n = len(args)
                 ors.extend(f"{TOKEN_ATTRIBUTES[a]} ILIKE ${n}" for a in PATTERN_ATTRIBUTES)
@@ -373,7 +372,7 @@ class PostgresStore(Store):
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
         clauses: list[str] = []
         args: list[Any] = []
-        if _nul(client_id):
+        if holds_nul(client_id):
             return 0
         if client_id is not None:
             args.append(client_id)
@@ -387,7 +386,7 @@ class PostgresStore(Store):
 
     # -- clients and users ------------------------------------------------------------
     async def get_client(self, client_id: str) -> Client | None:
-        if _nul(client_id):
+        if holds_nul(client_id):
             return None
         rows = await self._fetch("SELECT data FROM clients WHERE inum = $1", client_id)
         return codec.client_from_json(rows[0][0]) if rows else None
@@ -409,7 +408,7 @@ class PostgresStore(Store):
         await self._run(work, transaction=True)
 
     async def delete_client(self, client_id: str) -> bool:
-        if _nul(client_id):
+        if holds_nul(client_id):
             return False
 
         async def work(conn: Any) -> bool:
@@ -420,20 +419,20 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def get_user_by_uid(self, uid: str) -> User | None:
-        if _nul(uid):
+        if holds_nul(uid):
             return None
         rows = await self._fetch("SELECT data FROM users WHERE uid = $1", uid)
         return codec.user_from_json(rows[0][0]) if rows else None
 
     async def get_user(self, inum: str) -> User | None:
-        if _nul(inum):
+        if holds_nul(inum):
             return None
         rows = await self._fetch("SELECT data FROM users WHERE inum = $1", inum)
         return codec.user_from_json(rows[0][0]) if rows else None
 
     async def find_users_by_email(self, email: str) -> list[User]:
         key = codec.email_key(email)
-        if key is None or _nul(key):
+        if key is None or holds_nul(key):
             return []
         rows = await self._fetch("SELECT data FROM users WHERE email = $1", key)
         return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
@@ -452,7 +451,7 @@ class PostgresStore(Store):
         )
 
     async def session_ids_of_user(self, user_id: str) -> list[str]:
-        if _nul(user_id):
+        if holds_nul(user_id):
             return []
         rows = await self._fetch(
             "SELECT DISTINCT ssn_id FROM tokens WHERE usr_id = $1 AND ssn_id IS NOT NULL",
@@ -487,7 +486,7 @@ class PostgresStore(Store):
         await self._run(work, transaction=True)
 
     async def delete_scope(self, inum: str) -> bool:
-        if _nul(inum):
+        if holds_nul(inum):
             return False
 
         async def work(conn: Any) -> bool:
@@ -540,7 +539,7 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def delete_script(self, inum: str) -> bool:
-        if _nul(inum):
+        if holds_nul(inum):
             return False
 
         async def work(conn: Any) -> bool:

@@ -45,7 +45,10 @@ from tokenrevoke.store.base import (
     Store,
     StoreUnavailable,
     TokenQuery,
+    holds_nul,
     previous_refresh_verdict,
+    without_nul_keys,
+    without_nul_patterns,
 )
 from tokenrevoke.store.codec import (
     REVOKED_COLUMNS,
@@ -419,13 +422,18 @@ class SqliteStore(Store):
         return token_from_row(rows[0]) if rows else None
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
+        unique = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
         try:
-            return _tokens_by_code(self._reader.connection(), list(dict.fromkeys(codes)))
+            return _tokens_by_code(self._reader.connection(), unique)
         except sqlite3.OperationalError as exc:
             self._reader.end()
             raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
+        storable = without_nul_keys(target)  # (json_each would cut "c1\0" to "c1")
+        if storable is None:
+            return 0
+        target = storable
         column = TARGET_COLUMN[target.column]
         # One id for the whole revocation (its batches share it); made here, outside the
         # writer's jobs, so a job the writer runs again keeps it.
@@ -477,7 +485,8 @@ class SqliteStore(Store):
     async def revoke_grants_of(
         self, codes: Sequence[str], plan: GrantPlanner, at: int
     ) -> tuple[list[TokenRecord], int]:
-        job: GrantJob = (list(dict.fromkeys(codes)), plan, at, new_id())
+        unique = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
+        job: GrantJob = (unique, plan, at, new_id())
         return await self._write_bulk(REVOKE_GRANTS_OF, job)
 
     async def rotate_refresh_token(
@@ -544,6 +553,10 @@ class SqliteStore(Store):
         return await self._write(work)
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
+        storable = without_nul_patterns(query)  # (LIKE would cut "c1\0" to "c1")
+        if storable is None:
+            return 0, []
+        query = storable
         clauses: list[str] = []
         params: list[Any] = []
         if query.patterns:
