@@ -30,7 +30,7 @@ from tokenrevoke.oauth.revocation import RevocationService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
-from tokenrevoke.scripts import RevokeTokenScripts
+from tokenrevoke.scripts.revoke_token import RevokeTokenScripts
 from tokenrevoke.settings import Settings
 from tokenrevoke.store import Store, StoreUnavailable, open_store
 from tokenrevoke.store.base import Revisions

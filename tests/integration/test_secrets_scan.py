@@ -23,7 +23,7 @@ import pytest
 from tests.integration.test_client_auth import Signer, make_assertion
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.scripts.revoke_token import REDACTED
+from tokenrevoke.scripts.host import REDACTED
 
 USERNAME = "scan-user"
 PASSWORD = "scan-user-password-Zq8#"

@@ -15,8 +15,8 @@ from tokenrevoke.crypto import new_id
 from tokenrevoke.model import ScriptDefinition
 from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.script import REVOKE_TOKEN
-from tokenrevoke.scripts import ScriptError
-from tokenrevoke.scripts.isolated import validate_in_subprocess
+from tokenrevoke.scripts.host import validate_source
+from tokenrevoke.scripts.protocol import ScriptError
 
 SCRIPT_TYPES = [REVOKE_TOKEN]
 _NAME = re.compile(r"^[a-zA-Z0-9_\-:/.]{2,60}$")
@@ -62,7 +62,7 @@ def script_from_json(data: Any, base: ScriptDefinition | None) -> ScriptDefiniti
     if not isinstance(source, str) or not source.strip():
         raise bad_request("script (the source) is required")
     try:
-        validate_in_subprocess(source)
+        validate_source(source)
     except ScriptError as exc:
         raise bad_request(f"script is not a valid revoke_token script: {exc}") from None
     level = data.get("level", seed.level)

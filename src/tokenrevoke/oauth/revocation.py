@@ -31,7 +31,7 @@ from tokenrevoke.oauth.client_auth import (
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.observability.metrics import revocation
-from tokenrevoke.scripts import RevokeScriptRequest, RevokeTokenScripts
+from tokenrevoke.scripts.revoke_token import RevokeScriptRequest, RevokeTokenScripts
 from tokenrevoke.store import StoreUnavailable
 from tokenrevoke.store.base import RevocationTarget, Store
 

@@ -1,25 +1,6 @@
-"""Janssen-compatible Revoke Token interception scripts."""
+"""Janssen-compatible Revoke Token interception scripts (docs/scripts.md).
 
-from tokenrevoke.scripts.janssen_shims import (
-    ConfigurationAttributes,
-    RevokeTokenType,
-    SimpleCustomProperty,
-)
-from tokenrevoke.scripts.revoke_token import (
-    RevokeScriptRequest,
-    RevokeTokenScripts,
-    ScriptError,
-    ScriptVerdict,
-    validate_revoke_script,
-)
-
-__all__ = [
-    "ConfigurationAttributes",
-    "RevokeScriptRequest",
-    "RevokeTokenScripts",
-    "RevokeTokenType",
-    "ScriptError",
-    "ScriptVerdict",
-    "SimpleCustomProperty",
-    "validate_revoke_script",
-]
+Deliberately empty: the script worker process imports this package, and must load
+nothing of the server (no store, no crypto). Import from the modules:
+`revoke_token` (the runner), `host` (validation and the worker's life), `janssen_shims`.
+"""

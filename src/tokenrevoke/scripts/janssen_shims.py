@@ -7,8 +7,11 @@ Python objects with the same method names so such a script runs unchanged (once 
 uses Python 3 syntax: `print "x"` statements cannot be compiled).
 
 The shim modules are never put in `sys.modules`: `build_shim_modules` returns a fresh
-private table that the engine's script `__import__` consults before the real import.
+private table that the loader's script `__import__` consults before the real import.
 Registering a global `io` package would shadow the stdlib `io` for the whole process.
+
+This module runs inside the script worker process (docs/scripts.md), so it imports only
+the standard library: the worker must not load the store, the crypto or the models.
 """
 
 from __future__ import annotations
@@ -18,17 +21,39 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, KeysView, Mapping
+from collections.abc import Iterator, KeysView, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
-
-from tokenrevoke.model.client import Client
-from tokenrevoke.model.script import ScriptDefinition
 
 logger = logging.getLogger("tokenrevoke.scripts")
 
 #: Janssen's API version for the revoke-token script type (scripts must answer > 1 to run).
 DEFAULT_API_VERSION = 11
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptClient:
+    """What a script sees of the authenticated client (no secret, no hash of one)."""
+
+    client_id: str
+    client_name: str = ""
+    scopes: Sequence[str] = field(default_factory=tuple)
+    grant_types: Sequence[str] = field(default_factory=tuple)
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptInfo:
+    """What a script sees of its own stored definition (Janssen's `CustomScript`)."""
+
+    inum: str
+    name: str
+    level: int = 100
+    revision: int = 0
+    description: str = ""
+    script_type: str = "revoke_token"
+    enabled: bool = True
 
 
 class RevokeTokenType:
@@ -227,7 +252,7 @@ class ClientShim:
 
     __slots__ = ("client",)
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: ScriptClient) -> None:
         self.client = client
 
     def getClientId(self) -> str:
@@ -247,11 +272,11 @@ class ClientShim:
 
 
 class CustomScriptShim:
-    """Janssen's `CustomScript` getters over a stored `ScriptDefinition`."""
+    """Janssen's `CustomScript` getters over the script's stored definition."""
 
     __slots__ = ("definition",)
 
-    def __init__(self, definition: ScriptDefinition) -> None:
+    def __init__(self, definition: ScriptInfo) -> None:
         self.definition = definition
 
     def getInum(self) -> str:
