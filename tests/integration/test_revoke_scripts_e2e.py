@@ -7,7 +7,10 @@ exact moment the server has (un)loaded it instead of sleeping.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.test_configapi_support import CFG, ConfigApi, admin_api
 from tests.support.server import Client, Server
 
 MARKER = "x-test-script"
@@ -286,10 +290,15 @@ def test_script_add_rejects_bad_source(server: Server, tmp_path: Path, source: s
 
 
 # -- a hung script ------------------------------------------------------------------------
+# Given to the timeout server, which must never hand it to its script worker.
+MASTER_KEY = base64.urlsafe_b64encode(b"k" * 32).decode().rstrip("=")
+
+
 @pytest.fixture
 def timeout_server(tmp_path: Path) -> Iterator[Server]:
-    """Its own server: the hung script threads must not slow the other tests down."""
-    srv = Server(tmp_path / "data").configure({"revokeTokenScriptTimeoutMs": 300}).start()
+    """Its own server: the hung scripts must not slow the other tests down."""
+    srv = Server(tmp_path / "data", env={"TOKENREVOKE_MASTER_KEY": MASTER_KEY})
+    srv.configure({"revokeTokenScriptTimeoutMs": 300}).start()
     try:
         yield srv
     finally:
@@ -320,3 +329,117 @@ def test_hung_script_times_out_quickly(timeout_server: Server, tmp_path: Path) -
     server.stop()
     assert time.monotonic() - started < 4.0
     assert server.process is not None and server.process.returncode is not None
+
+
+# -- scripts cannot take the server, nor read its secrets through it (security.md S1) ------
+def test_upload_answer_never_echoes_what_the_script_read(server: Server) -> None:
+    """A token with only `scripts.write` uploads a script whose top-level code reads the
+    master key and runs `id`, then raises both: the 400 says neither."""
+    key = (server.data_dir / "master.key").read_text().strip()
+    who = subprocess.run(["id"], capture_output=True, text=True, check=True).stdout.strip()
+    source = (
+        "import subprocess\n"
+        f"key = open({str(server.data_dir / 'master.key')!r}).read()\n"
+        "raise RuntimeError(key + ' ' + subprocess.check_output(['id']).decode())\n"
+    ) + ALLOW
+    api = admin_api(server)
+    writer = ConfigApi(server, api.token_for(CFG + "scripts.write"))
+    body = {"name": "reads-the-key", "scriptType": "revoke_token", "script": source}
+    response = writer.call("POST", "/config/scripts", json=body)
+    assert response.status_code == 400, response.text
+    assert "RuntimeError at line 3" in response.text
+    assert key not in response.text and who not in response.text and "uid=" not in response.text
+    assert "reads-the-key" not in [s["name"] for s in api.ok("GET", "/config/scripts")["entries"]]
+
+
+EXITS_IN_INIT = script_source("""
+    context.getResponseBuilder().header("X-Test-Script", "exits")
+    return True
+""") + textwrap.indent(
+    "\ndef init(self, customScript, configurationAttributes):\n    import os\n    os._exit(3)\n",
+    " " * 4,
+)
+
+
+def test_a_script_that_exits_never_stops_the_server(fresh_server: Server, tmp_path: Path) -> None:
+    """`os._exit()` at upload (top level, guarded by argv or not) and at load (in init(),
+    which validation does not run): the server serves on, and after a restart with the
+    script stored it starts, serves, and logs the script as disabled."""
+    server = fresh_server
+    client = server.create_client("--name", "survivor")
+    guarded = "import os, sys\nif 'serve' in sys.argv:\n    os._exit(1)\n" + ALLOW
+    server.cli("script", "add", "--name", "guarded", "--file", str(write(tmp_path, guarded)))
+    server.cli("script", "remove", "guarded")
+    bare = "import os\nos._exit(1)\n" + ALLOW
+    result = server.cli(
+        "script", "add", "--name", "bare", "--file", str(write(tmp_path, bare)), check=False
+    )
+    assert result.returncode != 0 and "ended its interpreter" in result.stdout + result.stderr
+    server.cli(
+        "script", "add", "--name", "init-exits", "--file", str(write(tmp_path, EXITS_IN_INIT))
+    )
+    server.wait_until(lambda: "'init-exits' is disabled" in server.log())
+    assert server.running
+    token = mint(server, client)
+    assert_ok(server.send_revoke(client, token=token))
+    assert not server.is_active(token)
+
+    server.close_session()
+    server.stop()
+    logged = len(server.log())
+    server.start()
+    assert "'init-exits' is disabled" in server.log()[logged:]
+    token = mint(server, client)
+    response = server.send_revoke(client, token=token)
+    assert_ok(response)
+    assert markers(response) == [] and not server.is_active(token)
+    listed = json.loads(server.cli("script", "list", "--json").stdout)
+    assert [s["enabled"] for s in listed if s["name"] == "init-exits"] == [True]  # as stored
+
+
+# Reports its process and what it can see; hangs when asked to.
+INSPECTS = "import json, os, sys, time\n" + script_source("""
+    if context.getHttpRequest().getParameter("mode") == "hang":
+        time.sleep(30)
+    seen = {
+        "pid": os.getpid(),
+        "env": sorted(os.environ),
+        "store": [m for m in sys.modules if m.startswith(("tokenrevoke.store", "tokenrevoke.c"))],
+    }
+    context.getResponseBuilder().header("X-Test-Script", "inspects")
+    context.getResponseBuilder().header("X-Seen", json.dumps(seen))
+    return True
+""")
+
+
+def test_worker_lacks_the_server_env_and_store_and_a_hung_one_is_replaced(
+    timeout_server: Server, tmp_path: Path
+) -> None:
+    server = timeout_server
+    client = server.create_client("--name", "inspected")
+    server.cli("script", "add", "--name", "inspects", "--file", str(write(tmp_path, INSPECTS)))
+    server.wait_until(lambda: "inspects" in probe(server, client))
+
+    def seen() -> dict[str, object]:
+        response = server.send_revoke(client, token="unknown")
+        assert markers(response) == ["inspects"], response.headers
+        found: dict[str, object] = json.loads(response.headers["x-seen"])
+        return found
+
+    first = seen()
+    assert server.process is not None and first["pid"] != server.process.pid
+    assert "TOKENREVOKE_MASTER_KEY" not in first["env"] and first["store"] == []
+    assert not any(str(name).startswith("TOKENREVOKE") for name in first["env"])  # type: ignore[attr-defined]
+
+    token = mint(server, client)
+    started = time.monotonic()
+    response = server.send_revoke(client, token=token, mode="hang")
+    assert time.monotonic() - started < 2.0
+    assert_ok(response)
+    assert server.is_active(token)  # a timed-out script stops the revocation
+    server.wait_until(lambda: seen()["pid"] != first["pid"])  # killed and replaced
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(first["pid"]), 0)  # type: ignore[call-overload]
+    assert "was stopped: no answer within" in server.log()
+    assert_ok(server.send_revoke(client, token=token))
+    assert not server.is_active(token)

@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, KeysView, Mapping, Sequence
+from collections.abc import Callable, Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -171,10 +171,13 @@ class ResponseBuilderShim:
     that outlived its timeout can no longer change what is sent.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_header: Callable[[str, str], None] | None = None) -> None:
         self._headers: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._sealed = False
+        # The worker passes each accepted header on at once, so that a script killed
+        # for its timeout still has the headers it added before it hung sent.
+        self._on_header = on_header
 
     def header(self, name: Any, value: Any) -> ResponseBuilderShim:
         name_text, value_text = str(name), "" if value is None else str(value)
@@ -191,6 +194,8 @@ class ResponseBuilderShim:
                 )
             else:
                 self._headers.append((name_text, value_text))
+                if self._on_header is not None:
+                    self._on_header(name_text, value_text)
         return self
 
     def seal(self) -> list[tuple[str, str]]:

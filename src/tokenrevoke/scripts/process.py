@@ -24,6 +24,7 @@ from tokenrevoke.scripts import protocol
 
 #: Start-up of a fresh interpreter is not the script's time: allowed on top of timeouts.
 STARTUP_SECONDS = 10.0
+_MAX_INTERIM = 100
 _SOURCE_ROOT = str(Path(tokenrevoke.__file__).resolve().parent.parent)
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -32,11 +33,13 @@ _BOOT = (
 
 
 class WorkerFailed(RuntimeError):
-    """The worker did not answer: `timed_out` tells a missed deadline from a crash."""
+    """The worker did not answer: `timed_out` tells a missed deadline from a crash;
+    `interim` holds the interim frames that came before."""
 
     def __init__(self, message: str, *, timed_out: bool) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.interim: list[dict[str, Any]] = []
 
 
 def clean_environment() -> dict[str, str]:
@@ -68,14 +71,25 @@ class WorkerProcess:
 
     def call(self, request: dict[str, Any], seconds: float) -> dict[str, Any]:
         """Send one request and read its reply within `seconds`; WorkerFailed otherwise
-        (the worker is then already killed)."""
+        (the worker is then already killed). Interim frames (those with a `header`)
+        are gathered into the reply's `interim` list."""
         deadline = time.monotonic() + seconds
+        interim: list[dict[str, Any]] = []
         try:
             self._send(protocol.encode(request), deadline)
-            header = self._receive(protocol.HEADER_SIZE, deadline, seconds)
-            return protocol.decode(self._receive(protocol.frame_length(header), deadline, seconds))
-        except WorkerFailed:
+            while True:
+                header = self._receive(protocol.HEADER_SIZE, deadline, seconds)
+                frame = protocol.decode(
+                    self._receive(protocol.frame_length(header), deadline, seconds)
+                )
+                if "header" not in frame:
+                    frame["interim"] = interim
+                    return frame
+                if len(interim) < _MAX_INTERIM:
+                    interim.append(frame)
+        except WorkerFailed as error:
             self.kill()
+            error.interim = interim
             raise
         except (protocol.ProtocolError, OSError) as error:
             self.kill()

@@ -121,13 +121,11 @@ def worker_request(request: RevokeScriptRequest) -> dict[str, Any]:
     }
 
 
-def _headers(reply: dict[str, Any]) -> list[tuple[str, str]]:
-    """The worker's headers, checked again here: the worker is not trusted."""
-    raw = reply.get("headers")
-    if not isinstance(raw, list):
-        return []
+def _headers(interim: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The headers the worker reported, checked again here: the worker is not trusted."""
     headers = []
-    for item in raw[:_MAX_HEADERS]:
+    for frame in interim[:_MAX_HEADERS]:
+        item = frame.get("header")
         if (
             isinstance(item, list)
             and len(item) == 2
@@ -183,6 +181,7 @@ class RevokeTokenScripts:
             try:
                 reply = await asyncio.to_thread(self._host.call, script, message, seconds)
             except WorkerFailed as error:
+                headers.extend(_headers(error.interim))
                 outcome = "timeout" if error.timed_out else "error"
                 detail = (
                     f"revoke() did not return within {seconds:g}s ({error})"
@@ -191,7 +190,7 @@ class RevokeTokenScripts:
                 )
                 return self._stopped(script, outcome, detail, request, headers)
             log_prints(script.name, reply, secrets)
-            headers.extend(_headers(reply))
+            headers.extend(_headers(reply["interim"]))
             if reply.get("ok") is not True:
                 detail = str(reply.get("detail", "error"))[:_MAX_DETAIL]
                 return self._stopped(script, "error", redact(detail, secrets), request, headers)

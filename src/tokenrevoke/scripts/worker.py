@@ -63,11 +63,29 @@ class _Loaded:
         self.attributes = attributes
 
 
+class _Replies:
+    """The reply pipe: whole frames only, whichever thread writes."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = protocol.encode(message)
+        with self._lock:
+            _write_all(self._fd, data)
+
+    def header(self, name: str, value: str) -> None:
+        """An interim frame: a header the running script added."""
+        self.send({"header": [name, value]})
+
+
 class Worker:
     """The loaded scripts of this process, by inum, and the requests that act on them."""
 
-    def __init__(self) -> None:
+    def __init__(self, replies: _Replies) -> None:
         self._scripts: dict[str, _Loaded] = {}
+        self._replies = replies
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -119,7 +137,7 @@ class Worker:
         if loaded is None:
             return {"ok": False, "detail": "script not loaded in the worker"}
         data = request["request"]
-        builder = ResponseBuilderShim()
+        builder = ResponseBuilderShim(self._replies.header)
         client = data.get("client")
         context = RevokeTokenContext(
             HttpServletRequestShim(data["params"], data["headers"], data.get("remote_addr")),
@@ -133,13 +151,10 @@ class Worker:
             result = loaded.instance.revoke(context)
             allowed = bool(result)  # a slow __bool__ is timed like the call itself
         except BaseException as error:  # SystemExit too: the worker must answer
-            return {"ok": False, "detail": _describe(error), "headers": builder.seal()}
-        return {
-            "ok": True,
-            "allowed": allowed,
-            "returned": type(result).__name__,
-            "headers": builder.seal(),
-        }
+            builder.seal()
+            return {"ok": False, "detail": _describe(error)}
+        builder.seal()
+        return {"ok": True, "allowed": allowed, "returned": type(result).__name__}
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:
@@ -174,7 +189,8 @@ def main() -> None:
     os.dup2(devnull, 1)
     sys.stdout = sys.stderr = loader.LogStream()
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    worker = Worker()
+    out = _Replies(replies)
+    worker = Worker(out)
     while True:
         header = _read_exactly(requests, protocol.HEADER_SIZE)
         if header is None:
@@ -187,7 +203,7 @@ def main() -> None:
         except Exception as error:  # a malformed request: say so rather than die
             reply = {"ok": False, "detail": f"bad request: {type(error).__name__}"}
         reply["log"] = loader.drain_log()
-        _write_all(replies, protocol.encode(reply))
+        out.send(reply)
 
 
 if __name__ == "__main__":
