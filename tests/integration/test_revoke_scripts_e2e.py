@@ -347,8 +347,8 @@ def test_upload_answer_never_echoes_what_the_script_read(server: Server) -> None
     body = {"name": "reads-the-key", "scriptType": "revoke_token", "script": source}
     response = writer.call("POST", "/config/scripts", json=body)
     assert response.status_code == 400, response.text
-    assert "RuntimeError at line 3" in response.text
     assert key not in response.text and who not in response.text and "uid=" not in response.text
+    assert "RuntimeError at line 3" in response.text
     assert "reads-the-key" not in [s["name"] for s in api.ok("GET", "/config/scripts")["entries"]]
 
 
