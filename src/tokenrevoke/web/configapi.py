@@ -6,6 +6,7 @@ cannot drift apart. Handlers parse, call `configapi/`, render; rules live there.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ from tokenrevoke.configapi import tokens as token_admin
 from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
 from tokenrevoke.configapi.paging import page_in_memory, parse_paging
 from tokenrevoke.configapi.security import Caller
-from tokenrevoke.model import ConfigError
+from tokenrevoke.model import ConfigError, ScriptDefinition
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.observability.metrics import store_unavailable
 from tokenrevoke.paths import CONFIG_API, CONFIG_API_V1, CONFIG_API_VERSION
@@ -409,16 +410,21 @@ async def script_create(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k not in ("inum", "revision")}
-    script = script_admin.script_from_json(data, None)
+    script = await _validated_script(data, None)
     await _unique_name(rt, script)
     saved = await rt.store.save_script(script)
     return api_json(script_admin.script_json(saved), 201)
 
 
+async def _validated_script(data: Any, base: ScriptDefinition | None) -> ScriptDefinition:
+    # Validation runs the script in a throwaway worker process: off the event loop.
+    return await asyncio.to_thread(script_admin.script_from_json, data, base)
+
+
 async def script_replace(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
     inum = body_inum(data)
-    script = script_admin.script_from_json(data, await _script(rt, inum))
+    script = await _validated_script(data, await _script(rt, inum))
     await _unique_name(rt, script)
     return api_json(script_admin.script_json(await rt.store.save_script(script)))
 
@@ -429,7 +435,7 @@ async def script_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     document = config_admin.apply_json_patch(script_admin.script_json(existing), patch)
     if document.get("inum") != existing.inum:
         raise bad_request("inum cannot be changed")
-    script = script_admin.script_from_json(document, existing)
+    script = await _validated_script(document, existing)
     await _unique_name(rt, script)
     return api_json(
         script_admin.script_json(await rt.store.save_script(dataclasses.replace(script)))
