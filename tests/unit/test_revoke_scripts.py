@@ -557,3 +557,16 @@ def test_validation_never_echoes_what_the_script_computed(tmp_path: Path) -> Non
             validate_revoke_script(source)
         message = str(raised.value)
         assert "SECRET" not in message and "uid=" not in message, message
+
+
+def test_no_worker_runs_while_no_script_is_enabled(engine: RevokeTokenScripts) -> None:
+    """The hot path without scripts stays in process: no worker is started, and the one
+    started for a script stops when the last script is disabled."""
+    load_ok(engine, script("off", JANSSEN_ALLOW, enabled=False))
+    assert engine.worker_pid is None and not engine.active
+    load_ok(engine, script("on", JANSSEN_ALLOW))
+    pid = engine.worker_pid
+    assert pid is not None and engine.active
+    load_ok(engine, script("on", JANSSEN_ALLOW, enabled=False))
+    assert engine.worker_pid is None and not engine.active
+    assert not _alive(pid)
