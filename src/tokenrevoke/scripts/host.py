@@ -255,13 +255,15 @@ class ScriptHost:
             worker.close()
 
     # -- calls --------------------------------------------------------------------------
-    def call(self, script: LoadedScript, request: dict[str, Any], seconds: float) -> dict[str, Any]:
-        """Run one request against `script` in the worker within `seconds`.
+    def call(
+        self, script: LoadedScript, request: dict[str, Any], deadline: float
+    ) -> dict[str, Any]:
+        """Run one request against `script` in the worker by `deadline` (monotonic).
 
         Raises WorkerFailed when the worker is busy past the deadline, restarting, hung
         (it is killed) or dead; a fresh worker is then started in the background."""
-        deadline = time.monotonic() + seconds
-        if not self._ready.acquire(timeout=seconds):
+        seconds = deadline - time.monotonic()
+        if seconds <= 0 or not self._ready.acquire(timeout=seconds):
             raise WorkerFailed("the script worker stayed busy", timed_out=True)
         try:
             while self._worker is None and self._restarting:

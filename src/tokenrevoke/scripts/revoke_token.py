@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,7 @@ CREDENTIAL_HEADERS = ("authorization", "proxy-authorization")
 #: Request values that must never reach a log line.
 SECRET_PARAMS = ("token", *CREDENTIAL_PARAMS)
 _MAX_HEADERS = 100
+_CALL_THREADS = 4  # the worker answers one call at a time; more threads would only wait
 _MAX_DETAIL = 300
 
 
@@ -148,6 +151,10 @@ class RevokeTokenScripts:
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._timeout = _check_timeout(timeout)
         self._host = ScriptHost()
+        # Our own threads wait on the worker's pipe: calls to a hung script must not use
+        # up the loop's default executor (password hashing runs there). Every call ends
+        # by its deadline, so these threads never outlive a timeout.
+        self._threads = ThreadPoolExecutor(_CALL_THREADS, thread_name_prefix="revoke-script")
 
     @property
     def active(self) -> bool:
@@ -178,8 +185,14 @@ class RevokeTokenScripts:
         headers: list[tuple[str, str]] = []
         for script in scripts:
             message = {"op": "revoke", "script": script_info(script.definition), "request": payload}
+            # The deadline is set before the call waits for a thread, so queued calls
+            # time out on schedule too.
+            deadline = time.monotonic() + seconds
+            loop = asyncio.get_running_loop()
             try:
-                reply = await asyncio.to_thread(self._host.call, script, message, seconds)
+                reply = await loop.run_in_executor(
+                    self._threads, self._host.call, script, message, deadline
+                )
             except WorkerFailed as error:
                 headers.extend(_headers(error.interim))
                 outcome = "timeout" if error.timed_out else "error"
@@ -228,3 +241,6 @@ class RevokeTokenScripts:
     def close(self) -> None:
         """destroy() every script and stop the worker (killed if it hangs)."""
         self._host.close()
+        threads = self._threads
+        self._threads = ThreadPoolExecutor(_CALL_THREADS, thread_name_prefix="revoke-script")
+        threads.shutdown(wait=False, cancel_futures=True)  # a thread ends by its deadline
