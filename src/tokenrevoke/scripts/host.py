@@ -149,7 +149,13 @@ class ScriptHost:
             self._closed = False
             self._wanted = wanted(scripts)
             self._timeout = timeout
-            return self._sync()
+            try:
+                return self._sync()
+            except Exception:  # never fatal: the server serves without its scripts
+                logger.exception("revoke_token scripts could not be loaded; all are disabled")
+                self._stop_worker()
+                self._publish()
+                return [(s.name, "the script worker failed") for s in self._wanted]
 
     def _sync(self) -> list[tuple[str, str]]:
         """Called with the lock held. Loads what is wanted, restarting the worker as

@@ -160,7 +160,10 @@ class WorkerProcess:
 
 def start_worker() -> WorkerProcess:
     """A worker that has answered `hello`."""
-    worker = WorkerProcess()
+    try:
+        worker = WorkerProcess()
+    except OSError as error:  # no memory, no file descriptors, no interpreter...
+        raise WorkerFailed(f"cannot start a worker: {error}", timed_out=False) from None
     reply = worker.call({"op": "hello"}, STARTUP_SECONDS)
     if reply.get("ok") is not True:
         worker.kill()
