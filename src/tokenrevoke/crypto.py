@@ -89,10 +89,16 @@ class SecretBox:
             raise ValueError("master key must be at least 32 bytes")
         self._pepper = self._derive(master_key, b"tokenrevoke client-secret hmac")
         self._aead = AESGCM(self._derive(master_key, b"tokenrevoke at-rest aes-gcm"))
+        self._check = self._derive(master_key, b"tokenrevoke master-key check")
 
     @staticmethod
     def _derive(master: bytes, info: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+    def key_check(self) -> str:
+        """A value that tells master keys apart without revealing them: an HMAC of a fixed
+        label under a key derived for this purpose only (the store records it, startup.py)."""
+        return hmac.new(self._check, b"tokenrevoke master key", "sha256").hexdigest()
 
     def hash_secret(self, secret: str) -> str:
         return hmac.new(self._pepper, secret.encode("utf-8", "surrogatepass"), "sha256").hexdigest()

@@ -32,7 +32,8 @@ from tokenrevoke.oauth.tokens import TokenService
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
 from tokenrevoke.scripts.revoke_token import RevokeTokenScripts
 from tokenrevoke.settings import Settings
-from tokenrevoke.store import Store, StoreUnavailable, open_store
+from tokenrevoke.startup import open_checked
+from tokenrevoke.store import Store, StoreUnavailable
 from tokenrevoke.store.base import Revisions
 from tokenrevoke.store.bus import RedisChangeBus
 
@@ -79,9 +80,9 @@ class Runtime:
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
-        store = await open_store(settings.store_url)
+        store, box = await open_checked(settings)
         await ensure_builtin_scopes(store)
-        runtime = cls(settings, store, SecretBox(settings.master_key()))
+        runtime = cls(settings, store, box)
         await runtime.refresh(force=True)
         return runtime
 

@@ -414,3 +414,10 @@ def test_concurrent_saves_of_one_scope_id_store_one_and_the_others_conflict(
     run(loop, start_together())
     ids = [s.id for s in run(loop, store.list_scopes())]
     assert sorted(ids) == sorted([*BUILTIN_SCOPES, "shared"])
+
+
+def test_a_fact_is_recorded_once(store: Store, loop: asyncio.AbstractEventLoop) -> None:
+    """The first value recorded for a name stays (the master-key check, startup.py)."""
+    assert run(loop, store.record_fact("master_key_check", "first")) == "first"
+    assert run(loop, store.record_fact("master_key_check", "second")) == "first"
+    assert run(loop, store.record_fact("other", "x")) == "x"

@@ -50,16 +50,15 @@ def run_with_store(
 ) -> T:
     import asyncio
 
-    from tokenrevoke.crypto import SecretBox
     from tokenrevoke.settings import Settings
-    from tokenrevoke.store import open_store
+    from tokenrevoke.startup import open_checked
 
     settings = Settings(data_dir=data_dir, database_url=database_url)
 
     async def main() -> T:
-        store = await open_store(settings.store_url)
+        store, box = await open_checked(settings)
         try:
-            return await work(store, SecretBox(settings.master_key()), settings)
+            return await work(store, box, settings)
         finally:
             await store.close()
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tokenrevoke.settings import Settings
     from tokenrevoke.store import Store
 
+MIN_SECRET_LENGTH = 16  # configapi/clients.py set_secret's rule
 AdminId = Annotated[
     str | None,
     typer.Option(
@@ -71,33 +72,83 @@ def read_properties(path: Path) -> dict[str, Any]:
     return document
 
 
+ADMIN_NAME = "tokenrevoke-admin"  # the name ensure_admin_client gives it
+
+
 def initialise(
     settings: Settings,
     admin_id: str | None,
     admin_secret: str | None,
     properties: dict[str, Any] | None = None,
-) -> None:
-    """Create the store and the admin client if missing (print a new secret once); apply
-    the properties, if any."""
-    from tokenrevoke.configapi.clients import ensure_admin_client
+    *,
+    quiet_if_unchanged: bool = False,
+) -> list[str]:
+    """Create the store and the admin client if missing; apply the properties, if any.
+    Returns what was done, as lines for the operator (a new secret among them, to show
+    once): `init` prints them at once, `serve` when it is up."""
+    from tokenrevoke.configapi.clients import ClientError, ensure_admin_client
     from tokenrevoke.configapi.config import set_properties
 
-    async def work(store: Store, box: SecretBox, _settings: Settings) -> Any:
-        admin = await ensure_admin_client(store, box, admin_id, admin_secret)
+    async def work(store: Store, box: SecretBox, _settings: Settings) -> list[str]:
+        admins = [c.client_id for c in await store.list_clients() if c.client_name == ADMIN_NAME]
+        existing = await store.get_client(admin_id) if admin_id else None
+        reset = (
+            existing is not None
+            and admin_secret is not None
+            and not box.verify_secret(admin_secret, existing.secret_hash)
+        )
+        try:
+            client, secret, created = await ensure_admin_client(store, box, admin_id, admin_secret)
+        except ClientError as exc:
+            raise fail(f"--admin-client-secret: {exc}") from None
         if properties:
             await set_properties(store, properties)
-        return admin
+        if quiet_if_unchanged and not (created or reset):
+            return []
+        return _admin_lines(client.client_id, secret, created, reset, admins, admin_secret)
 
-    client, secret, created = run_with_store(settings.data_dir, settings.database_url, work)
-    if created:
-        console.print("[bold]Created the admin client[/bold] (config API, every scope):")
-        console.print(f"  client id:     {client.client_id}")
-        if secret and not admin_secret:
-            console.print(f"  client secret: {secret}")
-            console.print("  [yellow]The secret is shown only this once. Keep it safe.[/yellow]")
+    lines = run_with_store(settings.data_dir, settings.database_url, work)
     if properties:
         names = ", ".join(sorted(properties))
-        console.print(f"applied {len(properties)} properties: {names}", highlight=False)
+        lines.append(f"applied {len(properties)} properties: {names}")
+    return lines
+
+
+def _admin_lines(
+    client_id: str,
+    secret: str | None,
+    created: bool,
+    reset: bool,
+    admins_before: list[str],
+    given_secret: str | None,
+) -> list[str]:
+    if reset:
+        return [
+            f"Replaced the secret of the admin client {client_id} with --admin-client-secret "
+            "(the old one no longer works)."
+        ]
+    if not created:
+        return [
+            f"The admin client {client_id} exists; its secret is unchanged (lost it? "
+            "tokenrevoke admin reset-secret)."
+        ]
+    lines = ["[bold]Created the admin client[/bold] (config API, every scope):",
+             f"  client id:     {client_id}"]  # fmt: skip
+    if secret and not given_secret:
+        lines.append(f"  client secret: {secret}")
+        lines.append("  [yellow]The secret is shown only this once. Keep it safe.[/yellow]")
+    if admins_before:
+        lines.append(
+            f"  note: this is an additional admin client; {', '.join(admins_before)} "
+            "still exist and keep working"
+        )
+    return lines
+
+
+def print_lines(lines: list[str]) -> None:
+    for line in lines:
+        console.print(line, highlight=False)
+    console.file.flush()  # a server's output is often a pipe or a file: now, not at exit
 
 
 def init(
@@ -110,13 +161,23 @@ def init(
     """Initialise the store and the admin client (idempotent); apply --properties."""
     from tokenrevoke.settings import Settings
 
+    check_admin_secret(admin_client_secret)
     document = read_properties(properties) if properties else None
-    initialise(
+    lines = initialise(
         Settings(data_dir=data_dir, database_url=database_url),
         admin_client_id,
         admin_client_secret,
         document,
     )
+    print_lines(lines)
+
+
+def check_admin_secret(secret: str | None) -> None:
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise fail(
+            f"--admin-client-secret is {len(secret)} characters long: it must have at least "
+            f"{MIN_SECRET_LENGTH} (or leave it out to have one generated)"
+        )
 
 
 def _apply_settings_file(ctx: typer.Context, settings: Any, path: Path) -> Any:
@@ -252,6 +313,7 @@ def serve(
 ) -> None:
     """Run the authorization server."""
     from tokenrevoke.settings import Settings
+    from tokenrevoke.startup import bind_socket, check_tls
     from tokenrevoke.web.serving import run
 
     if bool(tls_cert) != bool(tls_key):
@@ -282,14 +344,33 @@ def serve(
     if config is not None:
         settings = _apply_settings_file(ctx, settings, config)
     _check_settings(settings)
+    check_admin_secret(admin_client_secret)
     document = read_properties(properties) if properties else None
-    initialise(settings, admin_client_id, admin_client_secret, document)
+    # Everything that can be checked is checked before anything is created, the socket
+    # bound before anything is announced (startup.py).
+    check_tls(settings)
+    sock = bind_socket(settings)
+    lines = initialise(
+        settings, admin_client_id, admin_client_secret, document, quiet_if_unchanged=True
+    )
     if settings.log_format == "text":  # in JSON, every line is a log record (uvicorn's say this)
-        console.print(
+        lines.append(
             f"tokenrevoke listening on {settings.scheme}://{settings.host}:{settings.port} "
             f"(issuer {settings.base_url})"
         )
-    run(settings)
+    # The admin secret, shown once, is shown when the server answers: not above the
+    # messages of a start that failed.
+    announced: list[bool] = []
+
+    def announce() -> None:
+        print_lines(lines)
+        announced.append(True)
+
+    came_up = run(settings, sock, on_live=announce)
+    if not announced and any("client secret:" in line for line in lines):
+        print_lines(lines)  # the one chance to see a generated secret
+    if not came_up:
+        raise fail("the server stopped before it was up (see the messages above)")
 
 
 def _check_settings(settings: Settings) -> None:

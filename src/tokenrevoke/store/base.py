@@ -348,6 +348,11 @@ class Store(ABC):
         how many events were deleted."""
 
     @abstractmethod
+    async def record_fact(self, name: str, value: str) -> str:
+        """Record `name` = `value` unless the store already holds a value for `name`;
+        return the value it holds (this one, or the one recorded first)."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
 

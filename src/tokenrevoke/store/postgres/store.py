@@ -600,6 +600,18 @@ class PostgresStore(Store):
         )
         return _count(status) == 1
 
+    async def record_fact(self, name: str, value: str) -> str:
+        async def work(conn: Any) -> str:
+            await conn.execute(
+                "INSERT INTO store_facts (name, value) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO NOTHING",
+                name,
+                value,
+            )
+            return str(await conn.fetchval("SELECT value FROM store_facts WHERE name = $1", name))
+
+        return await self._run(work, transaction=True)
+
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetch(
             "SELECT id, at, action, actor, reason, cln_id, count, details FROM audit "

@@ -789,6 +789,17 @@ class SqliteStore(Store):
 
         return await self._write(work)
 
+    async def record_fact(self, name: str, value: str) -> str:
+        def work(conn: sqlite3.Connection) -> str:
+            conn.execute(
+                "INSERT INTO store_facts (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, value),
+            )
+            row = conn.execute("SELECT value FROM store_facts WHERE name = ?", (name,)).fetchone()
+            return str(row[0])
+
+        return await self._write(work)
+
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._read(
             "SELECT id, at, action, actor, reason, cln_id, count, details FROM audit "
