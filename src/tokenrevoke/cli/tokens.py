@@ -120,37 +120,103 @@ def token_show(
 
 # -- revoke -------------------------------------------------------------------------------
 def read_token_file(path: Path) -> list[str]:
-    """One hashed code or raw token per line; blank lines and `#` comments are skipped."""
+    """One hashed code or raw token per line (blank lines and `#` comments skipped), or the
+    JSON that `token search --json` prints (its entries' `tokenCode`s)."""
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {path}: {exc}") from None
+    if text.lstrip().startswith(("{", "[")):  # no token or code starts so (base64url, hex)
+        return _codes_from_json(path, text)
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def _codes_from_json(path: Path, text: str) -> list[str]:
+    import orjson
+
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise fail(f"{path} starts like JSON but is not JSON: {exc}") from None
+    entries = document.get("entries") if isinstance(document, dict) else document
+    if not isinstance(entries, list):
+        raise fail(f'{path}: expected the JSON of `token search --json` ({{"entries": [...]}})')
+    codes: list[str] = []
+    for entry in entries:
+        code = entry.get("tokenCode") if isinstance(entry, dict) else entry
+        if not isinstance(code, str) or not code:
+            raise fail(f"{path}: an entry has no tokenCode: {compact(entry)[:80]}")
+        codes.append(code)
+    return codes
+
+
 def label(item: str) -> str:
     """How a token appears in messages: a code as it is, a raw token cut short."""
-    if len(item) == 64 and all(c in "0123456789abcdef" for c in item):
+    if _is_code(item):
         return item
     return item[:8] + "\u2026" if len(item) > 8 else item
+
+
+def _is_code(item: str) -> bool:
+    return len(item) == 64 and all(c in "0123456789abcdef" for c in item)
+
+
+# What became of one line.
+REVOKED, ALREADY_REVOKED, EXPIRED, UNKNOWN = "revoked", "already revoked", "expired", "unknown"
+
+
+def revoke_one(api: ConfigApiClient, item: str) -> str:
+    """Revoke; when the server has no live token (404), find out why: the token is known
+    and revoked (by an earlier line's grant, say) or expired, or it is unknown."""
+    if api.revoke_token(item):
+        return REVOKED
+    token = _find(api, item)
+    if token is None:
+        return UNKNOWN
+    return ALREADY_REVOKED if token.get("revoked") else EXPIRED
+
+
+def _find(api: ConfigApiClient, item: str) -> dict[str, Any] | None:
+    from tokenrevoke.crypto import sha256_hex
+
+    codes = [item] if _is_code(item) else [sha256_hex(item), item]
+    for code in codes:
+        try:
+            return api.get_token(code)
+        except ApiClientError as exc:
+            if exc.status != 404:
+                raise
+    return None
 
 
 @dataclass(slots=True)
 class Summary:
     revoked: int = 0
-    not_found: int = 0
+    already_revoked: int = 0
+    expired: int = 0
+    unknown: int = 0
     failed: int = 0
+    duplicates: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    unknown_tokens: list[str] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.revoked + self.already_revoked + self.expired + self.unknown + self.failed
 
     def json(self) -> dict[str, Any]:
         return {
             "revoked": self.revoked,
-            "notFound": self.not_found,
+            "alreadyRevoked": self.already_revoked,
+            "expired": self.expired,
+            "unknown": self.unknown,
             "failed": self.failed,
+            "duplicates": self.duplicates,
             "failures": [{"token": t, "error": e} for t, e in self.failures],
+            "unknownTokens": self.unknown_tokens,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
         }
@@ -181,14 +247,14 @@ def revoke_all(
     """Revoke concurrently on a bounded pool; every outcome is counted, none stops the rest."""
     summary = Summary()
     started = time.monotonic()
-    futures: dict[Future[bool], str] = {}
-    counted: set[Future[bool]] = set()
+    futures: dict[Future[str], str] = {}
+    counted: set[Future[str]] = set()
     with _progress(show_progress, len(items)) as progress:
         task = progress.add_task("revoking", total=len(items))
         pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="revoke")
         try:
             for item in items:
-                futures[pool.submit(api.revoke_token, item)] = item
+                futures[pool.submit(revoke_one, api, item)] = item
             for future in as_completed(futures):
                 _count(summary, futures[future], future)
                 counted.add(future)
@@ -205,9 +271,9 @@ def revoke_all(
     return summary
 
 
-def _count(summary: Summary, item: str, future: Future[bool]) -> None:
+def _count(summary: Summary, item: str, future: Future[str]) -> None:
     try:
-        found = future.result()
+        outcome = future.result()
     except ApiClientError as exc:
         summary.failed += 1
         summary.failures.append((label(item), explain(exc)))
@@ -215,23 +281,33 @@ def _count(summary: Summary, item: str, future: Future[bool]) -> None:
         summary.failed += 1
         summary.failures.append((label(item), f"{type(exc).__name__}: {exc}"))
     else:
-        if found:
+        if outcome == REVOKED:
             summary.revoked += 1
+        elif outcome == ALREADY_REVOKED:
+            summary.already_revoked += 1
+        elif outcome == EXPIRED:
+            summary.expired += 1
         else:
-            summary.not_found += 1
+            summary.unknown += 1
+            summary.unknown_tokens.append(label(item))
 
 
-def _print_summary(summary: Summary, total: int, duplicates: int) -> None:
-    done = summary.revoked + summary.not_found + summary.failed
-    rate = done / summary.seconds if summary.seconds > 0 else 0.0
-    console.print(f"[green]revoked[/green]    {summary.revoked:>8}")
-    console.print(f"[yellow]not found[/yellow]  {summary.not_found:>8}")
-    console.print(f"[red]failed[/red]     {summary.failed:>8}")
-    count = f"{done} of {total}" if done != total else f"{total}"
-    extra = f"; {duplicates} duplicate lines skipped" if duplicates else ""
+def _print_summary(summary: Summary, total: int) -> None:
+    rate = summary.done / summary.seconds if summary.seconds > 0 else 0.0
+    console.print(f"[green]revoked[/green]          {summary.revoked:>8}")
+    console.print(f"already revoked  {summary.already_revoked:>8}")
+    console.print(f"expired          {summary.expired:>8}")
+    console.print(f"[yellow]unknown[/yellow]          {summary.unknown:>8}")
+    console.print(f"[red]failed[/red]           {summary.failed:>8}")
+    count = f"{summary.done} of {total}" if summary.done != total else f"{total}"
+    extra = f"; {summary.duplicates} duplicate lines sent once" if summary.duplicates else ""
     console.print(f"{count} tokens in {summary.seconds:.1f} s ({rate:.0f}/s){extra}")
     if summary.interrupted:
         err_console.print("[yellow]interrupted: the rest was not sent[/yellow]")
+    for token in summary.unknown_tokens[:SHOWN_FAILURES]:
+        err_console.print(f"[yellow]unknown[/yellow] {escape(token)}", highlight=False)
+    if len(summary.unknown_tokens) > SHOWN_FAILURES:
+        err_console.print(f"... and {len(summary.unknown_tokens) - SHOWN_FAILURES} more unknown")
     for token, error in summary.failures[:SHOWN_FAILURES]:
         err_console.print(f"[red]failed[/red] {escape(token)}: {escape(error)}", highlight=False)
     if len(summary.failures) > SHOWN_FAILURES:
@@ -254,12 +330,19 @@ def token_revoke(
         Path | None,
         typer.Option(
             "--from-file",
-            help="One code or raw token per line ('-': stdin); blank lines and # comments "
-            "are skipped.",
+            help="One code or raw token per line ('-': stdin; blank lines and # comments "
+            "are skipped), or the JSON of `token search --json`.",
             allow_dash=True,
             dir_okay=False,
         ),
     ] = None,
+    allow_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown",
+            help="Exit 0 even when some tokens are unknown to the server (failures still exit 1).",
+        ),
+    ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Requests in flight at once.")
     ] = DEFAULT_CONCURRENCY,
@@ -273,8 +356,8 @@ def token_revoke(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Revoke tokens (each with its whole grant). Prints how many were revoked, not found
-    (unknown, expired or already revoked) and failed; exits 1 if any failed."""
+    """Revoke tokens (each with its whole grant). Prints how many were revoked, already
+    revoked, expired, unknown and failed; exits 1 if any failed or was unknown."""
     listed = list(tokens or [])
     if from_file is not None:
         listed += read_token_file(from_file)
@@ -283,13 +366,20 @@ def token_revoke(
         raise fail("nothing to revoke: give codes or tokens, or --from-file FILE")
     api.authenticate("token.delete")  # bad credentials or a missing scope: fail before work
     summary = revoke_all(api, items, concurrency, progress)
+    summary.duplicates = len(listed) - len(items)
     if as_json:
         print_json(summary.json())
     else:
-        _print_summary(summary, len(items), len(listed) - len(items))
+        _print_summary(summary, len(items))
     if summary.interrupted:
         raise typer.Exit(130)
-    if summary.failed:
+    if summary.failed or (summary.unknown and not allow_unknown):
+        if not as_json:
+            what = f"{summary.unknown} unknown" if summary.unknown else ""
+            if summary.failed:
+                what = f"{what}, {summary.failed} failed" if what else f"{summary.failed} failed"
+            hint = "" if summary.failed or allow_unknown else " (--allow-unknown: exit 0)"
+            err_console.print(f"[red]not all revoked:[/red] {what}{hint}", highlight=False)
         raise typer.Exit(1)
 
 
