@@ -428,6 +428,7 @@ def insert_tokens(data_dir: Path, client_id: str, count: int) -> list[str]:
     return raw
 
 
+@pytest.mark.slow
 def test_revoke_ten_thousand_tokens_from_a_file(srv: Server, tmp_path: Path) -> None:
     client = srv.create_client("--name", "cli-bulk")
     tokens = insert_tokens(srv.data_dir, client.client_id, BULK)

@@ -31,3 +31,22 @@ def test_test_paths_are_the_callers(tmp_path: Path) -> None:
     result = dev(tmp_path, "test", "test_here.py", "-p", "no:cacheprovider")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_a_missing_service_skips_with_its_reason_unless_required(tmp_path: Path) -> None:
+    """Without PostgreSQL the tests that need it skip, saying why; where services are
+    required (.ci/run), the same tests fail."""
+    nowhere = {"TOKENREVOKE_TEST_POSTGRES": "postgresql://postgres@127.0.0.1:1/postgres"}
+    args = ["test", "tests/store/test_postgres.py", "-p", "no:cacheprovider"]
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(DEV), *args], cwd=DEV.parent, capture_output=True,
+                              text=True, env={**os.environ, **HERMETIC_ENV, **env},
+                              timeout=300)  # fmt: skip
+
+    relaxed = run({**nowhere, "TOKENREVOKE_REQUIRE_SERVICES": ""})
+    assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
+    assert "postgres unavailable: PostgreSQL at postgresql://postgres@127.0.0.1:1" in relaxed.stdout
+    strict = run({**nowhere, "TOKENREVOKE_REQUIRE_SERVICES": "1"})
+    assert strict.returncode != 0
+    assert "TOKENREVOKE_REQUIRE_SERVICES=1" in strict.stdout
