@@ -44,10 +44,17 @@ SCOPE = {
 class ApiClientError(RuntimeError):
     """A failed call, with what the server said and what to do about it."""
 
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        body: Any = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after  # seconds, from a 429's or 503's Retry-After
 
     @property
     def description(self) -> str | None:
@@ -57,6 +64,47 @@ class ApiClientError(RuntimeError):
             if isinstance(text, str) and text:
                 return text
         return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("retry-after", "")
+    return int(value) if value.isdigit() else None
+
+
+def http_error(where: str, response: httpx.Response) -> ApiClientError:
+    """An HTTP error answer as one line: what answered what, the server's reason, and what
+    to do (when to retry after a 429 or 503; the request id of a 5xx, for the log)."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = ""
+    if isinstance(body, dict):
+        detail = str(body.get("description") or body.get("error_description")
+                     or body.get("error") or "")  # fmt: skip
+    elif response.text:
+        detail = response.text
+    phrase = response.reason_phrase or "error"
+    message = f"{where} answered {status} {phrase}"
+    if detail:
+        message += f": {_one_line(detail)}"
+    retry_after = _retry_after(response)
+    if status == 429:
+        wait = f"in {retry_after} s" if retry_after is not None else "later"
+        message += f". Too many failed attempts from this client or address: retry {wait}"
+    elif status == 503 and retry_after is not None:
+        message += f". Retry in {retry_after} s"
+    elif status >= 500:
+        request_id = response.headers.get("x-request-id")
+        if request_id:
+            message += f" (request id {request_id} in the server's log)"
+    return ApiClientError(message, status, body, retry_after)
 
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> ApiClientError:
@@ -150,10 +198,7 @@ class ConfigApiClient:
                 "the admin client id or secret is wrong (401 at the token endpoint)", 401
             )
         if response.status_code != 200:
-            raise ApiClientError(
-                f"token endpoint answered {response.status_code}: {response.text}",
-                response.status_code,
-            )
+            raise http_error("the token endpoint", response)
         body = _json(response)
         if not isinstance(body, dict) or "access_token" not in body:
             raise ApiClientError(
@@ -203,14 +248,7 @@ class ConfigApiClient:
                 continue
             break
         if response.status_code >= 400:
-            try:
-                body = response.json()
-                detail = body.get("description") or body.get("error_description") or response.text
-            except ValueError:
-                body, detail = None, response.text
-            raise ApiClientError(
-                f"{method} {path}: {response.status_code} {detail}", response.status_code, body
-            )
+            raise http_error(f"{method} {path}", response)
         if response.status_code == 204 or not response.content:
             return None
         return _json(response)
@@ -265,6 +303,20 @@ class ConfigApiClient:
                 return False
             raise
         return True
+
+    def revoke_all_as_client(self, client_id: str, client_secret: str) -> None:
+        """Janssen's revoke-all: the client itself sends token=all to /revoke (client_secret
+        _basic). The server answers 200 whatever it did (RFC 7009 section 2.2)."""
+        try:
+            response = self._http.post(
+                f"{AUTH}/revoke",
+                data={"token": "all", "token_type_hint": "all"},
+                auth=(client_id, client_secret),
+            )
+        except httpx.HTTPError as exc:
+            raise _unreachable(self.url, exc) from None
+        if response.status_code != 200:
+            raise http_error("the revocation endpoint", response)
 
     def revoke_user_tokens(self, user_id: str) -> dict[str, Any]:
         """Every token and session of a user (inum or uid), across all clients. A 404

@@ -236,13 +236,17 @@ def connection_parameters(taken: set[str]) -> list[inspect.Parameter]:
 
 
 def explain(exc: ApiClientError) -> str:
-    """One line for the operator: the server's description where it gave one."""
+    """One line for the operator: the server's description where it gave one; when to
+    retry, where the server said (429, 503)."""
     description = exc.description
-    if description and exc.status is not None:
+    if exc.retry_after is not None or exc.status == 429 or exc.status is None:
+        return " ".join(str(exc).split())
+    if description:
+        description = " ".join(description.split())
         if exc.status == 403:
             return f"forbidden: {description}"
         return f"{description} (HTTP {exc.status})"
-    return str(exc)
+    return " ".join(str(exc).split())
 
 
 def _with_connection(

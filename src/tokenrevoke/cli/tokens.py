@@ -383,6 +383,53 @@ def token_revoke(
         raise typer.Exit(1)
 
 
+@token_app.command("revoke-all")
+@admin_command
+def token_revoke_all(
+    api: ConfigApiClient,
+    client_id: Annotated[str, typer.Argument(help="The client whose tokens to revoke.")],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            "--revoking-client-secret",
+            envvar="TOKENREVOKE_REVOKING_CLIENT_SECRET",
+            prompt="The client's secret",
+            hide_input=True,
+            help="That client's own secret: revoke-all is the client's act at /revoke.",
+        ),
+    ],
+) -> None:
+    """Revoke every token of a client as the client itself does (token=all at /revoke).
+    Stops, saying so, when allowAllValueForRevokeEndpoint is off: then /revoke answers 200
+    to token=all and revokes nothing (Janssen's behaviour)."""
+    live_before = _live_tokens(api, client_id)
+    if not api.get_properties().get("allowAllValueForRevokeEndpoint"):
+        raise fail(
+            "allowAllValueForRevokeEndpoint is off, so /revoke would answer 200 to token=all "
+            f"and revoke nothing ({live_before} live tokens of {client_id} stay live). Turn "
+            "it on first: tokenrevoke config set allowAllValueForRevokeEndpoint true"
+        )
+    api.revoke_all_as_client(client_id, client_secret)
+    live_after = _live_tokens(api, client_id)
+    console.print(
+        f"revoked {live_before - live_after} tokens of client {escape(client_id)}; "
+        f"{live_after} live left",
+        highlight=False,
+    )
+    if live_after:
+        raise typer.Exit(1)
+
+
+def _live_tokens(api: ConfigApiClient, client_id: str) -> int:
+    from tokenrevoke.cli.common import all_entries
+
+    now = _now()
+    entries = all_entries(
+        lambda start: api.search_tokens("", 200, start, field_value_pair=f"clnId={client_id}")
+    )
+    return sum(1 for t in entries if "live" in _state(t, now))
+
+
 @token_app.command("revoke-user")
 @admin_command
 def token_revoke_user(
