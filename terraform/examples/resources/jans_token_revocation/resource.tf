@@ -1,3 +1,17 @@
+variable "token_to_revoke" {
+  type      = string
+  sensitive = true
+}
+
+variable "compromised_token" {
+  type      = string
+  sensitive = true
+}
+
+variable "security_alert_id" {
+  type = string
+}
+
 # Revoke a specific token
 resource "jans_token_revocation" "revoke_token" {
   token_code = var.token_to_revoke
