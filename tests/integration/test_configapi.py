@@ -855,7 +855,8 @@ def test_client_lifecycle(server: Server, api: ConfigApi) -> None:
         "/openid/clients",
         json={**fetched, "clientName": name + "-put", "scopes": ["openid"]},
     )
-    assert replaced["clientName"] == name + "-put" and replaced["scopes"] == ["openid"]
+    assert replaced["clientName"] == name + "-put"
+    assert replaced["scopes"] == [api.scope_dn("openid")]  # as Janssen: scopes by DN
     assert api.ok("GET", f"/openid/clients/{inum}") == replaced
     # A secret given with PUT replaces the old one.
     new_secret = "a-brand-new-secret-" + uuid.uuid4().hex
@@ -919,11 +920,15 @@ def test_client_list_is_paged(api: ConfigApi) -> None:
 
 
 def test_client_with_scope_dn(server: Server, api: ConfigApi) -> None:
-    """Janssen clients list scopes by DN; the scope's id is what tokens carry."""
+    """Janssen clients list scopes by DN (given as DNs or ids, returned as DNs); the
+    scope's id is what tokens carry. An id that names no scope is kept as it is."""
     scope = api.ok("POST", "/scopes", 201, json={"id": unique("dn")})
     client = api.create_client(scopes=[scope["dn"]])
-    assert client.data["scopes"] == [scope["id"]]
+    assert client.data["scopes"] == [scope["dn"]]
     assert server.fetch_token(client)["scope"] == scope["id"]
+    by_id = api.create_client(scopes=[scope["id"], "no-such-scope"])
+    assert by_id.data["scopes"] == [scope["dn"], "no-such-scope"]
+    assert api.ok("GET", f"/openid/clients/{by_id.client_id}")["scopes"] == by_id.data["scopes"]
     assert_api_error(
         api.call("POST", "/openid/clients", json={"scopes": ["inum=nope,ou=scopes,o=jans"]}), 400
     )

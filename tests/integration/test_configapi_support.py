@@ -109,6 +109,13 @@ class ConfigApi:
         assert isinstance(data.get("clientSecret"), str), data
         return Client(data["inum"], data["clientSecret"], data)
 
+    def scope_dn(self, scope_id: str) -> str:
+        """The DN of the stored scope with this id (clients list scopes by DN)."""
+        entries = self.ok("GET", "/scopes", params={"pattern": scope_id, "limit": 200})["entries"]
+        found = [s["dn"] for s in entries if s["id"] == scope_id]
+        assert len(found) == 1, (scope_id, entries)
+        return str(found[0])
+
     def client_with_scopes(self, *scopes: str, **fields: Any) -> Client:
         return self.create_client(scopes=list(scopes), **fields)
 

@@ -127,10 +127,11 @@ def client_create(
         refresh_token_reuse_detection=refresh_token_reuse_detection,
         refresh_token_reuse_grace_seconds=refresh_token_reuse_grace_seconds,
     )
-    from tokenrevoke.configapi.clients import client_json  # the store: only here
+    from tokenrevoke.configapi.client_json import client_json
 
-    # Janssen's client JSON, as the API takes it; the server picks the id unless fixed.
-    document = {k: v for k, v in client_json(client).items() if k != "dn"}
+    # Janssen's client JSON, as the API takes it (scopes as ids: the server accepts ids or
+    # DNs); the server picks the id unless fixed.
+    document = {k: v for k, v in client_json(client).items() if k not in ("dn", "baseDn")}
     if not client_id:
         del document["inum"]
     if secret:

@@ -1,4 +1,5 @@
-"""Creating and managing clients."""
+"""Creating and managing clients (Janssen's ClientsResource): the rules of create, replace,
+patch and delete; the JSON lives in client_json.py."""
 
 from __future__ import annotations
 
@@ -6,26 +7,37 @@ import dataclasses
 import time
 from typing import Any
 
-import orjson
-
+from tokenrevoke.configapi.client_json import (
+    ClientError,
+    ScopeNames,
+    client_from_json,
+    client_json,
+    patch_base,
+)
+from tokenrevoke.configapi.client_schema import GRANT_TYPES
+from tokenrevoke.configapi.config import apply_json_patch
+from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
-from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.scopes import CONFIG_API_SCOPES
 from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.store.base import RevocationTarget, Store
 
-KNOWN_GRANTS = {"client_credentials", "password", "refresh_token", "authorization_code"}
+__all__ = ["ClientError", "client_json", "create", "delete_client", "patch", "replace"]
+
+# The default of the property clientSecretMinimumLength (model/config.py).
+SECRET_MIN_LENGTH = 16
 
 
-class ClientError(ValueError):
-    pass
-
-
-def set_secret(client: Client, box: SecretBox, secret: str) -> Client:
-    if len(secret) < 16:
-        raise ClientError("a client secret must be at least 16 characters")
+def set_secret(
+    client: Client, box: SecretBox, secret: str, min_length: int = SECRET_MIN_LENGTH
+) -> Client:
+    if len(secret) < min_length:
+        raise ClientError(
+            f"a client secret must be at least {min_length} characters "
+            "(property clientSecretMinimumLength)"
+        )
     return dataclasses.replace(
         client,
         secret_hash=box.hash_secret(secret),
@@ -37,7 +49,7 @@ def set_secret(client: Client, box: SecretBox, secret: str) -> Client:
 
 
 def validate(client: Client) -> None:
-    unknown = set(client.grant_types) - KNOWN_GRANTS
+    unknown = set(client.grant_types) - set(GRANT_TYPES)
     if unknown:
         raise ClientError(f"unknown grant types: {sorted(unknown)}")
     if client.auth_method is AuthMethod.TLS_CLIENT_AUTH and not client.tls_subject_dn:
@@ -51,7 +63,11 @@ def validate(client: Client) -> None:
 
 
 async def create_client(
-    store: Store, box: SecretBox, client: Client, secret: str | None = None
+    store: Store,
+    box: SecretBox,
+    client: Client,
+    secret: str | None = None,
+    min_length: int = SECRET_MIN_LENGTH,
 ) -> tuple[Client, str | None]:
     """Store a new client; returns it with its secret (generated unless given), which is
     shown this once and never stored in the clear."""
@@ -63,7 +79,7 @@ async def create_client(
     client = dataclasses.replace(client, created_at=int(time.time()))
     if client.auth_method in SECRET_METHODS:
         secret = secret or new_secret()
-        client = set_secret(client, box, secret)
+        client = set_secret(client, box, secret, min_length)
     else:
         secret = None
     await store.save_client(client)
@@ -110,125 +126,80 @@ async def ensure_admin_client(
     return created, raw, True
 
 
-def describe(client: Client, secret: str | None = None) -> dict[str, Any]:
-    out = client_json(client)
+async def scope_names(store: Store) -> ScopeNames:
+    return ScopeNames.of(await store.list_scopes())
+
+
+async def _existing(store: Store, inum: str) -> Client:
+    client = await store.get_client(inum)
+    if client is None:
+        raise not_found(f"no client {inum}")
+    return client
+
+
+def _secret(data: Any) -> str | None:
+    secret = data.get("clientSecret") if isinstance(data, dict) else None
+    if secret is not None and not isinstance(secret, str):
+        raise bad_request("clientSecret must be a string")
+    return secret or None
+
+
+async def list_json(store: Store) -> list[dict[str, Any]]:
+    names = await scope_names(store)
+    return [client_json(c, names) for c in await store.list_clients()]
+
+
+async def get(store: Store, inum: str) -> dict[str, Any]:
+    return client_json(await _existing(store, inum), await scope_names(store))
+
+
+async def create(store: Store, box: SecretBox, data: Any, min_length: int) -> dict[str, Any]:
+    """POST: the new client's JSON, with its secret (generated unless given) this once."""
+    names = await scope_names(store)
+    client = client_from_json(data, None, names)
+    created, secret = await create_client(store, box, client, _secret(data), min_length)
+    out = client_json(created, names)
     if secret:
         out["clientSecret"] = secret
     return out
 
 
-# -- Janssen's Client JSON ------------------------------------------------------------------
-def client_json(client: Client) -> dict[str, Any]:
-    """Janssen's client JSON names; never the secret."""
-    return {
-        "dn": f"inum={client.client_id},ou=clients,o=jans",
-        "inum": client.client_id,
-        "clientName": client.client_name,
-        "displayName": client.client_name,
-        "grantTypes": list(client.grant_types),
-        "scopes": list(client.scopes),
-        "tokenEndpointAuthMethod": client.auth_method.value,
-        "jwks": orjson.dumps(client.jwks).decode() if client.jwks else None,
-        "jwksUri": client.jwks_uri,
-        "authorizedOrigins": list(client.authorized_origins),
-        "accessTokenAsJwt": client.access_token_as_jwt,
-        "accessTokenLifetime": client.access_token_lifetime,
-        "refreshTokenLifetime": client.refresh_token_lifetime,
-        "disabled": client.disabled,
-        "attributes": {
-            "tlsClientAuthSubjectDn": client.tls_subject_dn,
-            "idTokenLifetime": client.id_token_lifetime,
-            "tlsClientCertificateBoundAccessTokens": client.tls_bound_tokens,
-            # Ours (Janssen has no reuse detection); null follows the server's property.
-            "refreshTokenReuseDetection": client.refresh_token_reuse_detection,
-            "refreshTokenReuseGraceSeconds": client.refresh_token_reuse_grace_seconds,
-        },
-    }
+async def replace(store: Store, box: SecretBox, data: Any, min_length: int) -> dict[str, Any]:
+    """PUT: the body names the client (`inum`) and replaces it whole; a secret is kept
+    unless the body gives a new one."""
+    inum = data.get("inum") if isinstance(data, dict) else None
+    if not isinstance(inum, str) or not inum:
+        raise bad_request("inum is required")
+    names = await scope_names(store)
+    updated = client_from_json(data, await _existing(store, inum), names)
+    return await _save(store, box, updated, _secret(data), min_length, names)
 
 
-def _typed(data: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
-    value = data.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) and kind is int:
-        raise ClientError(f"{name} must be an integer")
-    if not isinstance(value, kind):
-        raise ClientError(f"{name} has the wrong type")
-    return value
+async def patch(
+    store: Store, box: SecretBox, inum: str, operations: Any, min_length: int
+) -> dict[str, Any]:
+    """PATCH: RFC 6902 over the client's JSON (as GET returns it)."""
+    existing = await _existing(store, inum)
+    names = await scope_names(store)
+    document = apply_json_patch(patch_base(existing, names), operations)
+    if document.get("inum") != existing.client_id:
+        raise bad_request("inum cannot be changed")
+    updated = client_from_json(document, existing, names)
+    return await _save(store, box, updated, _secret(document), min_length, names)
 
 
-def _strings(data: dict[str, Any], name: str, default: list[str]) -> list[str]:
-    value = _typed(data, name, list, default)
-    if not all(isinstance(v, str) for v in value):
-        raise ClientError(f"{name} must be a list of strings")
-    return list(value)
-
-
-def _lifetime(data: dict[str, Any], name: str, minimum: int = 1) -> int | None:
-    """An optional number of seconds; a Java int at Janssen."""
-    value: int | None = _typed(data, name, int, None)
-    if value is not None and not minimum <= value <= INT32_MAX:
-        what = "positive" if minimum > 0 else "non-negative"
-        raise ClientError(f"{name} must be a {what} 32-bit integer")
-    return value
-
-
-def scope_ids(values: list[str], by_inum: dict[str, str]) -> list[str]:
-    """Janssen clients may list scope DNs (inum=...,ou=scopes,o=jans); we keep scope ids."""
-    out = []
-    for value in values:
-        if value.startswith("inum=") and ",ou=scopes" in value:
-            inum = value[5:].split(",", 1)[0]
-            if inum not in by_inum:
-                raise ClientError(f"unknown scope {value}")
-            out.append(by_inum[inum])
-        else:
-            out.append(value)
-    return list(dict.fromkeys(out))
-
-
-def client_from_json(data: Any, base: Client | None, scope_inums: dict[str, str]) -> Client:
-    """Build a Client from Janssen's JSON; unknown members are ignored (Janssen's client has
-    many that do not concern the token lifecycle)."""
-    if not isinstance(data, dict):
-        raise ClientError("the client must be a JSON object")
-    attrs = _typed(data, "attributes", dict, {})
-    jwks = data.get("jwks")
-    if isinstance(jwks, str) and jwks.strip():
-        try:
-            jwks = orjson.loads(jwks)
-        except orjson.JSONDecodeError:
-            raise ClientError("jwks is not valid JSON") from None
-    if jwks in ("", None):
-        jwks = None
-    elif not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-        raise ClientError('jwks must be a JWK set: {"keys": [...]}')
-    try:
-        method = AuthMethod(data.get("tokenEndpointAuthMethod") or "client_secret_basic")
-    except ValueError:
-        raise ClientError(
-            f"unsupported tokenEndpointAuthMethod {data.get('tokenEndpointAuthMethod')!r}"
-        ) from None
-    seed = base or Client(client_id="")
-    return dataclasses.replace(
-        seed,
-        client_id=_typed(data, "inum", str, seed.client_id),
-        client_name=_typed(data, "clientName", str, "") or _typed(data, "displayName", str, ""),
-        grant_types=_strings(data, "grantTypes", ["client_credentials"]),
-        scopes=scope_ids(_strings(data, "scopes", []), scope_inums),
-        auth_method=method,
-        jwks=jwks,
-        jwks_uri=_typed(data, "jwksUri", str, None) or None,
-        authorized_origins=_strings(data, "authorizedOrigins", []),
-        access_token_as_jwt=_typed(data, "accessTokenAsJwt", bool, False),
-        access_token_lifetime=_lifetime(data, "accessTokenLifetime"),
-        refresh_token_lifetime=_lifetime(data, "refreshTokenLifetime"),
-        id_token_lifetime=_lifetime(attrs, "idTokenLifetime"),
-        tls_subject_dn=_typed(attrs, "tlsClientAuthSubjectDn", str, None) or None,
-        tls_bound_tokens=_typed(attrs, "tlsClientCertificateBoundAccessTokens", bool, False),
-        refresh_token_reuse_detection=_typed(attrs, "refreshTokenReuseDetection", bool, None),
-        refresh_token_reuse_grace_seconds=_lifetime(
-            attrs, "refreshTokenReuseGraceSeconds", minimum=0
-        ),
-        disabled=_typed(data, "disabled", bool, False),
-    )
+async def _save(
+    store: Store,
+    box: SecretBox,
+    client: Client,
+    secret: str | None,
+    min_length: int,
+    names: ScopeNames,
+) -> dict[str, Any]:
+    validate(client)
+    if secret:
+        client = set_secret(client, box, secret, min_length)
+    elif client.auth_method is AuthMethod.CLIENT_SECRET_JWT and not client.secret_encrypted:
+        raise bad_request("client_secret_jwt needs a clientSecret to be set")
+    await store.save_client(client)
+    return client_json(client, names)

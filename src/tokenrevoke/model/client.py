@@ -54,6 +54,10 @@ class Client:
     refresh_token_reuse_grace_seconds: int | None = None
     disabled: bool = False
     created_at: int = 0
+    # The members of Janssen's client JSON this server does not act on (redirectUris,
+    # subjectType, ...), kept as given and returned; `extra["attributes"]` holds the
+    # `attributes` members likewise (configapi/clients.py).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_public(self) -> bool:

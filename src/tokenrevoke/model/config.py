@@ -118,6 +118,9 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "revocationEventRetryMaxSeconds": ("posint", 300),
     "revocationEventRetentionSeconds": ("posint", 7 * 86400),
     "revocationEventHeartbeatSeconds": ("posint", 15),
+    # Ours: the shortest client secret the config API accepts (Janssen has no minimum; its
+    # own examples use 8 characters). A guessable secret is a credential anyone can use.
+    "clientSecretMinimumLength": ("posint", 16),
 }
 RECEIVER_KEYS = {"url": True, "authorization": False, "audience": False}  # name -> required
 

@@ -201,69 +201,38 @@ async def token_search(request: Request, rt: Runtime, _: Caller) -> Response:
 CLIENT_FIELDS = ("inum", "clientName", "displayName", "tokenEndpointAuthMethod", "disabled")
 
 
-async def _scope_inums(rt: Runtime) -> dict[str, str]:
-    return {s.inum: s.id for s in await rt.store.list_scopes()}
-
-
-async def _client(rt: Runtime, inum: str) -> Any:
-    client = await rt.store.get_client(inum)
-    if client is None:
-        raise not_found(f"no client {inum}")
-    return client
+def _secret_min_length(rt: Runtime) -> int:
+    return int(rt.config()["clientSecretMinimumLength"])
 
 
 async def client_list(request: Request, rt: Runtime, _: Caller) -> Response:
     paging = parse_paging(
         query(request), sort_default="inum", sortable=CLIENT_FIELDS, fields=CLIENT_FIELDS
     )
-    items = [client_admin.client_json(c) for c in await rt.store.list_clients()]
+    items = await client_admin.list_json(rt.store)
     return api_json(page_in_memory(items, paging, ("inum", "clientName", "displayName")))
 
 
 async def client_get(request: Request, rt: Runtime, _: Caller) -> Response:
-    return api_json(client_admin.client_json(await _client(rt, request.path_params["inum"])))
-
-
-def _secret(data: dict[str, Any]) -> str | None:
-    secret = data.get("clientSecret")
-    if secret is not None and not isinstance(secret, str):
-        raise bad_request("clientSecret must be a string")
-    return secret or None
+    return api_json(await client_admin.get(rt.store, request.path_params["inum"]))
 
 
 async def client_create(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    client = client_admin.client_from_json(data, None, await _scope_inums(rt))
-    created, raw = await client_admin.create_client(rt.store, rt.box, client, _secret(data))
-    return api_json(client_admin.describe(created, raw), 201)
+    created = await client_admin.create(rt.store, rt.box, data, _secret_min_length(rt))
+    return api_json(created, 201)
 
 
 async def client_replace(request: Request, rt: Runtime, _: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    inum = body_inum(data)
-    existing = await _client(rt, inum)
-    updated = client_admin.client_from_json(data, existing, await _scope_inums(rt))
-    return api_json(await _save_client(rt, updated, _secret(data)))
+    return api_json(await client_admin.replace(rt.store, rt.box, data, _secret_min_length(rt)))
 
 
 async def client_patch(request: Request, rt: Runtime, _: Caller) -> Response:
-    existing = await _client(rt, request.path_params["inum"])
+    inum = request.path_params["inum"]
+    await client_admin.get(rt.store, inum)  # 404 before reading the body
     patch = await json_body(request, rt, JSON_PATCH)
-    document = config_admin.apply_json_patch(client_admin.client_json(existing), patch)
-    if document.get("inum") != existing.client_id:
-        raise bad_request("inum cannot be changed")
-    updated = client_admin.client_from_json(document, existing, await _scope_inums(rt))
-    return api_json(await _save_client(rt, updated, _secret(document)))
-
-
-async def _save_client(rt: Runtime, client: Any, secret: str | None) -> dict[str, Any]:
-    client_admin.validate(client)
-    if secret:
-        client = client_admin.set_secret(client, rt.box, secret)
-    elif client.auth_method.value == "client_secret_jwt" and not client.secret_encrypted:
-        raise bad_request("client_secret_jwt needs a clientSecret to be set")
-    await rt.store.save_client(client)
-    return client_admin.client_json(client)
+    return api_json(await client_admin.patch(rt.store, rt.box, inum, patch, _secret_min_length(rt)))
 
 
 async def client_delete(request: Request, rt: Runtime, caller: Caller) -> Response:
