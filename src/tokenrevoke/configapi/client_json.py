@@ -3,7 +3,7 @@
 The members this server acts on (grant types, scopes, authentication method, keys,
 lifetimes, ...) become `Client` fields; every other member of Janssen's `Client` schema
 (redirectUris, subjectType, customAttributes, ...) is type-checked against that schema
-(client_schema.py) and kept as given in `Client.extra`, and GET returns it. Members outside
+(janssen_schema.py) and kept as given in `Client.extra`, and GET returns it. Members outside
 the schema are ignored, as Janssen's own JSON binding ignores them.
 
 Scopes are accepted as ids or DNs (`inum=...,ou=scopes,o=jans`) and returned as DNs, as
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from tokenrevoke.configapi.client_schema import CLIENT, CLIENT_ATTRIBUTES, SchemaError, check
+from tokenrevoke.configapi.janssen_schema import CLIENT, CLIENT_ATTRIBUTES, SchemaError, check
 from tokenrevoke.model import AuthMethod, Client, Scope
 from tokenrevoke.model.config import INT32_MAX
 

@@ -14,9 +14,9 @@ from tokenrevoke.configapi.client_json import (
     client_json,
     patch_base,
 )
-from tokenrevoke.configapi.client_schema import GRANT_TYPES
 from tokenrevoke.configapi.config import apply_json_patch
 from tokenrevoke.configapi.errors import bad_request, not_found
+from tokenrevoke.configapi.janssen_schema import GRANT_TYPES
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS

@@ -8,59 +8,91 @@ import time
 from typing import Any
 
 from tokenrevoke.configapi.errors import bad_request
+from tokenrevoke.configapi.janssen_schema import SCOPE, SCOPE_ATTRIBUTES, SchemaError, check
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import Scope, ScopeType
 from tokenrevoke.model.scopes import BUILTIN_SCOPES, OPENID
 from tokenrevoke.store.base import ConflictError, Store
 
+# Members computed here (never taken from a body) and those this server interprets; the
+# rest of Janssen's Scope schema is kept in `Scope.extra`.
+_DERIVED = ("dn", "baseDn", "inum", "creationDate", "umaType")
+_INTERPRETED = ("id", "displayName", "description", "scopeType", "defaultScope", "attributes")
+
 
 def scope_json(scope: Scope) -> dict[str, Any]:
+    """Janssen's scope JSON (members without a value left out: the schema has no nulls)."""
+    extra = dict(scope.extra)
+    attributes = {
+        **(extra.pop("attributes", None) or {}),
+        "showInConfigurationEndpoint": scope.show_in_configuration_endpoint,
+    }
     return {
+        **extra,
         "dn": scope.dn,
+        "baseDn": scope.dn,
         "inum": scope.inum,
         "id": scope.id,
         "displayName": scope.display_name,
         "description": scope.description,
         "scopeType": scope.scope_type.value,
         "defaultScope": scope.default_scope,
-        "attributes": {"showInConfigurationEndpoint": scope.show_in_configuration_endpoint},
+        "attributes": attributes,
         "creationDate": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(scope.creation_date)),
         "umaType": scope.scope_type is ScopeType.UMA,
     }
 
 
+def patch_base(scope: Scope) -> dict[str, Any]:
+    """What a JSON Patch applies to: the scope's JSON with every member of Janssen's schema
+    present (null where it has no value), so that `replace` works on any of them."""
+    document = scope_json(scope)
+    attributes = {**dict.fromkeys(SCOPE_ATTRIBUTES), **document.pop("attributes")}
+    return {**dict.fromkeys(SCOPE), **document, "attributes": attributes}
+
+
+def _checked(data: dict[str, Any], table: dict[str, Any], where: str) -> dict[str, Any]:
+    try:
+        return {k: check(where + k, v, table[k]) for k, v in data.items() if k in table}
+    except SchemaError as exc:
+        raise bad_request(str(exc)) from None
+
+
 def scope_from_json(data: Any, base: Scope | None) -> Scope:
     if not isinstance(data, dict):
         raise bad_request("the scope must be a JSON object")
-    scope_id = data.get("id", base.id if base else None)
+    given = _checked(data, SCOPE, "")
+    attributes = _checked(given.get("attributes") or {}, SCOPE_ATTRIBUTES, "attributes.")
+    scope_id = given.get("id", base.id if base else None)
     if not isinstance(scope_id, str) or not scope_id.strip() or any(c.isspace() for c in scope_id):
         raise bad_request("id is required and must be a non-empty string without spaces")
-    try:
-        scope_type = ScopeType(data.get("scopeType") or (base.scope_type if base else "oauth"))
-    except ValueError:
-        raise bad_request(
-            f"scopeType must be one of {', '.join(t.value for t in ScopeType)}"
-        ) from None
-    attributes = data.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise bad_request("attributes must be an object")
-    fields = {"displayName": str, "description": str, "defaultScope": bool}
-    for name, kind in fields.items():
-        if name in data and data[name] is not None and not isinstance(data[name], kind):
-            raise bad_request(f"{name} has the wrong type")
+    scope_type = ScopeType(given.get("scopeType") or (base.scope_type if base else "oauth"))
+    extra = {
+        k: v
+        for k, v in given.items()
+        if v is not None and k not in _DERIVED and k not in _INTERPRETED
+    }
+    extra_attributes = {
+        k: v for k, v in attributes.items() if v is not None and k != "showInConfigurationEndpoint"
+    }
+    if extra_attributes:
+        extra["attributes"] = extra_attributes
     seed = base or Scope(inum=new_id(), id=scope_id, creation_date=int(time.time()))
-    inum = data.get("inum")
+    inum = given.get("inum")
+    show = attributes.get("showInConfigurationEndpoint")
+    default_scope = given.get("defaultScope")
     return dataclasses.replace(
         seed,
-        inum=inum if isinstance(inum, str) and inum else seed.inum,
+        inum=inum or seed.inum,
         id=scope_id,
-        display_name=data.get("displayName") or seed.display_name or scope_id,
-        description=data.get("description") or seed.description,
+        display_name=given.get("displayName") or seed.display_name or scope_id,
+        description=given.get("description") or seed.description,
         scope_type=scope_type,
-        default_scope=bool(data.get("defaultScope", seed.default_scope)),
-        show_in_configuration_endpoint=bool(
-            attributes.get("showInConfigurationEndpoint", seed.show_in_configuration_endpoint)
+        default_scope=seed.default_scope if default_scope is None else default_scope,
+        show_in_configuration_endpoint=(
+            seed.show_in_configuration_endpoint if show is None else show
         ),
+        extra=extra,
     )
 
 

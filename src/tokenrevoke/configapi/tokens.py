@@ -40,6 +40,19 @@ def janssen_date(epoch: int | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def token_attributes(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Janssen's TokenAttributes: the certificate thumbprint a token is bound to as
+    `x5cs256`, the rest of what we keep about it (username, auth_time, the token a refresh
+    token was rotated from) as the `attributes` string map."""
+    out: dict[str, Any] = {}
+    others = {k: str(v) for k, v in stored.items() if k != "x5t#S256" and v is not None}
+    if stored.get("x5t#S256"):
+        out["x5cs256"] = str(stored["x5t#S256"])
+    if others:
+        out["attributes"] = others
+    return out
+
+
 def token_json(record: TokenRecord) -> dict[str, Any]:
     """Janssen's TokenEntity JSON, plus our revocation fields."""
     out: dict[str, Any] = {
@@ -57,7 +70,7 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
         "grantType": record.grant_type,
         "referenceId": record.reference_id,
         "sessionDn": record.session_id,
-        "attributes": dict(record.attributes),
+        "attributes": token_attributes(record.attributes),
         "tokenTypeEnum": record.token_type.enum_name,
         "revoked": record.revoked_at is not None,
     }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class ScopeType(StrEnum):
@@ -24,6 +25,9 @@ class Scope:
     default_scope: bool = False
     show_in_configuration_endpoint: bool = True
     creation_date: int = 0
+    # The members of Janssen's scope JSON this server does not act on (iconUrl, claims,
+    # umaAuthorizationPolicies, ...), kept as given and returned (configapi/scopes.py).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dn(self) -> str:

@@ -281,7 +281,7 @@ class TokenService:
                 expires_at=now + lifetime, scope=" ".join(scope),
                 user_id=grant.user.inum if grant.user else None,
                 user_dn=grant.user.dn if grant.user else None,
-                reference_id=jti, attributes=dict(attributes),
+                reference_id=jti or new_id(), attributes=dict(attributes),
             )  # fmt: skip
 
         access_lifetime = client.access_token_lifetime or cfg["accessTokenLifetime"]

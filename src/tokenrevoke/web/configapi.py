@@ -301,7 +301,7 @@ async def scope_replace(request: Request, rt: Runtime, _: Caller) -> Response:
 async def scope_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     existing = await _scope(rt, request.path_params["inum"])
     patch = await json_body(request, rt, JSON_PATCH)
-    document = config_admin.apply_json_patch(scope_admin.scope_json(existing), patch)
+    document = config_admin.apply_json_patch(scope_admin.patch_base(existing), patch)
     if document.get("inum") != existing.inum:
         raise bad_request("inum cannot be changed")
     scope = scope_admin.scope_from_json(document, existing)

@@ -1,11 +1,11 @@
-"""The members of Janssen's `Client` and `ClientAttributes` schemas and their JSON types
-(jans-config-api-swagger.yaml, components.schemas), for checking what a client document
-carries. tests/unit/test_client_schema.py compares these tables with Janssen's document,
-so they cannot drift from it.
+"""The members of Janssen's `Client`, `ClientAttributes`, `Scope` and `ScopeAttributes`
+schemas and their JSON types (jans-config-api-swagger.yaml, components.schemas), for
+checking what a document carries. tests/unit/test_janssen_schema.py compares these tables
+with Janssen's document, so they cannot drift from it.
 
 A type is one of: "string", "boolean", "int32", "date-time", "object" (any JSON object),
-"localized" (LocalizedString), "custom" (CustomObjectAttribute), ("array", item type) or
-("enum", allowed strings).
+"strings-object" (an object of strings), "localized" (LocalizedString), "custom"
+(CustomObjectAttribute), ("array", item type) or ("enum", allowed strings).
 """
 
 from __future__ import annotations
@@ -117,6 +117,25 @@ CLIENT_ATTRIBUTES: dict[str, Kind] = {
 }
 
 
+SCOPE: dict[str, Kind] = {
+    **dict.fromkeys(
+        ("dn", "inum", "displayName", "id", "iconUrl", "description", "creatorId", "baseDn"),
+        STRING,
+    ),
+    **dict.fromkeys(("deletable", "defaultScope", "groupClaims", "umaType"), BOOL),
+    **dict.fromkeys(("claims", "dynamicScopeScripts", "umaAuthorizationPolicies"), STRINGS),
+    **dict.fromkeys(("expirationDate", "creationDate"), DATE),
+    "scopeType": ("enum", ("openid", "dynamic", "uma", "spontaneous", "oauth")),
+    "attributes": "object",
+    "creatorType": ("enum", ("none", "client", "user", "auto")),
+    "creatorAttributes": "strings-object",
+}
+SCOPE_ATTRIBUTES: dict[str, Kind] = {
+    "spontaneousClientScopes": STRINGS,
+    "showInConfigurationEndpoint": BOOL,
+}
+
+
 class SchemaError(ValueError):
     """A member whose value does not have the type Janssen's schema gives it."""
 
@@ -149,13 +168,17 @@ def check(name: str, value: Any, kind: Kind) -> Any:
         return value
     if kind == "object" and isinstance(value, dict):
         return value
+    if kind == "strings-object" and isinstance(value, dict):
+        if not all(isinstance(v, str) for v in value.values()):
+            raise SchemaError(f"{name} must be an object of strings")
+        return value
     if kind == "localized" and isinstance(value, dict):
         return _localized(name, value)
     if kind == "custom" and isinstance(value, dict):
         return _custom_attribute(name, value)
     what = {
         STRING: "a string", BOOL: "true or false", INT: "an integer",
-        DATE: "a date-time string", "object": "an object",
+        DATE: "a date-time string", "object": "an object", "strings-object": "an object",
         "localized": "an object (LocalizedString)", "custom": "an object (CustomObjectAttribute)",
     }[kind]  # fmt: skip
     raise SchemaError(f"{name} must be {what}")
