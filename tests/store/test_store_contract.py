@@ -15,6 +15,7 @@ from tokenrevoke.model import (
     AuditEvent,
     AuthMethod,
     Client,
+    Scope,
     ScriptDefinition,
     TokenRecord,
     TokenType,
@@ -272,6 +273,28 @@ def test_config_revisions_and_conflicts(store: Store, loop: asyncio.AbstractEven
     assert run(loop, store.revisions()).config == new_revision
 
 
+def test_clients_and_scopes_keep_janssens_other_members(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    """What the config API stores as given (Janssen members we do not act on) comes back
+    unchanged: nested objects, unicode, big and negative numbers, empty values."""
+    extra = {
+        "redirectUris": ["https://app.example/cb", "http://localhost:4100"],
+        "subjectType": "pairwise",
+        "persistClientAuthorizations": True,
+        "defaultMaxAge": -2147483648,
+        "customAttributes": [{"name": "displayName", "values": ["Api Clïent"], "value": {}}],
+        "clientNameLocalized": {"values": {"fr": "Clïent \u2603", "": ""}},
+        "attributes": {"parLifetime": 2147483647, "spontaneousScopes": []},
+    }
+    client = Client("c-extra", "extra", scopes=["openid"], extra=extra)
+    run(loop, store.save_client(client))
+    assert run(loop, store.get_client("c-extra")) == client
+    scope = Scope(new_id(), "s-extra", extra={"iconUrl": "https://i", "claims": ["a", "b"]})
+    run(loop, store.save_scope(scope))
+    assert [s for s in run(loop, store.list_scopes()) if s.id == "s-extra"] == [scope]
+
+
 def test_clients_users_scripts_keys(store: Store, loop: asyncio.AbstractEventLoop) -> None:
     before = run(loop, store.revisions())
     client = Client(
@@ -394,7 +417,6 @@ def test_concurrent_saves_of_one_scope_id_store_one_and_the_others_conflict(
     scopes (configapi/scopes.py ensure_builtin_scopes): each loser must hear ConflictError,
     never a driver error, and the race must leave one scope per id."""
     from tokenrevoke.configapi.scopes import ensure_builtin_scopes
-    from tokenrevoke.model import Scope
     from tokenrevoke.model.scope import ScopeType
     from tokenrevoke.model.scopes import BUILTIN_SCOPES
 

@@ -43,3 +43,21 @@ def janssen_schema(name: str, schema: str) -> dict[str, Any]:
     found = janssen_doc(name)["components"]["schemas"][schema]
     assert isinstance(found, dict)
     return found
+
+
+def request_examples(name: str, operation_id: str) -> list[Any]:
+    """The request-body examples of one operation of one of Janssen's documents, parsed
+    (Janssen writes them as JSON text)."""
+    import json
+
+    for methods in janssen_doc(name)["paths"].values():
+        for operation in methods.values():
+            if not isinstance(operation, dict) or operation.get("operationId") != operation_id:
+                continue
+            out = []
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                for example in (media.get("examples") or {}).values():
+                    value = example.get("value")
+                    out.append(json.loads(value) if isinstance(value, str) else value)
+            return out
+    raise AssertionError(f"no operation {operation_id} in Janssen's {name}")
