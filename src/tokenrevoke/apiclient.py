@@ -364,6 +364,18 @@ class ConfigApiClient:
         result: dict[str, Any] = self.request("GET", "/scopes", "scopes.read", params=params)
         return result
 
+    def scope_ids_by_dn(self) -> dict[str, str]:
+        """{DN: id} of every scope: clients list their scopes by DN (as Janssen's do)."""
+        out: dict[str, str] = {}
+        seen = 0
+        while True:
+            page = self.list_scopes(limit=200, start=seen)
+            entries = [e for e in page.get("entries") or [] if isinstance(e, dict)]
+            out.update((str(e.get("dn")), str(e.get("id"))) for e in entries)
+            seen += len(entries)
+            if not entries or seen >= int(page.get("totalEntriesCount", 0)):
+                return out
+
     def get_scope(self, inum: str) -> dict[str, Any]:
         result: dict[str, Any] = self.request(
             "GET", f"/scopes/{quote(inum, safe='')}", "scopes.read"

@@ -233,7 +233,8 @@ def test_clients_screen_lists_and_shows_a_client(
     server: Server, admin_api: ConfigApiClient
 ) -> None:
     name = "[b]tui-listed[/b]"  # shown as it is: what the server sends is never markup
-    client = new_client(admin_api, name)
+    client = new_client(admin_api, name, scopes=["openid", "profile"])
+    assert client.data["scopes"][0].startswith("inum=")  # the server lists them by DN
 
     async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
         await pilot.press("3")
@@ -244,6 +245,7 @@ def test_clients_screen_lists_and_shows_a_client(
         row = table.get_row(client.client_id)
         assert str(row[1]) == name and str(row[2]) == "client_secret_basic"
         assert str(row[4]) == "no"
+        assert str(row[5]) == "openid profile"  # shown by id
         table.move_cursor(row=table.get_row_index(client.client_id))
         await pilot.press("enter")
         await settle(pilot)

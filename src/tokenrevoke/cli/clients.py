@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tokenrevoke.apiclient import ConfigApiClient
+from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
 from tokenrevoke.cli.common import AsJson, all_entries, compact, console, fail, print_json, table
 from tokenrevoke.cli.connection import admin_command
 from tokenrevoke.model import AuthMethod, Client, ScopeType
@@ -57,9 +57,17 @@ def client_show(api: ConfigApiClient, inum: str, as_json: AsJson = False) -> Non
     """Show one client (never its secret)."""
     client = api.get_client(inum)
     if as_json:
-        print_json(client)
-    else:
-        console.print(_details(client))
+        print_json(client)  # as the server answers: scopes by DN, as Janssen's
+        return
+    shown = dict(client)
+    if client.get("scopes"):
+        # Scopes by id, readable (the DN where the caller may not read scopes).
+        try:
+            ids = api.scope_ids_by_dn()
+        except ApiClientError:
+            ids = {}
+        shown["scopes"] = [ids.get(s, s) for s in client["scopes"]]
+    console.print(_details(shown))
 
 
 def _jwks(path: Path | None) -> dict[str, Any] | None:
@@ -82,7 +90,10 @@ def client_create(
     client_id: Annotated[str | None, typer.Option(help="Fix the id (default: random).")] = None,
     secret: Annotated[str | None, typer.Option(help="Fix the secret (default: random).")] = None,
     grant_type: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
-    scope: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="A scope id or DN (inum=...,ou=scopes,o=jans). Repeatable."),
+    ] = None,
     auth_method: Annotated[
         AuthMethod, typer.Option(help="tokenEndpointAuthMethod.")
     ] = AuthMethod.CLIENT_SECRET_BASIC,

@@ -20,10 +20,17 @@ COLUMNS = (
     ("Auth method", "method"),
     ("Grant types", "grants"),
     ("Disabled", "disabled"),
+    ("Scopes", "scopes"),
 )
 
 
-def row_of(client: dict[str, Any]) -> tuple[Text, ...]:
+def scope_names(client: dict[str, Any], ids_by_dn: dict[str, str]) -> list[str]:
+    """The client's scopes by id (the server lists them by DN, as Janssen's does); a DN
+    stays a DN where the scopes could not be read."""
+    return [ids_by_dn.get(str(s), str(s)) for s in client.get("scopes") or []]
+
+
+def row_of(client: dict[str, Any], ids_by_dn: dict[str, str]) -> tuple[Text, ...]:
     disabled = bool(client.get("disabled"))
     return (
         cell(client.get("inum"), 14),
@@ -31,6 +38,7 @@ def row_of(client: dict[str, Any]) -> tuple[Text, ...]:
         cell(client.get("tokenEndpointAuthMethod")),
         cell(", ".join(str(g) for g in client.get("grantTypes") or [])),
         cell("yes", style="bold red") if disabled else cell("no"),
+        cell(" ".join(scope_names(client, ids_by_dn)), 40),
     )
 
 
@@ -64,6 +72,7 @@ class ClientsView(Vertical):
         super().__init__()
         self.ctx = ctx
         self.clients: dict[str, dict[str, Any]] = {}
+        self.scope_ids: dict[str, str] = {}  # scope DN -> id
         self.loaded = False
         self.pattern = ""
 
@@ -103,13 +112,17 @@ class ClientsView(Vertical):
         except ApiClientError as exc:
             self.ctx.report.error(exc)
             return
+        try:
+            self.scope_ids = await call(self.ctx.api.scope_ids_by_dn)
+        except ApiClientError:  # no scopes.readonly: scopes are shown by DN
+            self.scope_ids = {}
         self.loaded = True
         entries = [c for c in page.get("entries", []) if isinstance(c, dict)]
         self.clients = {str(c.get("inum")): c for c in entries}
         table = self.query_one("#clients-table", DataTable)
         table.clear()
         for inum, client in self.clients.items():
-            table.add_row(*row_of(client), key=inum)
+            table.add_row(*row_of(client, self.scope_ids), key=inum)
         self._show_detail()
         self.ctx.report.info(f"{page.get('totalEntriesCount', len(entries))} client(s)")
 
@@ -148,6 +161,6 @@ class ClientsView(Vertical):
             return
         self.clients[inum] = client
         table = self.query_one("#clients-table", DataTable)
-        for (_, column), value in zip(COLUMNS, row_of(client), strict=True):
+        for (_, column), value in zip(COLUMNS, row_of(client, self.scope_ids), strict=True):
             table.update_cell(inum, column, value)
         self._show_detail()
