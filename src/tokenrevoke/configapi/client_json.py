@@ -27,8 +27,10 @@ class ClientError(ValueError):
     pass
 
 
-# Members computed from the client's id (never stored) or written only (the secret).
-_DERIVED = ("dn", "baseDn", "inum", "clientSecret")
+# Members computed from the client's id, and credentials, which are never kept as given:
+# the secret (an HMAC, client_secret_jwt's ciphertext) and a registration access token
+# (we do no dynamic registration; a raw token must not reach the store).
+_DERIVED = ("dn", "baseDn", "inum", "clientSecret", "registrationAccessToken")
 # Members this server interprets (the rest of the schema goes to `Client.extra`).
 _INTERPRETED = (
     "clientName", "displayName", "grantTypes", "scopes", "tokenEndpointAuthMethod", "jwks",
