@@ -6,6 +6,7 @@ property test over the schema), and a wrong type is a 400 that says what is wron
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from tests.integration.test_configapi_support import (
     assert_api_error,
 )
 from tests.support.janssen import CONFIG_API_DOC, janssen_schema, request_examples
+from tests.support.postgres import throwaway_database
 from tests.support.server import Client, Server
 
 PROPERTIES = "/jans-auth-server/config"
@@ -28,6 +30,19 @@ PROPERTIES = "/jans-auth-server/config"
 JANSSEN_SCOPE_DN = "inum=C4F7,ou=scopes,o=jans"
 # Members of Janssen's example we normalise or compute (docs/janssen-compatibility.md).
 COMPUTED = {"dn", "baseDn", "inum", "clientSecret", "clientName", "deletable"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """This module runs once per store: what is kept as given must come back from both."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(throwaway_database()) if request.param == "postgres" else None
+        args = ["--database-url", url] if url else []
+        srv = Server(tmp_path_factory.mktemp("srv") / "data", extra_args=args).start()
+        stack.callback(srv.stop)
+        yield srv
 
 
 @pytest.fixture(scope="module")
