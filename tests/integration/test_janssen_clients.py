@@ -327,3 +327,33 @@ def test_any_client_of_janssens_schema_survives_post_get_put_get(api: ConfigApi)
         api.ok("DELETE", f"/openid/clients/{inum}", 204)
 
     round_trip()
+
+
+# -- token entries -----------------------------------------------------------------------
+def test_token_entries_carry_a_reference_id_and_janssens_attributes(
+    server: Server, api: ConfigApi
+) -> None:
+    """Every token has a referenceId (a JWT's is its jti) that finds it (jansId); the
+    attributes are Janssen's TokenAttributes: the string map holds what we keep."""
+    client = api.create_client(
+        grantTypes=["password", "refresh_token", "client_credentials"], accessTokenAsJwt=True
+    )
+    # On the server's own store (its --database-url, where it has one).
+    server.cli(
+        "user", "create", "--username", "janssen-entry", "--password",
+        "a-long-enough-password-1", *server.extra_args,
+    )  # fmt: skip
+    issued = server.password_token(client, "janssen-entry", "a-long-enough-password-1")
+    entries = api.ok("GET", f"/token/client/{client.client_id}")["entries"]
+    assert {e["tokenTypeEnum"] for e in entries} == {"ACCESS_TOKEN", "REFRESH_TOKEN"}
+    for entry in entries:
+        assert isinstance(entry["referenceId"], str) and entry["referenceId"]
+        assert entry["attributes"]["attributes"]["username"] == "janssen-entry"
+        assert set(entry["attributes"]) == {"attributes"}  # not bound to a certificate
+        found = api.ok(
+            "GET", "/token/search", params={"fieldValuePair": f"jansId={entry['referenceId']}"}
+        )["entries"]
+        assert [e["tokenCode"] for e in found] == [entry["tokenCode"]]
+    access = next(e for e in entries if e["tokenTypeEnum"] == "ACCESS_TOKEN")
+    assert access["referenceId"] == server.introspect(issued["access_token"])["jti"]
+    assert len({e["referenceId"] for e in entries}) == len(entries)

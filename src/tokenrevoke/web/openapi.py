@@ -7,6 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke import __version__
+from tokenrevoke.configapi.janssen_schema import (
+    AUTH_METHODS,
+    CLIENT,
+    CLIENT_ATTRIBUTES,
+    SCOPE,
+    SCOPE_ATTRIBUTES,
+    Kind,
+)
 from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
@@ -31,6 +39,47 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     if required:
         schema["required"] = required
     return schema
+
+
+# A date a client document carries as given: RFC 3339, or Janssen's form without an offset.
+_GIVEN_DATE = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}",
+    "description": "RFC 3339 date-time, or yyyy-MM-ddTHH:mm:ss (Janssen's format)",
+}
+
+
+def _janssen(kind: Kind) -> dict[str, Any]:
+    """The OpenAPI schema of one kind of configapi/janssen_schema.py."""
+    if isinstance(kind, tuple):
+        shape, detail = kind
+        if shape == "array":
+            return {"type": "array", "items": _janssen(detail)}
+        return {"type": "string", "enum": list(detail)}
+    strings = {"type": "object", "additionalProperties": _S}
+    schemas: dict[str, dict[str, Any]] = {
+        "string": _S,
+        "boolean": _B,
+        "int32": _I,
+        "date-time": _GIVEN_DATE,
+        "object": {"type": "object"},
+        "strings-object": strings,
+        "localized": _obj({"values": strings}),
+        "custom": _obj(
+            {
+                "name": _S,
+                "multiValued": _B,
+                "values": {"type": "array", "items": {}},
+                "value": {},
+                "displayValue": _S,
+            }
+        ),
+    }
+    return schemas[kind]
+
+
+def _members(table: dict[str, Kind]) -> dict[str, Any]:
+    return {name: _janssen(kind) for name, kind in table.items()}
 
 
 def _paged(items: dict[str, Any]) -> dict[str, Any]:
@@ -108,38 +157,20 @@ SCHEMAS: dict[str, Any] = {
     ),
     "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
     "PagedResult": _paged({"type": "object"}),
+    # Every member of Janssen's Client and Scope schemas (kept as given where we do not act
+    # on them: docs/janssen-compatibility.md), with what we accept where it is narrower.
     "Client": _obj(
         {
-            "dn": _S,
-            "inum": _S,
-            "clientName": _S,
-            "displayName": _S,
-            "clientSecret": _S,
-            "grantTypes": _STRINGS,
-            "scopes": _STRINGS,
+            **_members(CLIENT),
             "tokenEndpointAuthMethod": {
                 "type": "string",
-                "enum": [
-                    "client_secret_basic",
-                    "client_secret_post",
-                    "client_secret_jwt",
-                    "private_key_jwt",
-                    "tls_client_auth",
-                    "self_signed_tls_client_auth",
-                    "none",
-                ],
+                "enum": [m for m in AUTH_METHODS if m != "access_token"],
             },
-            "jwks": {"type": "string", "nullable": True},
-            "jwksUri": {"type": "string", "nullable": True},
-            "authorizedOrigins": _STRINGS,
-            "accessTokenAsJwt": _B,
-            "accessTokenLifetime": {**_I, "nullable": True},
-            "refreshTokenLifetime": {**_I, "nullable": True},
-            "disabled": _B,
             "attributes": _obj(
                 {
-                    "tlsClientAuthSubjectDn": {"type": "string", "nullable": True},
-                    "idTokenLifetime": {**_I, "nullable": True},
+                    **_members(CLIENT_ATTRIBUTES),
+                    # Ours: certificate binding, and the reuse-detection overrides (null =
+                    # follow the server's property).
                     "tlsClientCertificateBoundAccessTokens": _B,
                     "refreshTokenReuseDetection": {**_B, "nullable": True},
                     "refreshTokenReuseGraceSeconds": {**_I, "minimum": 0, "nullable": True},
@@ -149,19 +180,9 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Scope": _obj(
         {
-            "dn": _S,
-            "inum": _S,
-            "id": _S,
-            "displayName": _S,
-            "description": _S,
-            "scopeType": {
-                "type": "string",
-                "enum": ["openid", "dynamic", "uma", "spontaneous", "oauth"],
-            },
-            "defaultScope": _B,
-            "attributes": _obj({"showInConfigurationEndpoint": _B}),
+            **_members(SCOPE),
+            "attributes": _obj(_members(SCOPE_ATTRIBUTES)),
             "creationDate": _DATE,
-            "umaType": _B,
         }
     ),
     "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
