@@ -20,14 +20,15 @@ from tokenrevoke.configapi.janssen_schema import GRANT_TYPES
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
+from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import CONFIG_API_SCOPES
 from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.store.base import RevocationTarget, Store
 
 __all__ = ["ClientError", "client_json", "create", "delete_client", "patch", "replace"]
 
-# The default of the property clientSecretMinimumLength (model/config.py).
-SECRET_MIN_LENGTH = 16
+# The default of the property clientSecretMinimumLength, for callers without the config.
+SECRET_MIN_LENGTH: int = PROPERTIES["clientSecretMinimumLength"][1]
 
 
 def set_secret(
