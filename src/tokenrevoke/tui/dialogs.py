@@ -99,7 +99,7 @@ KIND_HELP = {
     "count": "an integer, 0 or more (0 = off)",
     "window": "a number of seconds, from 1 to 86400",
     "url": "an absolute http(s) URL, or null for the default",
-    "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all enabled)',
+    "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all on)',
     "strlist": 'a JSON list of strings, e.g. ["issuer", "jwks_uri"]',
     "cors": "a JSON list of CORS filter objects",
 }
