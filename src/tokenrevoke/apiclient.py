@@ -158,6 +158,11 @@ class ConfigApiClient:
         self._tokens: dict[str, _CachedToken] = {}
         self._token_lock = threading.Lock()
 
+    @property
+    def client_id(self) -> str:
+        """The client this signs in as."""
+        return self._credentials[0]
+
     def close(self) -> None:
         self._http.close()
 

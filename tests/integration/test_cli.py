@@ -194,13 +194,16 @@ def test_config_get_set_patch(srv: Server, tmp_path: Path) -> None:
 def test_feature_list_disable_enable(srv: Server) -> None:
     client = srv.create_client("--name", "cli-flags")
     state = as_json(srv.admin("feature", "list", "--json"))
-    assert isinstance(state, dict) and state["REVOKE_TOKEN"] is True and len(state) == 25
+    assert isinstance(state, dict) and len(state) == 25
+    assert state["REVOKE_TOKEN"] == {
+        "configured": True, "implemented": True, "enabled": True, "state": "enabled"
+    }  # fmt: skip
     try:
         assert "REVOKE_TOKEN disabled" in ok(srv.admin("feature", "disable", "revoke_token"))
         srv.wait_until(lambda: srv.send_revoke(client, token="x").status_code == 403)
         table = ok(srv.admin("feature", "list"))
-        assert re.search(r"REVOKE_TOKEN\s+│\s+no", table), table
-        assert re.search(r"INTROSPECTION\s+│\s+yes", table), table
+        assert re.search(r"REVOKE_TOKEN\s+│\s+yes\s+│\s+disabled", table), table
+        assert re.search(r"INTROSPECTION\s+│\s+yes\s+│\s+enabled", table), table
     finally:
         ok(srv.admin("feature", "enable", "REVOKE_TOKEN"))
     srv.wait_until(lambda: srv.send_revoke(client, token="x").status_code == 200)
@@ -208,6 +211,47 @@ def test_feature_list_disable_enable(srv: Server) -> None:
     assert "unknown feature flag 'NOPE'" in failed(
         srv.admin("feature", "enable", "NOPE", check=False)
     )
+
+
+def test_feature_list_marks_the_flags_tokenrevoke_does_not_implement(srv: Server) -> None:
+    """With `featureFlags` empty Janssen enables all 25; tokenrevoke implements three, and
+    says so: the others are never called enabled."""
+    assert as_json(srv.admin("config", "get", "featureFlags")) == []
+    table = ok(srv.admin("feature", "list"))
+    assert all(len(line) <= 80 for line in table.splitlines()), table  # fits, wraps nothing
+    rows = {
+        cells[0]: cells[1:]
+        for line in table.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 3
+    }
+    for flag in ("REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"):
+        assert rows[flag] == ["yes", "enabled"], table
+    for flag in ("CIBA", "UMA", "U2F", "PAR", "SSA", "HEALTH_CHECK"):
+        assert rows[flag] == ["no", "no effect (configured on)"], table
+    assert sum(1 for v in rows.values() if v[1] == "enabled") == 3
+    assert list(rows)[:3] == ["REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"]
+
+    state = as_json(srv.admin("feature", "list", "--json"))
+    assert isinstance(state, dict)
+    assert [f for f, s in state.items() if s["enabled"]] == [
+        "GLOBAL_TOKEN_REVOCATION", "INTROSPECTION", "REVOKE_TOKEN"
+    ]  # fmt: skip
+    assert state["CIBA"] == {
+        "configured": True, "implemented": False, "enabled": False,
+        "state": "no effect (configured on)",
+    }  # fmt: skip
+
+    try:  # turning one off is stored (a Janssen configuration round-trips), and said so
+        said = ok(srv.admin("feature", "disable", "ciba"))
+        assert "CIBA configured off" in said and "no effect here" in said
+        assert "disabled" not in said
+        after = as_json(srv.admin("feature", "list", "--json"))
+        assert isinstance(after, dict)
+        assert after["CIBA"]["state"] == "no effect (configured off)"
+    finally:
+        said = ok(srv.admin("feature", "enable", "CIBA"))
+        assert "CIBA configured on" in said and "enabled" not in said
+    assert as_json(srv.admin("config", "get", "featureFlags")) == []
 
 
 # -- scripts ------------------------------------------------------------------------------

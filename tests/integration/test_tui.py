@@ -24,16 +24,20 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.color import Color
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static, Switch
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server, free_port
 from tokenrevoke.apiclient import ConfigApiClient
-from tokenrevoke.model.config import FeatureFlag
+from tokenrevoke.model.config import IMPLEMENTED_FLAGS, FeatureFlag
 from tokenrevoke.model.scopes import CONFIG
 from tokenrevoke.tui.app import TokenRevokeApp
 from tokenrevoke.tui.clients import ClientsView
 from tokenrevoke.tui.dialogs import ConfirmDialog, EditPropertyDialog
+from tokenrevoke.tui.properties import FLAG_ORDER, FlagToggle
 from tokenrevoke.tui.scripts import ScriptsView
 from tokenrevoke.tui.tokens import TokensView
 
@@ -104,23 +108,31 @@ def new_client(api: ConfigApiClient, name: str, **extra: Any) -> Client:
 
 
 # -- Properties and feature flags ------------------------------------------------------------
-def test_feature_flag_switch_turns_revocation_off_and_on(
+def line_of(widget: Widget, y: int = 0) -> Strip:
+    """What the widget draws on its line `y`, as the terminal gets it."""
+    return widget.render_line(y)
+
+
+def test_revoke_token_is_two_keys_from_the_start_and_flips_from_the_keyboard(
     server: Server, admin_api: ConfigApiClient
 ) -> None:
     client = new_client(admin_api, "tui-flags")
     token = server.token(client)["access_token"]
 
     async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
-        switch = app.query_one("#flag-REVOKE_TOKEN", Switch)
-        assert switch.value is True and not switch.disabled
-        switch.focus()
-        await pilot.press("enter")
+        toggle = app.query_one("#flag-REVOKE_TOKEN", FlagToggle)
+        assert toggle.value is True and not toggle.disabled
+        assert "on" in line_of(toggle).text.split()
+        await pilot.press("f")  # key 1: to the flags, REVOKE_TOKEN first
+        assert app.focused is toggle
+        await pilot.press("space")  # key 2: off
         await settle(pilot)
 
         flags = admin_api.feature_flags()
         assert flags and "REVOKE_TOKEN" not in flags
         assert set(flags) == {f.value for f in FeatureFlag} - {"REVOKE_TOKEN"}
-        assert switch.value is False
+        assert toggle.value is False
+        assert "off" in line_of(toggle).text.split()  # a word, not only a colour
         server.wait_until(lambda: server.send_revoke(client, token=token).status_code == 403)
         table = app.query_one("#props-table", DataTable)
         assert "REVOKE_TOKEN" not in str(table.get_cell("featureFlags", "value"))
@@ -129,8 +141,16 @@ def test_feature_flag_switch_turns_revocation_off_and_on(
         await pilot.press("enter")
         await settle(pilot)
         assert admin_api.feature_flags() == []  # everything on again: the empty list
-        assert switch.value is True
+        assert toggle.value is True and "on" in line_of(toggle).text.split()
         assert server.is_active(token)  # the 403s revoked nothing
+
+        # The other ways there: Right from the table; Tab twice (table, detail pane, flag).
+        table.focus()
+        await pilot.press("right")
+        assert app.focused is toggle
+        table.focus()
+        await pilot.press("tab", "tab")
+        assert app.focused is toggle
 
     try:
         drive(server.url, scenario)
@@ -140,39 +160,119 @@ def test_feature_flag_switch_turns_revocation_off_and_on(
     assert not server.is_active(token)
 
 
-def test_edit_property_shows_the_servers_error_then_saves(
-    server: Server, admin_api: ConfigApiClient
-) -> None:
+def test_arrows_move_between_the_flags_fields_and_buttons(server: Server) -> None:
     async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
         table = app.query_one("#props-table", DataTable)
+        assert app.focused is table
+        order = [app.query_one(f"#flag-{flag.value}", FlagToggle) for flag in FLAG_ORDER]
+        await pilot.press("right")
+        assert app.focused is order[0]
+        for expected in order[1:]:
+            await pilot.press("down")
+            assert app.focused is expected
+        await pilot.press("down")  # the last stays
+        assert app.focused is order[-1]
+        for expected in reversed(order[:-1]):
+            await pilot.press("up")
+            assert app.focused is expected
+        await pilot.press("down", "left")  # back to the table...
+        assert app.focused is table
+        await pilot.press("right")  # ...and to the flag last visited
+        assert app.focused is order[1]
+        assert [t.value for t in order] == [True] * len(order)  # moving flipped nothing
+
+        # Tokens: from the search box down into the results.
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press("down")
+        assert app.focused is app.query_one("#tokens-table", DataTable)
+
+        # A dialog: the arrows go between the field and the buttons.
+        await pilot.press("1")
+        await settle(pilot)
         table.move_cursor(row=table.get_row_index("accessTokenLifetime"))
         await pilot.press("e")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, EditPropertyDialog)
-        await pilot.press("minus", "5", "enter")  # the "300" is selected: typing replaces it
-        await settle(pilot)
-        assert dialog.is_current  # still open, with the server's message
-        assert "accessTokenLifetime must be a positive integer" in dialog.error_text
-        assert admin_api.get_properties()["accessTokenLifetime"] == 300
-
-        dialog.query_one("#value", Input).value = "600"
-        await pilot.press("enter")
-        await settle(pilot)
-        assert not dialog.is_current
-        assert admin_api.get_properties()["accessTokenLifetime"] == 600
-        assert str(table.get_cell("accessTokenLifetime", "value")) == "600"
-
-        await pilot.press("e")  # Escape cancels without saving
-        await settle(pilot)
+        assert app.focused is dialog.query_one("#value", Input)
+        await pilot.press("down")
+        assert app.focused is dialog.query_one("#save", Button)
+        await pilot.press("right")
+        assert app.focused is dialog.query_one("#cancel", Button)
+        await pilot.press("up", "up")
+        assert app.focused is dialog.query_one("#value", Input)
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, EditPropertyDialog)
 
+    drive(server.url, scenario)
+
+
+def test_focus_is_plain_to_see_and_states_are_words(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    admin_api.set_property("featureFlags", ["INTROSPECTION", "CIBA"])
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        toggles = {t.flag: t for t in app.query(FlagToggle)}
+        words = {flag: line_of(t).text.split()[0] for flag, t in toggles.items()}
+        assert words[FeatureFlag.REVOKE_TOKEN] == "off"
+        assert words[FeatureFlag.INTROSPECTION] == "on"
+        assert words[FeatureFlag.CIBA] == "on" and words[FeatureFlag.UMA] == "off"
+        # The unimplemented ones sit under a heading that says they do nothing here.
+        pane = app.query_one("#flags")
+        names = [
+            str(w.content) if isinstance(w, Label) else w.flag.value
+            for w in pane.children
+            if isinstance(w, Label | FlagToggle)
+        ]
+        heading = names.index("Not implemented (no effect):")
+        assert names[heading - 3 : heading] == [f.value for f in IMPLEMENTED_FLAGS]
+        assert "CIBA" in names[heading:] and "REVOKE_TOKEN" not in names[heading:]
+
+        revoke, introspection = (
+            toggles[FeatureFlag.REVOKE_TOKEN],
+            toggles[FeatureFlag.INTROSPECTION],
+        )
+        await pilot.press("f")
+        assert app.focused is revoke
+        focused, other = line_of(revoke), line_of(introspection)
+        assert focused.text.startswith("\u25b6") and not other.text.startswith("\u25b6")
+        # The whole line takes the accent colour: a solid background, far from the others'.
+        accent = Color.parse(app.current_theme.accent or "")
+        assert near(background(focused), accent)
+        assert not near(background(other), accent, 60)
+
+        # A table says it has the focus in its header; the search bar in its label.
+        table = app.query_one("#props-table", DataTable)
+        assert not table.has_focus and accent_header(table, accent) is False
+        table.focus()
+        await pilot.pause()
+        assert accent_header(table, accent) is True
+
     try:
         drive(server.url, scenario)
     finally:
-        admin_api.set_property("accessTokenLifetime", 300)
+        admin_api.set_property("featureFlags", [])
+
+
+def background(strip: Strip) -> Color:
+    """The background of a line's first cell."""
+    style = list(strip)[0].style
+    assert style is not None and style.bgcolor is not None
+    return Color.from_rich_color(style.bgcolor)
+
+
+def near(a: Color, b: Color, within: int = 4) -> bool:
+    """The same colour give or take rounding (a composited colour may be one off)."""
+    return max(abs(a.r - b.r), abs(a.g - b.g), abs(a.b - b.b)) <= within
+
+
+def accent_header(table: DataTable[Any], accent: Color) -> bool:
+    return near(background(line_of(table, 0)), accent, 16)  # DataTable tints it a little
 
 
 # -- Tokens -----------------------------------------------------------------------------------
@@ -226,6 +326,102 @@ def test_search_inspect_and_revoke_a_token_with_confirmation(
         assert '"revoked": true' in text_of(app.query_one("#token-json", Static))
 
     drive(server.url, scenario)
+
+
+def test_config_api_session_tokens_are_hidden_until_asked_for(
+    server: Server, admin_api: ConfigApiClient
+) -> None:
+    client = new_client(admin_api, "tui-visible")
+    code = code_of(server.token(client)["access_token"])
+    # Another admin tool's session: another client, only a config-API scope.
+    tool = new_client(admin_api, "tui-other-tool", scopes=[CONFIG + "token.readonly"])
+    tool_code = code_of(server.token(tool, scope=CONFIG + "token.readonly")["access_token"])
+    # A token of that same client for something else is no admin session.
+    tool_web = new_client(admin_api, "tui-web", scopes=["openid", CONFIG + "token.readonly"])
+    mixed = code_of(server.token(tool_web, scope="openid " + CONFIG + "token.readonly")[
+        "access_token"
+    ])  # fmt: skip
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        view = app.query_one(TokensView)
+        table = app.query_one("#tokens-table", DataTable)
+        own = [c for c, e in view.found.items() if e.get("clientId") == ADMIN_ID]
+        assert own, "the TUI's own config-API sessions were read"
+        assert not set(own) & set(view.entries)  # and not shown
+        assert tool_code in view.found and tool_code not in view.entries
+        assert code in view.entries and mixed in view.entries
+        assert table.row_count == len(view.entries)
+        assert "config-API session token(s) hidden (a: show)" in app.reporter.last
+
+        await pilot.press("a")
+        assert set(own) | {tool_code, code, mixed} <= set(view.entries)
+        assert table.row_count == len(view.found)
+        assert "config-API sessions, dimmed (a: hide)" in app.reporter.last
+
+        await pilot.press("a")
+        assert not set(own) & set(view.entries) and code in view.entries
+
+        # Named by its tknCde, an admin session's token is shown all the same.
+        await pilot.press("slash")
+        app.query_one("#token-search", Input).value = own[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert list(view.entries) == [own[0]]
+
+    drive(server.url, scenario)
+
+
+def fits(table: DataTable[Any]) -> None:
+    """Every row on one line, the whole of it on screen: nothing wraps or hides sideways."""
+    assert table.row_count, "nothing to look at"
+    assert table.virtual_size.width <= table.scrollable_content_region.width
+    assert all(row.height == 1 for row in table.rows.values())
+    columns = [c.key for c in table.ordered_columns]
+    visible = min(table.row_count, table.scrollable_content_region.height - 1)
+    for y, row in enumerate(table.ordered_rows[:visible], start=1):
+        line = line_of(table, y).text
+        first, last = (str(table.get_cell(row.key, c)) for c in (columns[0], columns[-1]))
+        shown = line.strip()  # the last cell whole, or cut to fit with an ellipsis
+        assert shown.startswith(first[:3]) and last[:3] in shown, line
+        assert shown.endswith(last) or shown.endswith("\u2026"), line
+
+
+def test_tables_fit_80_columns(server: Server, admin_api: ConfigApiClient) -> None:
+    long_name = "a client with a name much longer than any column could hold " * 2
+    grants = ["authorization_code", "refresh_token", "client_credentials", "password"]
+    client = new_client(admin_api, long_name, grantTypes=grants)
+    server.token(client)
+    script = admin_api.create_script(
+        {"name": "tui-wide-" + "x" * 50, "scriptType": "revoke_token", "script": ALLOW_SCRIPT,
+         "enabled": False, "level": 10}
+    )  # fmt: skip
+
+    async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
+        assert app.size.width == 80
+        fits(app.query_one("#props-table", DataTable))
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("a")  # the admin sessions too: more rows, the same widths
+        await settle(pilot)
+        tokens = app.query_one("#tokens-table", DataTable)
+        fits(tokens)
+        assert all(len(str(tokens.get_cell(k, "code"))) <= 10 for k in tokens.rows)  # cut hashes
+        await pilot.press("3")
+        await settle(pilot)
+        clients = app.query_one("#clients-table", DataTable)
+        clients.move_cursor(row=clients.get_row_index(client.client_id))
+        await settle(pilot)
+        fits(clients)
+        await pilot.press("4")
+        await settle(pilot)
+        fits(app.query_one("#scripts-table", DataTable))
+
+    try:
+        drive(server.url, scenario, size=(80, 24))
+    finally:
+        admin_api.delete_script(script["inum"])
 
 
 # -- Clients and scripts ---------------------------------------------------------------------
@@ -294,7 +490,7 @@ def test_scripts_screen_enables_and_disables_a_script(
 def test_wrong_secret_is_reported(server: Server) -> None:
     async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
         assert "401" in app.reporter.last_error
-        assert app.query_one("#flag-REVOKE_TOKEN", Switch).disabled
+        assert app.query_one("#flag-REVOKE_TOKEN", FlagToggle).disabled
         await pilot.press("2", "slash", "x", "enter")
         await settle(pilot)
         assert "401" in app.reporter.last_error
@@ -322,7 +518,7 @@ def test_missing_scope_is_reported_and_the_rest_works(
         assert "403" in app.reporter.last_error and "properties.readonly" in app.reporter.last_error
         await pilot.press("2", "slash")
         app.query_one("#token-search", Input).value = reader.client_id
-        await pilot.press("enter")
+        await pilot.press("enter", "a")  # a config-API session's token, shown on request
         await settle(pilot)
         assert code_of(token) in app.query_one(TokensView).entries  # with the TUI's own
         await pilot.press("r", "y")  # needs token.delete, which this client lacks
@@ -334,7 +530,7 @@ def test_missing_scope_is_reported_and_the_rest_works(
 
 
 # -- Screenshots for docs/tui.md ---------------------------------------------------------------
-def make_screenshots(out: Path, size: tuple[int, int] = (100, 30)) -> list[Path]:
+def make_screenshots(out: Path, size: tuple[int, int] = (80, 24)) -> list[Path]:
     """Start a server with a few clients and tokens, and save the Properties and Tokens
     screens as SVG (and PNG when `cairosvg` or `rsvg-convert` is on PATH)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -354,9 +550,10 @@ def make_screenshots(out: Path, size: tuple[int, int] = (100, 30)) -> list[Path]
             async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
                 table = app.query_one("#props-table", DataTable)
                 table.move_cursor(row=table.get_row_index("featureFlags"))
+                await pilot.press("f")  # the focus on REVOKE_TOKEN
                 await settle(pilot)
                 app.save_screenshot("tui-properties.svg", str(out))
-                await pilot.press("2", "slash", *"web-shop", "enter")
+                await pilot.press("2")  # every token but the admin tools' own
                 await settle(pilot)
                 app.query_one("#tokens-table", DataTable).move_cursor(row=1)
                 await settle(pilot)

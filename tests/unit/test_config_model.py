@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tokenrevoke.model import AppConfiguration, ConfigError, FeatureFlag
-from tokenrevoke.model.config import PROPERTIES, parse_property_value, validate_document
+from tokenrevoke.model.config import (
+    IMPLEMENTED_FLAGS,
+    PROPERTIES,
+    flag_states,
+    flags_on,
+    parse_property_value,
+    validate_document,
+)
 
 BASE = "https://as.example.com"
 
@@ -112,3 +119,51 @@ def test_push_receivers_are_kept_as_given() -> None:
     assert validate_document({"revocationEventReceivers": receivers}) == {
         "revocationEventReceivers": receivers
     }
+
+
+# -- which flags tokenrevoke implements (shown by `feature list` and the TUI) ----------------
+def flags_checked_by_the_server() -> set[FeatureFlag]:
+    """Every `FeatureFlag.X` the server's code names (the CLI, the TUI and the model only
+    list them)."""
+    import ast
+    from pathlib import Path
+
+    import tokenrevoke
+
+    root = Path(tokenrevoke.__file__).parent
+    listing = {root / "cli", root / "tui", root / "model"}
+    named: set[FeatureFlag] = set()
+    for path in root.rglob("*.py"):
+        if any(part in listing for part in path.parents):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "FeatureFlag"
+            ):
+                named.add(FeatureFlag(node.attr))
+    return named
+
+
+def test_implemented_flags_are_exactly_those_the_server_checks() -> None:
+    assert set(IMPLEMENTED_FLAGS) == flags_checked_by_the_server()
+    assert len(IMPLEMENTED_FLAGS) == len(set(IMPLEMENTED_FLAGS))
+
+
+def test_an_unimplemented_flag_is_never_called_enabled() -> None:
+    states = {s.flag: s for s in flag_states([])}  # [] = every flag configured on
+    assert [s.flag for s in flag_states([])][:3] == list(IMPLEMENTED_FLAGS)
+    assert len(states) == len(FeatureFlag)
+    assert states[FeatureFlag.REVOKE_TOKEN].state == "enabled"
+    for flag in (FeatureFlag.CIBA, FeatureFlag.UMA, FeatureFlag.U2F, FeatureFlag.PAR):
+        assert states[flag].configured and not states[flag].enabled
+        assert states[flag].state == "no effect (configured on)"
+    assert all("enabled" not in s.state for s in states.values() if not s.implemented)
+
+    listed = {s.flag: s for s in flag_states(["ciba", "INTROSPECTION", "nope"])}
+    assert listed[FeatureFlag.REVOKE_TOKEN].state == "disabled"
+    assert listed[FeatureFlag.INTROSPECTION].state == "enabled"
+    assert listed[FeatureFlag.CIBA].state == "no effect (configured on)"
+    assert listed[FeatureFlag.UMA].state == "no effect (configured off)"
+    assert flags_on(["nope"]) == frozenset(FeatureFlag)  # only unknown names: all on

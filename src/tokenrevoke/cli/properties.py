@@ -13,8 +13,14 @@ import typer
 from tokenrevoke.apiclient import ConfigApiClient
 from tokenrevoke.cli.common import AsJson, compact, console, fail, print_json, table
 from tokenrevoke.cli.connection import admin_command
-from tokenrevoke.model import ConfigError, FeatureFlag
-from tokenrevoke.model.config import parse_flag, parse_property_value, toggle_flag
+from tokenrevoke.model import ConfigError
+from tokenrevoke.model.config import (
+    FlagState,
+    flag_states,
+    parse_flag,
+    parse_property_value,
+    toggle_flag,
+)
 
 config_app = typer.Typer(
     help="Read and change auth-server properties (config API).", no_args_is_help=True
@@ -98,24 +104,31 @@ def config_patch(
 
 
 # -- feature flags ------------------------------------------------------------------------
-def enabled_flags(configured: list[str]) -> set[str]:
-    """As the server reads `featureFlags`: unknown names ignored; none left = all enabled."""
-    known = {f.value for f in FeatureFlag}
-    return {f.upper() for f in configured} & known or known
-
-
 @feature_app.command("list")
 @admin_command
 def feature_list(api: ConfigApiClient, as_json: AsJson = False) -> None:
-    """Show every feature flag and whether it is enabled."""
-    on = enabled_flags(api.feature_flags())
-    state = {f.value: f.value in on for f in FeatureFlag}
+    """Show every feature flag: whether tokenrevoke implements it, and its state. The
+    implemented ones come first; the others are Janssen's, stored but without effect here."""
+    states = flag_states(api.feature_flags())
     if as_json:
-        print_json(state)
+        print_json(
+            {
+                s.flag.value: {
+                    "configured": s.configured,
+                    "implemented": s.implemented,
+                    "enabled": s.enabled,
+                    "state": s.state,
+                }
+                for s in states
+            }
+        )
         return
-    grid = table("feature flag", "enabled")
-    for flag, enabled in state.items():
-        grid.add_row(flag, "[green]yes[/green]" if enabled else "[red]no[/red]")
+    grid = table("feature flag", "implemented here", "state")
+    for s in states:
+        colour = ("green" if s.enabled else "red") if s.implemented else "dim"
+        grid.add_row(
+            s.flag.value, "yes" if s.implemented else "no", f"[{colour}]{s.state}[/{colour}]"
+        )
     console.print(grid)
 
 
@@ -126,13 +139,21 @@ def _set_flag(api: ConfigApiClient, name: str, enabled: bool) -> None:
         raise fail(str(exc)) from None
     flags = toggle_flag(api.feature_flags(), flag, enabled)
     api.set_property("featureFlags", flags)
-    console.print(f"{flag.value} {'enabled' if enabled else 'disabled'}")
+    state = FlagState(flag, enabled)
+    if state.implemented:
+        console.print(f"{flag.value} {state.state}")
+    else:  # stored for Janssen's sake; never reported as enabled
+        console.print(
+            f"{flag.value} configured {'on' if enabled else 'off'}: tokenrevoke does not "
+            "implement it, so this has no effect here"
+        )
 
 
 @feature_app.command("enable")
 @admin_command
 def feature_enable(api: ConfigApiClient, name: str) -> None:
-    """Enable a feature flag (for example REVOKE_TOKEN)."""
+    """Enable a feature flag (for example REVOKE_TOKEN). Janssen's flags that tokenrevoke
+    does not implement are stored too, and said to have no effect."""
     _set_flag(api, name, True)
 
 

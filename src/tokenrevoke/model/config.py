@@ -8,7 +8,7 @@ rules and a bad value is rejected before anything is stored.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -51,6 +51,57 @@ class FeatureFlag(StrEnum):
     STATUS_LIST = "STATUS_LIST"
     ACCESS_EVALUATION = "ACCESS_EVALUATION"
     RATE_LIMIT = "RATE_LIMIT"
+
+
+# The flags that gate something here (oauth/revocation.py, introspection.py,
+# global_revocation.py and discovery.py check them). The other names are Janssen's features
+# that tokenrevoke does not have: accepted and stored, so a Janssen `featureFlags` value
+# round-trips, but they change nothing. The CLI and the TUI show the difference from here.
+IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
+    FeatureFlag.REVOKE_TOKEN,
+    FeatureFlag.INTROSPECTION,
+    FeatureFlag.GLOBAL_TOKEN_REVOCATION,
+)
+
+
+def flags_on(configured: Iterable[str]) -> frozenset[FeatureFlag]:
+    """The features a `featureFlags` value turns on, as Janssen reads it: the known names
+    listed (any case), or every feature when none is (an empty list, or only unknown names)."""
+    known = {f.value: f for f in FeatureFlag}
+    listed = frozenset(known[n.upper()] for n in configured if n.upper() in known)
+    return listed or frozenset(FeatureFlag)
+
+
+@dataclass(frozen=True, slots=True)
+class FlagState:
+    """One feature flag as an operator should read it: what `featureFlags` says (Janssen's
+    meaning), whether tokenrevoke implements it, and so whether it is in force here."""
+
+    flag: FeatureFlag
+    configured: bool
+
+    @property
+    def implemented(self) -> bool:
+        return self.flag in IMPLEMENTED_FLAGS
+
+    @property
+    def enabled(self) -> bool:
+        """In force here: configured on and implemented."""
+        return self.configured and self.implemented
+
+    @property
+    def state(self) -> str:
+        """In words; an unimplemented flag is never called enabled."""
+        if self.implemented:
+            return "enabled" if self.configured else "disabled"
+        return f"no effect (configured {'on' if self.configured else 'off'})"
+
+
+def flag_states(configured: Iterable[str]) -> list[FlagState]:
+    """Every flag: the implemented ones first, then the others in Janssen's order."""
+    on = flags_on(configured)
+    others = [f for f in FeatureFlag if f not in IMPLEMENTED_FLAGS]
+    return [FlagState(flag, flag in on) for flag in (*IMPLEMENTED_FLAGS, *others)]
 
 
 DEFAULT_CORS_FILTER: dict[str, Any] = {

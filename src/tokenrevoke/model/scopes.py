@@ -47,3 +47,8 @@ BUILTIN_SCOPES: tuple[str, ...] = (
     REVOCATION_EVENTS,
     *CONFIG_API_SCOPES,
 )
+
+
+def is_config_api_scope(scope: str) -> bool:
+    """A scope of the config API (Janssen's are URLs under these two prefixes)."""
+    return scope.startswith((CONFIG, AUTH_CONFIG))

@@ -44,10 +44,29 @@ class TokenRevokeApp(App[None]):
         scrollbar-size-vertical: 1;
         scrollbar-size-horizontal: 1;
     }
+    /* Where the focus is must be plain to see: an accent background or bar, not a shade. */
+    DataTable:focus > .datatable--header {
+        background: $accent;
+        color: $text;
+    }
+    Input:focus {
+        background: $accent 35%;
+    }
+    #search-bar:focus-within > Label, #filter-bar:focus-within > Label {
+        background: $accent;
+        text-style: bold;
+    }
+    VerticalScroll:focus {
+        border-top: thick $accent;
+    }
     """
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("f5,ctrl+r", "reload", "Refresh"),
+        # Arrows move the focus wherever they mean nothing else (from a search box to its
+        # table, between a dialog's field and buttons); tables and lists keep their own.
+        Binding("down,right", "focus_next", "Next", show=False),
+        Binding("up,left", "focus_previous", "Previous", show=False),
         *(Binding(str(n), f"show_tab('{tab}')", show=False) for n, tab in enumerate(TABS, 1)),
     ]
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from tokenrevoke.apiclient import ApiClientError
-from tokenrevoke.tui.common import Context, call, cell, pretty
+from tokenrevoke.tui.common import Context, FitTable, call, cell, pretty
 
 COLUMNS = (
     ("Inum", "inum"),
@@ -80,7 +80,7 @@ class ClientsView(Vertical):
         with Horizontal(id="filter-bar"):
             yield Label("Filter")
             yield Input(placeholder="name or inum", id="client-filter", compact=True)
-        table: DataTable[Text] = DataTable(id="clients-table", cursor_type="row")
+        table: DataTable[Text] = FitTable(id="clients-table", cursor_type="row")
         for label, key in COLUMNS:
             table.add_column(label, key=key)
         yield table

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from rich.json import JSON
 from rich.text import Text
 from textual.app import App
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import RowKey
 
 from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
 
@@ -116,3 +118,69 @@ def cell(value: object, width: int | None = None, style: str = "") -> Text:
 
 def pretty(value: Any) -> JSON:
     return JSON(json.dumps(value, default=str), indent=2)
+
+
+def fit_widths(natural: Sequence[int], room: int, floor: int = 3) -> list[int]:
+    """Column widths that add up to at most `room`: the widest columns give up width first
+    (each keeps at least `floor`, or its natural width when that is less)."""
+    if sum(natural) <= room or not natural:
+        return list(natural)
+    low, high = floor, max(natural)  # the largest cap under which everything fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(n, mid) for n in natural) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    widths = [min(n, low) for n in natural]
+    spare = room - sum(widths)
+    for i, n in enumerate(natural):  # what is left, one cell each, to the columns cut
+        if spare > 0 and widths[i] < n:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+class FitTable(DataTable[Text]):
+    """A `DataTable` whose columns always fit its width: every row is one line and nothing
+    scrolls sideways. When the cells are wider than the table, the widest columns give up
+    width first and their cells end in an ellipsis (each screen shows the whole record in
+    its detail pane)."""
+
+    DEFAULT_CSS = """
+    FitTable {
+        overflow-x: hidden;
+    }
+    """
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures new rows here (when idle, after rows change): fit after it.
+        super()._update_dimensions(new_rows)
+        self.fit()
+
+    def on_resize(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        columns = self.ordered_columns
+        room = (
+            self.size.width
+            - self.styles.scrollbar_size_vertical  # kept free: the rows may come to scroll
+            - 2 * self.cell_padding * len(columns)
+        )
+        if room <= 0 or not columns:
+            return
+        natural = [
+            max([column.label.cell_len, *(cell.cell_len for cell in self.get_column(column.key))])
+            for column in columns
+        ]
+        widths = fit_widths(natural, room)
+        if all(not c.auto_width and c.width == w for c, w in zip(columns, widths, strict=True)):
+            return
+        for column, width in zip(columns, widths, strict=True):
+            column.auto_width = False
+            column.width = width
+        self.virtual_size = Size(
+            sum(column.get_render_width(self) for column in columns), self.virtual_size.height
+        )
+        self._clear_caches()

@@ -48,6 +48,13 @@ DIALOG_CSS = """
 }}
 """
 
+# A modal screen ignores the app's keys: the arrows move between a dialog's field and buttons
+# here (an input keeps Left and Right for its cursor).
+ARROWS = [
+    Binding("down,right", "app.focus_next", "Next", show=False),
+    Binding("up,left", "app.focus_previous", "Previous", show=False),
+]
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask before doing something that cannot be undone. Dismisses with True only on Yes;
@@ -57,6 +64,7 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
+        *ARROWS,
     ]
 
     def __init__(self, title: str, message: str) -> None:
@@ -91,7 +99,7 @@ KIND_HELP = {
     "count": "an integer, 0 or more (0 = off)",
     "window": "a number of seconds, from 1 to 86400",
     "url": "an absolute http(s) URL, or null for the default",
-    "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all enabled)',
+    "flags": 'a JSON list of feature flag names, e.g. ["REVOKE_TOKEN"] ([] = all on)',
     "strlist": 'a JSON list of strings, e.g. ["issuer", "jwks_uri"]',
     "cors": "a JSON list of CORS filter objects",
 }
@@ -122,7 +130,7 @@ class EditPropertyDialog(ModalScreen[dict[str, Any] | None]):
     }
     """
     )
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *ARROWS]
 
     def __init__(self, ctx: Context, name: str, value: Any) -> None:
         super().__init__()

@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from tokenrevoke.apiclient import ApiClientError
-from tokenrevoke.tui.common import Context, call, cell, pretty
+from tokenrevoke.tui.common import Context, FitTable, call, cell, pretty
 
 COLUMNS = (
     ("Name", "name"),
@@ -56,7 +56,7 @@ class ScriptsView(Vertical):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(id="scripts-table", cursor_type="row")
+        table: DataTable[Text] = FitTable(id="scripts-table", cursor_type="row")
         for label, key in COLUMNS:
             table.add_column(label, key=key)
         yield table

@@ -16,11 +16,13 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from tokenrevoke.apiclient import ApiClientError
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.tui.common import Context, call, cell, pretty, shorten
+from tokenrevoke.model.scopes import is_config_api_scope
+from tokenrevoke.tui.common import Context, FitTable, call, cell, pretty, shorten
 from tokenrevoke.tui.dialogs import ConfirmDialog
 
 TOKEN_CODE = re.compile(r"^[0-9a-f]{64}$")
-SEARCH_LIMIT = 200
+SEARCH_LIMIT = 200  # rows shown
+SEARCH_PAGES = 5  # pages of SEARCH_LIMIT read at most, to find them among hidden ones
 
 
 def expired(entry: dict[str, Any]) -> bool:
@@ -34,17 +36,30 @@ def expired(entry: dict[str, Any]) -> bool:
     return when.timestamp() <= time.time()
 
 
-def row_of(entry: dict[str, Any]) -> tuple[Text, ...]:
+def admin_session(entry: dict[str, Any], admin_client: str) -> bool:
+    """A token an admin tool (this TUI, the CLI, the Terraform provider) obtained for its own
+    config-API calls: issued to the client this TUI signs in as, or carrying only config-API
+    scopes (apiclient.py asks for one config-API scope per token)."""
+    scopes = str(entry.get("scope") or "").split()
+    if entry.get("clientId") == admin_client:
+        return True
+    return bool(scopes) and all(is_config_api_scope(s) for s in scopes)
+
+
+def row_of(entry: dict[str, Any], admin: bool = False) -> tuple[Text, ...]:
+    """The token code cut to 10 characters (in full in the detail pane); an admin session's
+    row dimmed."""
     kind = str(entry.get("tokenType", "")).removesuffix("_token")
     expiry = str(entry.get("expirationDate") or "").replace("T", " ")[5:16]  # MM-DD HH:MM
     revoked = bool(entry.get("revoked"))
+    faint = "dim" if admin else ""
     return (
-        cell(entry.get("tokenCode"), 10),
-        cell(entry.get("clientId"), 12),
-        cell(kind),
-        cell(entry.get("grantType")),
-        cell(expiry, style="dim" if expired(entry) else ""),
-        cell("yes", style="bold red") if revoked else cell("no", style="green"),
+        cell(entry.get("tokenCode"), 10, faint),
+        cell(entry.get("clientId"), style=faint),
+        cell(kind, style=faint),
+        cell(entry.get("grantType"), style=faint),
+        cell(expiry, style="dim" if admin or expired(entry) else ""),
+        cell("yes", style="bold red") if revoked else cell("no", style=faint or "green"),
     )
 
 
@@ -83,14 +98,20 @@ class TokensView(Vertical):
         Binding("slash", "focus_search", "Search"),
         Binding("i", "inspect", "Inspect"),
         Binding("r", "revoke", "Revoke"),
+        Binding("a", "toggle_admin", "Admin tokens"),
     ]
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.found: dict[str, dict[str, Any]] = {}  # what the last search read
+        self.entries: dict[str, dict[str, Any]] = {}  # what the table shows of it
         self.loaded = False
         self.pattern = ""
+        self.show_admin = False  # the admin tools' own config-API sessions
+        self._lookup = False  # the last search named one token: shown whatever it is
+        self._summary = ""
+        self._total = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-bar"):
@@ -100,7 +121,7 @@ class TokensView(Vertical):
                 id="token-search",
                 compact=True,
             )
-        table: DataTable[Text] = DataTable(id="tokens-table", cursor_type="row")
+        table = FitTable(id="tokens-table", cursor_type="row")
         for label, key in COLUMNS:
             table.add_column(label, key=key)
         yield table
@@ -109,12 +130,12 @@ class TokensView(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the table's keys while typing in the search box (they type there)."""
-        if action in ("inspect", "revoke") and isinstance(self.app.focused, Input):
+        if action in ("inspect", "revoke", "toggle_admin") and isinstance(self.app.focused, Input):
             return None
         return True
 
     def focus_main(self) -> None:
-        self.query_one("#tokens-table", DataTable).focus()
+        self.query_one("#tokens-table", FitTable).focus()
 
     def action_focus_search(self) -> None:
         self.query_one("#token-search", Input).focus()
@@ -129,23 +150,39 @@ class TokensView(Vertical):
         self.focus_main()
 
     # -- searching ----------------------------------------------------------------------------
-    async def _find(self, pattern: str) -> tuple[int, list[dict[str, Any]], str]:
-        """(total, entries, what was searched for)."""
+    def is_admin(self, entry: dict[str, Any]) -> bool:
+        return admin_session(entry, self.ctx.api.client_id)
+
+    async def _find(self, pattern: str) -> tuple[int, list[dict[str, Any]], str, bool]:
+        """(total, entries, what was searched for, whether it named one token)."""
         if TOKEN_CODE.match(pattern):  # a tknCde is not among the searched attributes
             found = await self._get(pattern)
-            return len(found), found, f"with tknCde {pattern[:12]}\u2026"
+            return len(found), found, f"with tknCde {pattern[:12]}\u2026", True
         if len(pattern) >= 16 and not re.search(r"[\s|]", pattern):
             # Perhaps a pasted raw token: look it up by its hash first, so that a token
             # never travels in a query string (and the server's access log) if avoidable.
             found = await self._get(sha256_hex(pattern))
             if found:
-                return 1, found, "for the pasted token"
-        page = await call(
-            self.ctx.api.search_tokens, pattern, SEARCH_LIMIT, sort_by="iat", descending=True
-        )
-        entries = [e for e in page.get("entries", []) if isinstance(e, dict)]
+                return 1, found, "for the pasted token", True
+        entries: list[dict[str, Any]] = []
+        total = 0
+        for _ in range(SEARCH_PAGES):  # newest first; further only while hidden ones crowd
+            page = await call(
+                self.ctx.api.search_tokens,
+                pattern,
+                SEARCH_LIMIT,
+                start=len(entries),
+                sort_by="iat",
+                descending=True,
+            )
+            got = [e for e in page.get("entries", []) if isinstance(e, dict)]
+            entries += got
+            total = int(page.get("totalEntriesCount", len(entries)))
+            shown = entries if self.show_admin else [e for e in entries if not self.is_admin(e)]
+            if not got or len(entries) >= total or len(shown) >= SEARCH_LIMIT:
+                break
         what = f"matching {shorten(pattern, 40)!r}" if pattern else "in the store"
-        return int(page.get("totalEntriesCount", len(entries))), entries, what
+        return total, entries, what, False
 
     async def _get(self, code: str) -> list[dict[str, Any]]:
         try:
@@ -158,23 +195,48 @@ class TokensView(Vertical):
     @work(exclusive=True, group="tokens-search")
     async def search(self, pattern: str) -> None:
         try:
-            total, entries, what = await self._find(pattern)
+            total, entries, what, lookup = await self._find(pattern)
         except ApiClientError as exc:
             self.ctx.report.error(exc)
             return
         self.loaded = True
-        self.entries = {str(e.get("tokenCode")): e for e in entries}
-        table = self.query_one("#tokens-table", DataTable)
+        self.found = {str(e.get("tokenCode")): e for e in entries}
+        self._total, self._summary, self._lookup = total, what, lookup
+        self._fill()
+
+    def action_toggle_admin(self) -> None:
+        self.show_admin = not self.show_admin
+        self._fill()
+
+    def _fill(self) -> None:
+        """Show what the last search found, the admin sessions only when asked for (or when
+        the operator named that one token)."""
+        table = self.query_one("#tokens-table", FitTable)
         table.clear()
-        for code, entry in self.entries.items():
-            table.add_row(*row_of(entry), key=code)
+        self.entries = {}
+        hidden = 0
+        for code, entry in self.found.items():
+            admin = self.is_admin(entry)
+            if admin and not (self.show_admin or self._lookup):
+                hidden += 1
+                continue
+            if len(self.entries) < SEARCH_LIMIT:
+                self.entries[code] = entry
+                table.add_row(*row_of(entry, admin), key=code)
         self._show_detail()
-        more = f" (first {len(entries)} shown)" if total > len(entries) else ""
-        self.ctx.report.info(f"{total} token(s) {what}{more}")
+        admins = sum(self.is_admin(e) for e in self.entries.values())
+        text = f"{len(self.entries)} token(s) {self._summary}"
+        if hidden:
+            text += f"; {hidden} config-API session token(s) hidden (a: show)"
+        elif admins and not self._lookup:
+            text += f", {admins} of them config-API sessions, dimmed (a: hide)"
+        if self._total > len(self.found):
+            text += f"; the newest {len(self.found)} of {self._total} read"
+        self.ctx.report.info(text)
 
     # -- the selected token -------------------------------------------------------------------
     def selected(self) -> dict[str, Any] | None:
-        table = self.query_one("#tokens-table", DataTable)
+        table = self.query_one("#tokens-table", FitTable)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
@@ -210,10 +272,12 @@ class TokensView(Vertical):
         self._update(code, entry)
 
     def _update(self, code: str, entry: dict[str, Any]) -> None:
-        self.entries[code] = entry
-        table = self.query_one("#tokens-table", DataTable)
+        self.found[code] = self.entries[code] = entry
+        table = self.query_one("#tokens-table", FitTable)
         if code in {str(k.value) for k in table.rows}:
-            for (_, column), value in zip(COLUMNS, row_of(entry), strict=True):
+            for (_, column), value in zip(
+                COLUMNS, row_of(entry, self.is_admin(entry)), strict=True
+            ):
                 table.update_cell(code, column, value)
         self._show_detail()
 
