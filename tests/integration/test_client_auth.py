@@ -277,10 +277,15 @@ def token_for(r: Registered, method: str) -> str:
 def assert_invalid_client(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
-    # RFC 6749 section 5.2: a challenge matching the Authorization scheme used; none for
-    # credentials in the body (a Basic challenge there makes libraries report a challenge).
+    # RFC 6749 section 5.2: a challenge matching the Authorization scheme used, Basic when
+    # no credentials were sent; none for credentials in the body or a certificate (a Basic
+    # challenge there makes libraries report a challenge, not invalid_client).
     scheme = response.request.headers.get("authorization", "").partition(" ")[0].lower()
-    expected = {"basic": BASIC_CHALLENGE, "bearer": 'Bearer realm="jans-auth"'}.get(scheme)
+    body = response.request.content.decode()
+    in_body = "client_secret=" in body or "client_assertion" in body
+    expected = {"basic": BASIC_CHALLENGE, "bearer": 'Bearer realm="jans-auth"'}.get(
+        scheme, None if in_body else BASIC_CHALLENGE
+    )
     assert response.headers.get("WWW-Authenticate") == expected
 
 
