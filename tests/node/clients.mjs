@@ -52,7 +52,12 @@ async function openidClient() {
     })
   }
   for (const [method, creds] of Object.entries(plan.clients)) {
-    const config = await openidConfig('oauth2', method, creds)
+    // ('oidc': each step below fails on its own, whatever the discovery steps found)
+    let config
+    await step(lib, `${method} configuration`, async () => {
+      config = await openidConfig('oidc', method, creds)
+    })
+    if (!config) continue
     const introspect = async (token) => client.tokenIntrospection(config, token)
     await step(lib, `${method} client_credentials, introspect, revoke`, async () => {
       const tokens = await client.clientCredentialsGrant(config, { scope: 'openid' })
@@ -89,7 +94,7 @@ async function openidClient() {
   }
   await step(lib, 'wrong client_secret_post is invalid_client', async () => {
     const creds = { ...plan.clients.client_secret_post, secret: 'wrong-secret' }
-    const config = await openidConfig('oauth2', 'client_secret_post', creds)
+    const config = await openidConfig('oidc', 'client_secret_post', creds)
     try {
       await client.clientCredentialsGrant(config)
     } catch (err) {
@@ -107,7 +112,7 @@ async function openidClient() {
       username: plan.username, password: plan.password, scope: 'openid',
     })
     await client.tokenRevocation(config, tokens.refresh_token, { token_type_hint: 'refresh_token' })
-    const admin = await openidConfig('oauth2', 'client_secret_basic', plan.clients.client_secret_basic)
+    const admin = await openidConfig('oidc', 'client_secret_basic', plan.clients.client_secret_basic)
     expect((await client.tokenIntrospection(admin, tokens.access_token)).active === false, 'alive')
   })
 }
@@ -128,10 +133,11 @@ async function discover(algorithm) {
 async function oauth4webapi() {
   const lib = 'oauth4webapi'
   let as
-  for (const algorithm of ['oidc', 'oauth2']) {
+  for (const algorithm of ['oauth2', 'oidc']) {
     await step(lib, `discovery ${algorithm}`, async () => {
-      as = await discover(algorithm)
-      expect(as.issuer === plan.url, `issuer ${as.issuer}`)
+      const found = await discover(algorithm)
+      expect(found.issuer === plan.url, `issuer ${found.issuer}`)
+      as ??= found
     })
   }
   if (!as) return
