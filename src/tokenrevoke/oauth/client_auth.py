@@ -81,7 +81,8 @@ class _Attempt:
 
 @dataclass(slots=True)
 class UnauthenticatedClientId:
-    """Only a `client_id` was sent, naming no public client (Janssen: 200, nothing done)."""
+    """Only a `client_id` was sent, naming no public client: no client is authenticated
+    (each endpoint answers 401 invalid_client; Janssen's /revoke answered 200)."""
 
     client_id: str
 
