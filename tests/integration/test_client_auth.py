@@ -277,7 +277,16 @@ def token_for(r: Registered, method: str) -> str:
 def assert_invalid_client(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["WWW-Authenticate"] == BASIC_CHALLENGE
+    # RFC 6749 section 5.2: a challenge matching the Authorization scheme used, Basic when
+    # no credentials were sent; none for credentials in the body or a certificate (a Basic
+    # challenge there makes libraries report a challenge, not invalid_client).
+    scheme = response.request.headers.get("authorization", "").partition(" ")[0].lower()
+    body = response.request.content.decode()
+    in_body = "client_secret=" in body or "client_assertion" in body
+    expected = {"basic": BASIC_CHALLENGE, "bearer": 'Bearer realm="jans-auth"'}.get(
+        scheme, None if in_body else BASIC_CHALLENGE
+    )
+    assert response.headers.get("WWW-Authenticate") == expected
 
 
 def admin_introspect(r: Registered, token: str) -> dict[str, Any]:
@@ -548,12 +557,12 @@ def test_public_client_cannot_revoke_other_clients_tokens(reg: Registered) -> No
     assert admin_active(reg, victim)
 
 
-def test_client_id_of_a_confidential_client_revokes_nothing(reg: Registered) -> None:
-    """Janssen: a non-public client_id without authentication gets 200 and nothing happens."""
+def test_client_id_of_a_confidential_client_is_401(reg: Registered) -> None:
+    """RFC 6749 sections 2.3, 5.2 (Janssen: 200 and nothing happens, a silent failure)."""
     token = token_for(reg, "client_secret_basic")
     for client_id in (reg.basic.client_id, "no-such-client"):
         response = reg.http.post(REVOKE, data={"token": token, "client_id": client_id})
-        assert response.status_code == 200, response.text
+        assert_invalid_client(response)
     assert admin_active(reg, token)
 
 
@@ -568,12 +577,13 @@ def test_public_client_without_authentication_elsewhere(reg: Registered) -> None
         "username": reg.username, "password": reg.password,
     })  # fmt: skip
     assert_invalid_client(with_secret)
-    # Introspection is for confidential callers (Janssen: no Authorization -> 400).
+    # Introspection is for confidential callers (Janssen: no Authorization -> 400; here 401
+    # invalid_client, as at /revoke).
     token = public_tokens(reg)["access_token"]
     form = {"token": token, "client_id": reg.public.client_id}
     introspect = reg.http.post(INTROSPECT, data=form)
-    assert introspect.status_code == 400, introspect.text
-    assert introspect.json()["error"] == "invalid_request"
+    assert_invalid_client(introspect)
+    assert introspect.headers["WWW-Authenticate"] == BASIC_CHALLENGE  # no credentials sent
 
 
 # -- Bearer access token at /revoke (Janssen) --------------------------------------------------
@@ -628,6 +638,11 @@ def test_bearer_is_not_client_authentication_at_the_token_endpoint(reg: Register
 
 def test_bearer_at_introspection(reg: Registered) -> None:
     caller, subject = token_for(reg, "client_secret_basic"), token_for(reg, "client_secret_post")
+    # By default a Bearer caller needs the introspection scope (Janssen's default: any).
+    response = post(reg, INTROSPECT, bearer(caller), token=subject)
+    assert response.status_code == 401, response.text
+    inspector = reg.srv.create_client("--name", "inspector", "--scope", "introspection")
+    caller = str(reg.srv.fetch_token(inspector)["access_token"])
     response = post(reg, INTROSPECT, bearer(caller), token=subject)
     assert response.status_code == 200, response.text
     assert response.json()["active"] is True

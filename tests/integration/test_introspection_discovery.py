@@ -19,7 +19,11 @@ import pytest
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
 
-PATHS = ("/.well-known/openid-configuration", "/jans-auth/.well-known/openid-configuration")
+PATHS = (
+    "/.well-known/openid-configuration",
+    "/jans-auth/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",  # RFC 8414 section 3
+)
 MTLS_REVOKE = "https://mtls.example.com/jans-auth/restv1/revoke"
 MTLS_INTROSPECT = "https://mtls.example.com/jans-auth/restv1/introspection"
 PASSWORD = "introspect-me-please"  # noqa: S105 - test user
@@ -70,14 +74,20 @@ def other(server: Server) -> Client:
     return server.create_client("--name", "other")
 
 
+@pytest.fixture(scope="module")
+def inspector(server: Server) -> Client:
+    """A resource server: its tokens carry the `introspection` scope."""
+    return server.create_client("--name", "inspector", "--scope", "introspection")
+
+
 def mint(server: Server, client: Client, **form: str) -> str:
     return str(server.fetch_token(client, **form)["access_token"])
 
 
 # -- discovery --------------------------------------------------------------------------
-def test_discovery_document_on_both_paths(server: Server) -> None:
-    first, second = both(server)
-    assert first == second
+def test_discovery_document_on_every_path(server: Server) -> None:
+    first, second, rfc8414 = both(server)
+    assert first == second == rfc8414
     issuer = first["issuer"]
     assert first["revocation_endpoint"] == f"{issuer}{AUTH}/revoke"
     assert first["introspection_endpoint"] == f"{issuer}{AUTH}/introspection"
@@ -93,10 +103,29 @@ def test_discovery_document_on_both_paths(server: Server) -> None:
         "tls_client_auth",
         "self_signed_tls_client_auth",
         "none",
+        "Bearer",  # /revoke takes a Bearer access token (Janssen's rule)
     ):
         assert method in methods
-    assert "client_secret_basic" in first["introspection_endpoint_auth_methods_supported"]
-    assert "none" not in first["introspection_endpoint_auth_methods_supported"]
+    introspection = first["introspection_endpoint_auth_methods_supported"]
+    assert {"client_secret_basic", "Bearer"} <= set(introspection)
+    assert "none" not in introspection
+    # Only names registered at IANA: "OAuth Token Endpoint Authentication Methods", or
+    # (RFC 8414 section 2) the access token type "Bearer", spelled as registered.
+    registered = {
+        "none",
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+        "Bearer",
+    }
+    for endpoint in ("token", "revocation", "introspection"):
+        assert set(first[f"{endpoint}_endpoint_auth_methods_supported"]) <= registered
+    # No authorization endpoint, so no response type: REQUIRED, and true only empty.
+    assert "authorization_endpoint" not in first
+    assert first["response_types_supported"] == []
     # RFC 8414 section 2: required since the methods include client_secret_jwt/private_key_jwt.
     for endpoint in ("token", "revocation", "introspection"):
         algs = first[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
@@ -108,7 +137,24 @@ def test_discovery_document_on_both_paths(server: Server) -> None:
     assert "revoke_any_token" in first["scopes_supported"]
     assert first["tls_client_certificate_bound_access_tokens"] is True
     assert "mtls_endpoint_aliases" not in first  # no alias configured: blank values dropped
-    assert all(value not in (None, "", [], {}) for value in first.values())
+    rest = {k: v for k, v in first.items() if k != "response_types_supported"}
+    assert all(value not in (None, "", [], {}) for value in rest.values())
+
+
+def test_rfc8414_path_follows_the_issuers_path(server: Server) -> None:
+    """RFC 8414 section 3.1: for an issuer with a path, the path follows the well-known
+    suffix; any other path after it is not metadata."""
+    assert (
+        server.session.get("/.well-known/oauth-authorization-server/elsewhere").status_code == 404
+    )
+    server.cli("config", "set", "issuer", f"{server.url}/tenant")
+    try:
+        server.wait_until(lambda: server.discovery()["issuer"] == f"{server.url}/tenant")
+        doc = server.discovery("/.well-known/oauth-authorization-server/tenant")
+        assert doc["issuer"] == f"{server.url}/tenant"
+    finally:
+        server.cli("config", "set", "issuer", server.url)
+    server.wait_until(lambda: server.discovery()["issuer"] == server.url)
 
 
 def test_revoke_token_flag_live(server: Server, client: Client) -> None:
@@ -210,14 +256,17 @@ def test_discovery_deny_and_allow_keys(server: Server) -> None:
 
 
 # -- introspection: callers ---------------------------------------------------------------
-def test_missing_authorization_is_400(server: Server, client: Client) -> None:
-    response = post_introspect(server, {"token": mint(server, client)})
-    assert response.status_code == 400
-    assert response.json() == {
-        "error": "invalid_request",
-        "error_description": response.json()["error_description"],
-    }
-    assert response.headers["cache-control"] == "no-store"
+def test_missing_credentials_is_401_invalid_client(server: Server, client: Client) -> None:
+    """As at /revoke (Janssen: 400 "invalid_request"), with a challenge naming Basic."""
+    for form in ({}, {"client_id": client.client_id}):
+        response = post_introspect(server, {"token": mint(server, client), **form})
+        assert response.status_code == 401
+        assert response.json() == {
+            "error": "invalid_client",
+            "error_description": response.json()["error_description"],
+        }
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["www-authenticate"] == 'Basic realm="jans-auth"'
 
 
 @pytest.mark.parametrize("auth", [(ADMIN_ID, "wrong-secret"), ("no-such-client", "x")])
@@ -227,20 +276,21 @@ def test_bad_basic_is_401(server: Server, client: Client, auth: tuple[str, str])
     assert response.json()["error"] == "invalid_client"
 
 
-def test_bad_bearer_is_401(server: Server, client: Client) -> None:
+def test_bad_bearer_is_401(server: Server, client: Client, inspector: Client) -> None:
     token = mint(server, client)
     for value in ("Bearer not-a-token", "Bearer", "bearer " + "x" * 43):
         response = post_introspect(server, {"token": token}, headers={"Authorization": value})
         assert response.status_code == 401, value
         assert response.json()["error"] == "invalid_token"
     # A revoked access token is no longer a valid caller either.
-    caller = mint(server, client)
-    assert server.send_revoke(client, token=caller).status_code == 200
+    caller = mint(server, inspector)
+    assert post_introspect(server, {"token": token}, **bearer(caller)).status_code == 200
+    assert server.send_revoke(inspector, token=caller).status_code == 200
     assert post_introspect(server, {"token": token}, **bearer(caller)).status_code == 401
 
 
-def test_bearer_caller_and_get_form(server: Server, client: Client, other: Client) -> None:
-    caller, token = mint(server, client), mint(server, other)
+def test_bearer_caller_and_get_form(server: Server, inspector: Client, other: Client) -> None:
+    caller, token = mint(server, inspector), mint(server, other)
     response = post_introspect(server, {"token": token}, **bearer(caller))
     assert response.status_code == 200 and response.json()["active"] is True
     assert response.json()["client_id"] == other.client_id
@@ -251,7 +301,7 @@ def test_bearer_caller_and_get_form(server: Server, client: Client, other: Clien
         assert got.status_code == 200 and got.json()["active"] is True
         got = http.get(f"{AUTH}/introspection", params={"token": token}, **bearer(caller))
         assert got.status_code == 200 and got.json()["active"] is True
-        assert http.get(f"{AUTH}/introspection", params={"token": token}).status_code == 400
+        assert http.get(f"{AUTH}/introspection", params={"token": token}).status_code == 401
 
 
 def test_unknown_and_revoked_are_exactly_inactive(server: Server, client: Client) -> None:
@@ -280,6 +330,9 @@ def test_active_response_fields(server: Server, client: Client) -> None:
     assert "cnf" not in claims  # not certificate-bound
     refresh = server.fetch_introspection(body["refresh_token"])
     assert refresh["active"] is True and refresh["client_id"] == client.client_id
+    # RFC 7662 section 2.2: token_type is an access token's type; a refresh token has none
+    # (it said "refresh_token"; Janssen omits it too).
+    assert "token_type" not in refresh
     # An id_token is not introspectable.
     assert server.fetch_introspection(body["id_token"]) == {"active": False}
 
@@ -318,7 +371,9 @@ def test_bearer_must_have_introspection_scope(strict_server: Server) -> None:
     # A token of a client that has the scope, but not granted it, does not do either.
     unscoped = mint(server, scoped, scope="")
     assert post_introspect(server, {"token": target}, **bearer(unscoped)).status_code == 401
-    response = post_introspect(server, {"token": target}, **bearer(mint(server, scoped)))
+    # (This server also restricts callers to their own client's tokens.)
+    own = mint(server, scoped)
+    response = post_introspect(server, {"token": own}, **bearer(mint(server, scoped)))
     assert response.status_code == 200 and response.json()["active"] is True
 
 
@@ -331,16 +386,40 @@ def test_basic_restricted_to_own_tokens(strict_server: Server) -> None:
     assert response.status_code == 200 and response.json() == {"active": False}
     response = post_introspect(server, {"token": own}, auth=first.basic)
     assert response.json()["active"] is True
-    # Bearer callers are not restricted by this property.
+    # A Bearer token of the same client is restricted alike (it was a way around it).
     response = post_introspect(server, {"token": foreign}, **bearer(own))
+    assert response.status_code == 200 and response.json() == {"active": False}
+    response = post_introspect(server, {"token": own}, **bearer(mint(server, first)))
     assert response.json()["active"] is True
 
 
-def test_properties_default_off(server: Server, client: Client, other: Client) -> None:
-    caller = mint(server, client)  # no introspection scope
+def test_property_defaults(
+    server: Server, client: Client, other: Client, inspector: Client
+) -> None:
+    """By default a Bearer caller needs the introspection scope (Janssen's default lets any
+    access token scan every token: RFC 7662 section 4); Basic callers see every token."""
     foreign = mint(server, other)
-    assert post_introspect(server, {"token": foreign}, **bearer(caller)).json()["active"] is True
+    response = post_introspect(server, {"token": foreign}, **bearer(mint(server, client)))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+    response = post_introspect(server, {"token": foreign}, **bearer(mint(server, inspector)))
+    assert response.json()["active"] is True
     assert post_introspect(server, {"token": foreign}, auth=client.basic).json()["active"] is True
+
+
+@pytest.fixture(scope="module")
+def janssen_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from own_server(
+        tmp_path_factory, "janssen", {"introspectionAccessTokenMustHaveIntrospectionScope": False}
+    )
+
+
+def test_janssens_introspection_default_restored_by_property(janssen_server: Server) -> None:
+    server = janssen_server
+    plain, other = server.create_client("--name", "plain"), server.create_client("--name", "o")
+    response = post_introspect(
+        server, {"token": mint(server, other)}, **bearer(mint(server, plain))
+    )
+    assert response.status_code == 200 and response.json()["active"] is True
 
 
 # -- JWT responses and JWT access tokens --------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from tests.support.server import AUTH, Client, Server
 
 BASIC_CHALLENGE = 'Basic realm="jans-auth"'
+BEARER_CHALLENGE = 'Bearer realm="jans-auth"'
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test user
 #: Every raw token this module obtained; none may ever show up in the audit table.
 ISSUED: set[str] = set()
@@ -56,8 +57,19 @@ def assert_error(
         assert isinstance(body["reason"], str) and body["reason"]
     assert_no_store(response)
     if status == 401:
-        assert response.headers["www-authenticate"] == BASIC_CHALLENGE
+        assert response.headers.get("www-authenticate") == expected_challenge(response)
     return body
+
+
+def expected_challenge(response: httpx.Response) -> str | None:
+    """RFC 6749 section 5.2: the scheme of the Authorization header used; Basic when no
+    credentials were sent; none for credentials in the body (or a certificate)."""
+    scheme = response.request.headers.get("authorization", "").partition(" ")[0].lower()
+    if scheme in ("basic", "bearer"):
+        return BASIC_CHALLENGE if scheme == "basic" else BEARER_CHALLENGE
+    body = response.request.content.decode()
+    in_body = any(f"{name}=" in body for name in ("client_secret", "client_assertion"))
+    return None if in_body else BASIC_CHALLENGE
 
 
 def post_revoke(server: Server, form: dict[str, str], **kwargs: Any) -> httpx.Response:
@@ -212,17 +224,22 @@ def test_client_secret_post_and_bearer_authentication(server: Server, client_a: 
     assert server.is_active(bearer)
 
 
-def test_unauthenticated_confidential_client_id_is_200_and_nothing_happens(
+def test_confidential_client_id_without_credentials_is_401(
     server: Server, client_a: Client
 ) -> None:
+    """S23. RFC 6749 sections 2.3, 5.2 (Janssen: 200 and nothing revoked, a silent
+    failure)."""
     token = mint(server, client_a)
-    assert_ok(post_revoke(server, {"token": token, "client_id": client_a.client_id}))
+    response = post_revoke(server, {"token": token, "client_id": client_a.client_id})
+    assert_error(response, 401, "invalid_client")
+    assert response.headers["www-authenticate"] == BASIC_CHALLENGE  # no credentials sent
     assert server.is_active(token)
 
 
-def test_unknown_client_id_is_200(server: Server, client_a: Client) -> None:
+def test_unknown_client_id_is_401(server: Server, client_a: Client) -> None:
     token = mint(server, client_a)
-    assert_ok(post_revoke(server, {"token": token, "client_id": "no-such-client"}))
+    assert_error(post_revoke(server, {"token": token, "client_id": "no-such-client"}), 401,
+                 "invalid_client")  # fmt: skip
     assert server.is_active(token)
 
 
@@ -256,10 +273,10 @@ def test_missing_or_blank_token_is_400(
     assert_error(server.send_revoke(client_a, **form), 400, "invalid_request")
 
 
-def test_blank_token_checked_before_client_resolution(server: Server) -> None:
-    # 2.1: step 3 (blank token) comes before step 4 (resolving a bare client_id).
+def test_client_authentication_checked_before_the_token(server: Server) -> None:
+    # A bare client_id authenticates nobody: 401 before the blank token's 400.
     assert_error(
-        post_revoke(server, {"token": "", "client_id": "no-such-client"}), 400, "invalid_request"
+        post_revoke(server, {"token": "", "client_id": "no-such-client"}), 401, "invalid_client"
     )
 
 
@@ -267,8 +284,12 @@ def test_other_clients_token_is_400_and_not_revoked(
     server: Server, client_a: Client, client_b: Client, super_client: Client
 ) -> None:
     token = mint(server, client_b)
-    assert_error(server.send_revoke(client_a, token=token), 400, "invalid_request")
+    live = assert_error(server.send_revoke(client_a, token=token), 400, "invalid_request")
     assert server.is_active(token)
+    # S13: the answer does not tell whether another client's token is still alive.
+    dead = mint(server, client_b)
+    assert_ok(server.send_revoke(client_b, token=dead))
+    assert assert_error(server.send_revoke(client_a, token=dead), 400, "invalid_request") == live
     # The scope alone is not enough while allowRevokeForOtherClients is false.
     assert_error(server.send_revoke(super_client, token=token), 400, "invalid_request")
     assert server.is_active(token)
@@ -320,11 +341,11 @@ def test_revoke_token_disabled_and_order_of_checks(disabled_server: Server) -> N
     # 2 before 3: a blank or missing token is 403 while the flag is off.
     assert_error(server.send_revoke(client, token=" "), 403, "access_denied", reason=True)
     assert_error(server.send_revoke(client), 403, "access_denied", reason=True)
-    # 2 before 4: a bare client_id does not get its silent 200.
+    # A bare client_id authenticates nobody: 401 comes first.
     assert_error(
         post_revoke(server, {"token": token, "client_id": "nobody"}),
-        403,
-        "access_denied",
+        401,
+        "invalid_client",
         reason=True,
     )
     assert server.is_active(token)
@@ -357,13 +378,36 @@ def test_reason_only_with_error_reason_enabled(
 
 # -- 2.3 hints --------------------------------------------------------------------------
 @pytest.mark.parametrize("hint", ["access_token", "tx_token"])
-def test_access_hint_with_refresh_token_does_not_fall_back(
+def test_access_hint_with_refresh_token_extends_the_search(
     server: Server, client_a: Client, user: str, hint: str
 ) -> None:
+    """S22. RFC 7009 section 2.1: the hint is only a hint; the server MUST extend its
+    search (Janssen: 200, and the refresh token stayed alive and could still refresh)."""
     g = grant(server, client_a, user)
     assert_ok(server.send_revoke(client_a, token=g.refresh, token_type_hint=hint))
-    assert server.is_active(g.refresh)
-    assert server.is_active(g.access)
+    assert not server.is_active(g.refresh)
+    assert not server.is_active(g.access)
+    refresh = server.session.post(
+        f"{AUTH}/token",
+        auth=client_a.basic,
+        data={"grant_type": "refresh_token", "refresh_token": g.refresh},
+    )
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+@pytest.fixture(scope="module")
+def janssen_hint_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from own_server(tmp_path_factory, "hint", {"revokeTokenTypeHintRestrictsSearch": True})
+
+
+@pytest.mark.parametrize("hint", ["access_token", "tx_token"])
+def test_property_restores_janssens_hint_rule(janssen_hint_server: Server, hint: str) -> None:
+    server = janssen_hint_server
+    server.create_user(f"h-{hint}", PASSWORD)
+    client = server.create_client("--grant-type", "password", "--grant-type", "refresh_token")
+    g = grant(server, client, f"h-{hint}")
+    assert_ok(server.send_revoke(client, token=g.refresh, token_type_hint=hint))
+    assert server.is_active(g.refresh) and server.is_active(g.access)
 
 
 def test_access_hint_with_access_token_revokes(server: Server, client_a: Client, user: str) -> None:

@@ -194,7 +194,7 @@ def test_password_grant(setup: Setup, http: httpx.Client) -> None:
     assert info["client_id"] == setup.full.client_id
     refresh = setup.server.introspect(body["refresh_token"])
     assert refresh["active"] is True
-    assert refresh["token_type"] == "refresh_token"
+    assert "token_type" not in refresh  # RFC 7662 section 2.2: an access token's type
 
 
 def test_password_grant_without_refresh_grant_gets_no_refresh_token(

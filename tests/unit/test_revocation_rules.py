@@ -57,11 +57,14 @@ def test_revoke_all_forms_only_with_the_property(h: Harness) -> None:
     assert not any(h.active(t) for t in mine) and h.active(theirs)
 
 
-def test_unauthenticated_client_id_is_a_silent_no_op(h: Harness) -> None:
+def test_unauthenticated_client_id_is_401(h: Harness) -> None:
+    # RFC 6749 sections 2.3, 5.2 (Janssen: 200 and nothing done, a silent failure).
     a, sa = h.client("a")
     tok = h.issue(a, sa)
-    assert h.revoke(None, None, token=tok, client_id=a.client_id) == 0
-    assert h.revoke(None, None, token=tok, client_id="no-such-client") == 0
+    for client_id in (a.client_id, "no-such-client"):
+        with pytest.raises(OAuthError) as err:
+            h.revoke(None, None, token=tok, client_id=client_id)
+        assert (err.value.status, err.value.error) == (401, "invalid_client")
     assert h.active(tok)
 
 

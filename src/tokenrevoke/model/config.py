@@ -130,12 +130,18 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "jwksUri": (_URL, None),
     "allowAllValueForRevokeEndpoint": ("bool", False),
     "allowRevokeForOtherClients": ("bool", False),
+    # Ours: true restores Janssen's rule that an access_token/tx_token hint finds only
+    # access and tx tokens (a refresh token so revoked stays alive); RFC 7009 section 2.1
+    # requires the search to go on, which is the default.
+    "revokeTokenTypeHintRestrictsSearch": ("bool", False),
     "featureFlags": ("flags", []),
     "errorReasonEnabled": ("bool", False),
     "accessTokenLifetime": ("posint", 300),
     "refreshTokenLifetime": ("posint", 86400),
     "idTokenLifetime": ("posint", 3600),
-    "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", False),
+    # Janssen's default is false: any live access token could introspect every token
+    # (RFC 7662 section 4, token scanning). Ours is true; false restores Janssen's.
+    "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", True),
     "introspectionAccessTokenMustHaveUmaProtectionScope": ("bool", False),
     "introspectionRestrictBasicAuthnToOwnTokens": ("bool", False),
     "introspectionSkipAuthorization": ("bool", False),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +34,7 @@ from cryptography.x509.verification import (
 
 from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.model import AuthMethod, Client, TokenRecord, TokenType
-from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_request
+from tokenrevoke.oauth.errors import OAuthError, challenge_for, invalid_client, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import Store as TokenStore
@@ -51,6 +52,12 @@ _ALG_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 # client's next request with the same header skips decoding and the HMAC.
 _VERIFIED_BASIC_MAX = 4096
 _EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+_AUTH_FAILED = "client authentication failed"
+# Bounds on an assertion, checked before its signature: a used `jti` is stored until the
+# assertion expires, so neither may be unbounded (an hour covers common clients'
+# lifetimes: Authlib's default is 3600 s, openid-client's 60 s).
+MAX_ASSERTION_LIFETIME = 3600
+MAX_JTI_LENGTH = 256
 
 ClientLookup = Callable[[str], Awaitable[Client | None]]
 
@@ -74,7 +81,8 @@ class _Attempt:
 
 @dataclass(slots=True)
 class UnauthenticatedClientId:
-    """Only a `client_id` was sent, naming no public client (Janssen: 200, nothing done)."""
+    """Only a `client_id` was sent, naming no public client: no client is authenticated
+    (each endpoint answers 401 invalid_client; Janssen's /revoke answered 200)."""
 
     client_id: str
 
@@ -261,6 +269,7 @@ class ClientAuthenticator:
             return await self._identify(request, allow_bearer, attempt)
         except OAuthError as error:
             if error.status == 401:
+                error.headers = challenge_headers(request)
                 claimed = attempt.client_id
                 registered = claimed is not None and await self._lookup(claimed) is not None
                 self._throttle.failed(claimed, registered, request.client_addr)
@@ -346,16 +355,16 @@ class ClientAuthenticator:
         # Check the secret even for an unknown client so timing does not reveal which exist.
         ok = self._box.verify_secret(secret, client.secret_hash if client else None)
         if client is None or not ok:
-            raise invalid_client("client authentication failed", "unknown client or wrong secret")
+            raise invalid_client(_AUTH_FAILED, "unknown client or wrong secret")
         self._require_usable(client, method)
         return AuthenticatedClient(client, method.value)
 
     def _require_usable(self, client: Client, method: AuthMethod) -> None:
         if client.disabled:
-            raise invalid_client("client authentication failed", "client is disabled")
+            raise invalid_client(_AUTH_FAILED, "client is disabled")
         if client.auth_method is not method:
             raise invalid_client(
-                "client authentication failed",
+                _AUTH_FAILED,
                 f"client is registered for {client.auth_method.value}, not {method.value}",
             )
 
@@ -368,10 +377,10 @@ class ClientAuthenticator:
             or record.token_type is not TokenType.ACCESS_TOKEN
             or not record.is_live(now)
         ):
-            raise invalid_client("client authentication failed", "bearer token is not active")
+            raise invalid_client(_AUTH_FAILED, "bearer token is not active")
         client = await self._lookup(record.client_id)
         if client is None or client.disabled:
-            raise invalid_client("client authentication failed", "bearer token's client is unknown")
+            raise invalid_client(_AUTH_FAILED, "bearer token's client is unknown")
         return AuthenticatedClient(client, "bearer", bearer=record)
 
     # -- JWT assertions (RFC 7523) ----------------------------------------------------
@@ -390,13 +399,17 @@ class ClientAuthenticator:
             raise invalid_client("client_assertion must have iss and sub equal to the client_id")
         if params.get("client_id") not in (None, client_id):
             raise invalid_client("client_id does not match the client_assertion")
+        _check_assertion_bounds(unverified, int(time.time()))
         self._claim(attempt, client_id)
+        # From here on every failure reads the same, whatever the client: which clients
+        # exist, and which use assertions, is not told to an unauthenticated caller (the
+        # reason, with errorReasonEnabled, says which check failed).
         client = await self._lookup(client_id)
         if client is None:
-            raise invalid_client("client authentication failed", "unknown client")
+            raise invalid_client(_AUTH_FAILED, "unknown client")
         if client.auth_method not in (AuthMethod.CLIENT_SECRET_JWT, AuthMethod.PRIVATE_KEY_JWT):
             raise invalid_client(
-                "client authentication failed",
+                _AUTH_FAILED,
                 f"client is registered for {client.auth_method.value}, not a JWT assertion",
             )
         self._require_usable(client, client.auth_method)
@@ -409,7 +422,7 @@ class ClientAuthenticator:
             algorithms = _KEY_ALGS
         audiences = [*self._audiences(), request.endpoint]
         claims = self._decode_assertion(assertion, keys, algorithms, audiences)
-        expires = int(claims["exp"]) + _CLOCK_SKEW
+        expires = int(claims["exp"]) + _CLOCK_SKEW  # bounded by _check_assertion_bounds
         if not await self._store.remember_jti(client_id, str(claims["jti"]), expires):
             raise invalid_client("client_assertion was already used", "replayed jti")
         return AuthenticatedClient(client, client.auth_method.value)
@@ -431,19 +444,19 @@ class ClientAuthenticator:
             except jwt.InvalidSignatureError as exc:
                 problem = str(exc)
             except jwt.PyJWTError as exc:
-                raise invalid_client("client_assertion is not valid", str(exc)) from None
-        raise invalid_client("client_assertion is not valid", problem)
+                raise invalid_client(_AUTH_FAILED, f"client_assertion: {exc}") from None
+        raise invalid_client(_AUTH_FAILED, f"client_assertion: {problem}")
 
     def _raw_secret(self, client: Client) -> str:
         if not client.secret_encrypted:
-            raise invalid_client("client authentication failed", "client has no secret")
+            raise invalid_client(_AUTH_FAILED, "client has no secret")
         return self._box.decrypt(client.secret_encrypted, f"client-secret:{client.client_id}")
 
     async def _client_keys(self, client: Client, kid: Any, alg: Any) -> list[Any]:
         if client.jwks:
             return _matching_keys(client.jwks, kid, alg)
         if not client.jwks_uri:
-            raise invalid_client("client authentication failed", "client has no keys registered")
+            raise invalid_client(_AUTH_FAILED, "client has no keys registered")
         keys = _matching_keys(await self._fetch_jwks(client.jwks_uri), kid, alg)
         if not keys and alg in _KEY_ALGS:
             # The client may have rotated its keys: look again (at most every few seconds).
@@ -475,22 +488,18 @@ class ClientAuthenticator:
     # -- mutual TLS (RFC 8705) --------------------------------------------------------
     def _mtls(self, client: Client, cert_der: bytes | None) -> AuthenticatedClient:
         if cert_der is None:
-            raise invalid_client("client authentication failed", "no client certificate presented")
+            raise invalid_client(_AUTH_FAILED, "no client certificate presented")
         try:
             cert = x509.load_der_x509_certificate(cert_der)
         except ValueError:
-            raise invalid_client(
-                "client authentication failed", "unreadable client certificate"
-            ) from None
+            raise invalid_client(_AUTH_FAILED, "unreadable client certificate") from None
         thumbprint = cert_thumbprint(cert_der)
         if client.auth_method is AuthMethod.TLS_CLIENT_AUTH:
             self._verify_pki(client, cert)
         else:
             registered = {cert_thumbprint(d) for d in jwks_certificates(client.jwks)}
             if thumbprint not in registered:
-                raise invalid_client(
-                    "client authentication failed", "certificate is not one the client registered"
-                )
+                raise invalid_client(_AUTH_FAILED, "certificate is not one the client registered")
         return AuthenticatedClient(client, client.auth_method.value, cert_thumbprint=thumbprint)
 
     def _verify_pki(self, client: Client, cert: x509.Certificate) -> None:
@@ -498,18 +507,42 @@ class ClientAuthenticator:
         # must chain to the configured CA only, so the chain is checked again here. (A
         # certificate from a trusted TLS proxy's header has not been checked at all yet.)
         if self._ca_store is None:
-            raise invalid_client("client authentication failed", "no client CA is configured")
+            raise invalid_client(_AUTH_FAILED, "no client CA is configured")
         expected = parse_subject_dn(client.tls_subject_dn or "")
         if expected is None:
             log.warning("client %s has no usable tls_client_auth subject DN", client.client_id)
-            raise invalid_client("client authentication failed", "no usable subject DN registered")
+            raise invalid_client(_AUTH_FAILED, "no usable subject DN registered")
         if certificate_subject_key(cert) != expected:
-            raise invalid_client("client authentication failed", "certificate subject DN mismatch")
+            raise invalid_client(_AUTH_FAILED, "certificate subject DN mismatch")
         try:
             verifier = _client_cert_policy().store(self._ca_store).build_client_verifier()
             verifier.verify(cert, [])
         except VerificationError as exc:
-            raise invalid_client("client authentication failed", f"certificate: {exc}") from None
+            raise invalid_client(_AUTH_FAILED, f"certificate: {exc}") from None
+
+
+def _check_assertion_bounds(claims: dict[str, Any], now: int) -> None:
+    """Reject, before any client-specific step, an assertion whose times are no finite
+    NumericDate (RFC 7519 section 2), that expires too far ahead, or whose `jti` is not a
+    short string: such values would overflow or be stored."""
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if value is None and name != "exp":
+            continue
+        # JSON numbers become ints of any size (compared exactly) or floats (maybe inf).
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid_client(f"client_assertion {name} must be a NumericDate")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise invalid_client(f"client_assertion {name} must be a NumericDate")
+    if claims["exp"] > now + MAX_ASSERTION_LIFETIME + _CLOCK_SKEW:
+        raise invalid_client(
+            f"client_assertion exp may be at most {MAX_ASSERTION_LIFETIME} seconds ahead"
+        )
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise invalid_client(
+            f"client_assertion jti must be a string of 1 to {MAX_JTI_LENGTH} characters"
+        )
 
 
 def _matching_keys(jwks: dict[str, Any] | None, kid: Any, alg: Any) -> list[Any]:
@@ -553,13 +586,30 @@ def jwks_certificates(jwks: dict[str, Any] | None) -> list[bytes]:
     return out
 
 
+def challenge_headers(request: OAuthRequest) -> dict[str, str]:
+    """The WWW-Authenticate of a 401 invalid_client answer to this request (RFC 6749
+    section 5.2; `oauth.errors.invalid_client`)."""
+    params = request.params
+    in_body = any(p in params for p in ("client_secret", "client_assertion",
+                                        "client_assertion_type"))  # fmt: skip
+    challenge = challenge_for(request.authorization, in_body or request.client_cert is not None)
+    return {"WWW-Authenticate": challenge} if challenge else {}
+
+
+def unauthenticated(request: OAuthRequest, description: str, reason: str | None) -> OAuthError:
+    """invalid_client for a request that did not authenticate a client it may use here."""
+    error = invalid_client(description, reason)
+    error.headers = challenge_headers(request)
+    return error
+
+
 def require_client(
-    result: AuthenticatedClient | UnauthenticatedClientId | None,
+    result: AuthenticatedClient | UnauthenticatedClientId | None, request: OAuthRequest
 ) -> AuthenticatedClient:
     """For endpoints where only an authenticated client will do."""
     if isinstance(result, AuthenticatedClient):
         return result
-    raise invalid_client("client authentication is required")
+    raise unauthenticated(request, "client authentication is required", None)
 
 
 __all__ = [
@@ -568,6 +618,8 @@ __all__ = [
     "OAuthError",
     "UnauthenticatedClientId",
     "cert_thumbprint",
+    "challenge_headers",
     "jwks_certificates",
     "require_client",
+    "unauthenticated",
 ]

@@ -1,4 +1,6 @@
-"""The OpenID/OAuth discovery document (contract section 4)."""
+"""The OpenID/OAuth discovery document (contract section 4), served at
+`/.well-known/openid-configuration` and at RFC 8414's `/.well-known/oauth-authorization-server`
+(with the issuer's path, if any, appended: RFC 8414 section 3.1)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ from tokenrevoke.oauth import global_revocation
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
-# /revoke also accepts a Bearer access token, but RFC 8414 has no name for that.
-# Introspection: a Bearer access token (Janssen's name "bearer"), or any client
-# authentication but `none` (public clients may not introspect).
-_INTROSPECTION_METHODS = ["client_secret_basic", "bearer"] + [
-    m for m in AUTH_METHODS if m not in ("client_secret_basic", "none")
-]
+# RFC 8414 section 2: method names from IANA's "OAuth Token Endpoint Authentication
+# Methods" registry, or, for introspection, an access token type from "OAuth Access Token
+# Types" ("Bearer", spelled as registered; the two registries' names never collide,
+# section 7.2). /revoke accepts a Bearer access token too (Janssen's rule), so that list
+# names it the same way rather than hide what the endpoint takes. Introspection takes any
+# client authentication but `none` (public clients may not introspect).
+BEARER = "Bearer"
+_REVOCATION_METHODS = [*AUTH_METHODS, BEARER]
+_INTROSPECTION_METHODS = [m for m in AUTH_METHODS if m != "none"] + [BEARER]
 # For client_secret_jwt (HS*) and private_key_jwt assertions; RFC 8414 section 2 requires the
 # list wherever an endpoint's methods include either.
 _SIGNING_ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
@@ -34,7 +39,7 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         "token_endpoint_auth_signing_alg_values_supported": _SIGNING_ALGS,
     }
     if revoke_on:
-        doc["revocation_endpoint_auth_methods_supported"] = AUTH_METHODS
+        doc["revocation_endpoint_auth_methods_supported"] = _REVOCATION_METHODS
         doc["revocation_endpoint_auth_signing_alg_values_supported"] = _SIGNING_ALGS
     if introspect_on:
         doc["introspection_endpoint_auth_methods_supported"] = _INTROSPECTION_METHODS
@@ -46,7 +51,6 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         )
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
-        "response_types_supported": ["token"],
         "scopes_supported": scopes,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -58,7 +62,11 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         "introspection_endpoint": cfg["mtlsIntrospectionEndpoint"] if introspect_on else None,
     }
     doc["mtls_endpoint_aliases"] = {k: v for k, v in aliases.items() if v}
-    return _filter_keys(_drop_blank(doc), cfg)
+    doc = _drop_blank(doc)
+    # REQUIRED by RFC 8414 and OpenID Discovery, and true only empty: no grant served here
+    # uses an authorization endpoint, so there is no response_type to send to one.
+    doc["response_types_supported"] = []
+    return _filter_keys(doc, cfg)
 
 
 def _drop_blank(doc: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 BASIC_CHALLENGE = 'Basic realm="jans-auth"'
+BEARER_CHALLENGE = 'Bearer realm="jans-auth"'
 
 
 @dataclass(slots=True)
@@ -26,10 +27,25 @@ def invalid_request(description: str, reason: str | None = None) -> OAuthError:
     return OAuthError(400, "invalid_request", description, reason)
 
 
-def invalid_client(description: str, reason: str | None = None) -> OAuthError:
-    return OAuthError(
-        401, "invalid_client", description, reason, {"WWW-Authenticate": BASIC_CHALLENGE}
-    )
+def invalid_client(
+    description: str, reason: str | None = None, *, challenge: str | None = None
+) -> OAuthError:
+    """401 invalid_client. RFC 6749 section 5.2: a challenge (`WWW-Authenticate`) only
+    matching the scheme of an Authorization header the client used, or naming Basic when
+    it sent no credentials at all; none for credentials in the body or a certificate, so
+    that client libraries report invalid_client, not an authentication challenge."""
+    headers = {"WWW-Authenticate": challenge} if challenge else {}
+    return OAuthError(401, "invalid_client", description, reason, headers)
+
+
+def challenge_for(authorization: str | None, has_other_credentials: bool) -> str | None:
+    """The challenge an invalid_client answer carries (see `invalid_client`)."""
+    scheme = (authorization or "").partition(" ")[0].lower()
+    if scheme == "basic":
+        return BASIC_CHALLENGE
+    if scheme == "bearer":
+        return BEARER_CHALLENGE
+    return None if has_other_credentials else BASIC_CHALLENGE
 
 
 def invalid_grant(description: str, reason: str | None = None) -> OAuthError:

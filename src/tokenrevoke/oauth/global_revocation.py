@@ -23,8 +23,12 @@ from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
 from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION
-from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
-from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.client_auth import (
+    AuthenticatedClient,
+    ClientAuthenticator,
+    unauthenticated,
+)
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.paths import GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.store.base import RevocationTarget, Store
@@ -238,13 +242,15 @@ class GlobalRevocationService:
     async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
         result = await self._auth.authenticate(request, allow_bearer=True)
         if not isinstance(result, AuthenticatedClient):
-            raise invalid_client(
-                "client authentication is required", "no client credentials were sent"
+            raise unauthenticated(
+                request, "client authentication is required", "no client credentials were sent"
             )
         if result.client.is_public:
             # A public client's id is no secret: anyone could log out any user with it.
-            raise invalid_client(
-                "client authentication is required", "public clients may not use this endpoint"
+            raise unauthenticated(
+                request,
+                "client authentication is required",
+                "public clients may not use this endpoint",
             )
         return result
 

@@ -1,4 +1,9 @@
-"""RFC 7662 introspection with Janssen's caller rules (contract section 3)."""
+"""RFC 7662 introspection with Janssen's caller rules (contract section 3).
+
+Differences from Janssen (docs/janssen-compatibility.md): a request without credentials is
+401 invalid_client (Janssen: 400); a Bearer caller must hold the `introspection` scope by
+default; `introspectionRestrictBasicAuthnToOwnTokens` restricts Bearer callers too.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,20 @@ from typing import Any
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenRecord, TokenType
 from tokenrevoke.model.scopes import INTROSPECTION, UMA_PROTECTION
-from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator
-from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.client_auth import (
+    AuthenticatedClient,
+    ClientAuthenticator,
+    unauthenticated,
+)
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.store.base import Store
 
 INACTIVE: dict[str, Any] = {"active": False}
 _INTROSPECTABLE = frozenset({TokenType.ACCESS_TOKEN, TokenType.REFRESH_TOKEN, TokenType.TX_TOKEN})
+# RFC 7662 section 2.2: `token_type` is an access token's type (RFC 6749 section 5.1), so a
+# refresh token has none (Janssen omits it too).
 _TOKEN_TYPE_NAMES = {TokenType.ACCESS_TOKEN: "Bearer", TokenType.TX_TOKEN: "Bearer"}
 
 
@@ -51,10 +62,11 @@ class IntrospectionService:
         record = await self._store.get_token(sha256_hex(token))
         claims = INACTIVE
         if record is not None and record.is_live(now) and record.token_type in _INTROSPECTABLE:
+            # Whatever the caller's credential (Janssen: Basic only, so a Bearer token of the
+            # same client was a way around it).
             restricted = (
                 cfg["introspectionRestrictBasicAuthnToOwnTokens"]
                 and caller is not None
-                and caller.method != "bearer"
                 and record.client_id != caller.client.client_id
             )
             if not restricted:
@@ -78,10 +90,11 @@ class IntrospectionService:
             p in request.params for p in ("client_secret", "client_assertion")
         ) or request.client_cert is not None  # fmt: skip
         if not has_credentials:
-            raise invalid_request("an Authorization header is required")
+            # RFC 7662 section 2.1 requires authorization; as /revoke, 401 (Janssen: 400).
+            raise unauthenticated(request, "client authentication is required", "no credentials")
         result = await self._auth.authenticate(request)
         if not isinstance(result, AuthenticatedClient) or result.client.is_public:
-            raise invalid_client("client authentication failed")
+            raise unauthenticated(request, "client authentication failed", "no usable client")
         return result
 
     async def _bearer_caller(self, token: str, cfg: AppConfiguration) -> AuthenticatedClient:
@@ -124,8 +137,10 @@ class IntrospectionService:
             "aud": record.client_id,
             "exp": record.expires_at,
             "iat": record.created_at,
-            "token_type": _TOKEN_TYPE_NAMES.get(record.token_type, record.token_type.value),
         }
+        token_type = _TOKEN_TYPE_NAMES.get(record.token_type)
+        if token_type is not None:
+            claims["token_type"] = token_type
         username = record.attributes.get("username")
         if username:
             claims["username"] = username

@@ -1,9 +1,16 @@
 """RFC 7009 revocation with Janssen's rules (contract section 2).
 
-Order of checks: client authentication (401), REVOKE_TOKEN flag (403), blank token (400),
-resolve the client (unknown or non-public `client_id`: 200, nothing done), interception
-scripts (veto: 200, nothing done), then revoke-all or per-token processing. A list of
-tokens is validated as a whole before anything is revoked, and revoked in one transaction.
+Order of checks: client authentication (401, also for a bare `client_id` naming no public
+client: RFC 6749 section 2.3, where Janssen answers 200 and does nothing), REVOKE_TOKEN flag
+(403), blank token (400), interception scripts (veto: 200, nothing done), then revoke-all
+or per-token processing. A list of tokens is validated as a whole before anything is
+revoked, and revoked in one transaction.
+
+Authority is the credential's: a Bearer access token may revoke other clients' tokens only
+if it was itself granted `revoke_any_token`, and never revokes everything (revoke-all needs
+the client to authenticate). `token_type_hint` is a hint (RFC 7009 section 2.1): a token
+of another type is found all the same, unless `revokeTokenTypeHintRestrictsSearch` asks for
+Janssen's rule.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ from tokenrevoke.model.scopes import REVOKE_ANY_TOKEN
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,
-    UnauthenticatedClientId,
+    unauthenticated,
 )
-from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_client, invalid_request
+from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.scripts.revoke_token import RevokeScriptRequest, RevokeTokenScripts
@@ -99,21 +106,19 @@ class RevocationService:
         self, request: OAuthRequest, on_client: Callable[[Client], None] | None
     ) -> RevokeOutcome:
         result = await self._auth.authenticate(request, allow_bearer=True)
-        if isinstance(result, AuthenticatedClient) and on_client is not None:
+        if not isinstance(result, AuthenticatedClient):
+            # No credentials, or a client_id naming no public client: nobody authenticated
+            # (RFC 6749 sections 2.3, 5.2).
+            reason = "no client credentials" if result is None else "client_id without credentials"
+            raise unauthenticated(request, "client authentication is required", reason)
+        if on_client is not None:
             on_client(result.client)
-        if result is None:
-            raise invalid_client(
-                "client authentication is required", "no client credentials or client_id were sent"
-            )
         cfg = self._config()
         if not cfg.enabled(FeatureFlag.REVOKE_TOKEN):
             raise access_denied("the revocation endpoint is disabled", "REVOKE_TOKEN is off")
         token = (request.param("token") or "").strip()
         if not token:
             raise invalid_request("token is required", "the token parameter is missing or blank")
-        if isinstance(result, UnauthenticatedClientId):
-            # Janssen: a client_id that names no public client gets 200 and nothing happens.
-            return RevokeOutcome()
         outcome = RevokeOutcome(client_id=result.client.client_id)
         if self._scripts.active:
             verdict = await self._scripts.run(self._script_request(request, result))
@@ -129,6 +134,15 @@ class RevocationService:
         # Not for public clients (unlike Janssen): their client_id is no secret, so anyone
         # could end every session of every user of the app. For them `all` is ordinary.
         if cfg["allowAllValueForRevokeEndpoint"] and not result.client.is_public:
+            every = (hint or "").lower() == "all" or token.lower() == "all"
+            if every and result.bearer is not None:
+                # A bearer token is a credential a resource server may hold: it must not end
+                # every session of its client. Revoke-all takes the client's own credentials.
+                raise unauthenticated(
+                    request,
+                    "revoking every token requires client authentication",
+                    "a bearer access token may not revoke every token of its client",
+                )
             if (hint or "").lower() == "all":  # case-insensitive, as Janssen treats token=all
                 outcome.every_token = True
                 outcome.revoked = await self._revoke_client(result, None)
@@ -162,7 +176,7 @@ class RevocationService:
                 f"{len(raw)} tokens were sent",
             )
         now = int(time.time())
-        plan = _GrantPlan(auth.client, hint, cfg, now)
+        plan = _GrantPlan(auth.client, auth.bearer, hint, cfg, now)
         _, revoked = await self._store.revoke_grants_of([sha256_hex(t) for t in raw], plan, now)
         if plan.refused:
             raise invalid_request(
@@ -185,25 +199,40 @@ class _GrantPlan:
     transaction (store.base.GrantPlanner), so it decides and records, never raises: a
     token of another client, without permission, revokes nothing and sets `refused`."""
 
-    def __init__(self, client: Client, hint: str | None, cfg: AppConfiguration, now: int) -> None:
+    def __init__(
+        self,
+        client: Client,
+        bearer: TokenRecord | None,
+        hint: str | None,
+        cfg: AppConfiguration,
+        now: int,
+    ) -> None:
         self._client = client
-        self._hint = hint
+        # Janssen's rule (our property): an access_token/tx_token hint finds only those.
+        self._hint = hint if cfg["revokeTokenTypeHintRestrictsSearch"] else None
+        # The client's current scopes, and a bearer token's own grant (it is never worth
+        # more than what it was granted).
         self._may_revoke_others = bool(
-            cfg["allowRevokeForOtherClients"] and REVOKE_ANY_TOKEN in client.scopes
+            cfg["allowRevokeForOtherClients"]
+            and REVOKE_ANY_TOKEN in client.scopes
+            and (bearer is None or REVOKE_ANY_TOKEN in bearer.scope.split())
         )
         self._now = now
         self.refused = False
 
     def __call__(self, records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
         self.refused = False  # the store may run a plan again (a retried batch)
-        matches = [r for r in records if r.is_live(self._now) and _hint_matches(r, self._hint)]
-        if not matches:
-            return None
         client_id = self._client.client_id
-        foreign = [r for r in matches if r.client_id != client_id]
+        # Another client's token is refused whether it is live, revoked or expired: the
+        # answer must not tell a caller whether a token it may not touch is still alive.
+        foreign = [r for r in records if r.client_id != client_id]
         if foreign and not self._may_revoke_others:
             self.refused = True
             return None
+        matches = [r for r in records if r.is_live(self._now) and _hint_matches(r, self._hint)]
+        if not matches:
+            return None
+        foreign = [r for r in matches if r.client_id != client_id]
         audit = AuditEvent(
             action="revoke", actor=f"client:{client_id}", reason="revoke_endpoint",
             client_id=client_id,
@@ -217,8 +246,8 @@ class _GrantPlan:
 
 
 def _hint_matches(record: TokenRecord, hint: str | None) -> bool:
-    # access_token/tx_token hints match only those types, with no fallback; any other
-    # hint (or none) matches every type. Janssen never answers unsupported_token_type.
+    # Janssen's rule: access_token/tx_token hints match only those types, with no
+    # fallback; any other hint (or none) matches every type. Never unsupported_token_type.
     if hint in _ACCESS_HINTS:
         return record.token_type in _ACCESS_TYPES
     return True

@@ -90,6 +90,16 @@ def create_app(settings: Settings) -> HotPathApp:
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
+            Route(
+                "/.well-known/oauth-authorization-server",
+                routes.authorization_server_metadata,
+                methods=["GET"],
+            ),
+            Route(
+                "/.well-known/oauth-authorization-server/{suffix:path}",
+                routes.authorization_server_metadata,
+                methods=["GET"],
+            ),
             Route("/health/live", routes.live, methods=["GET"]),
             Route("/health/ready", routes.ready, methods=["GET"]),
             Route(f"{AUTH}/openapi.json", auth_openapi_json, methods=["GET"]),

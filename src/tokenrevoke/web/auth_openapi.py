@@ -350,6 +350,8 @@ def _paths() -> dict[str, dict[str, Any]]:
         "/jans-auth/.well-known/openid-configuration": {
             "get": discovery("jans-auth-openid-configuration")
         },
+        # RFC 8414 section 3 (an issuer with a path: the path follows, section 3.1).
+        "/.well-known/oauth-authorization-server": {"get": discovery("oauth-authorization-server")},
         "/health/live": {"get": health("health-live", "The process is up")},
         "/health/ready": {"get": health("health-ready", "The store answers (503 if not)")},
         "/metrics": {"get": metrics},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -76,7 +77,7 @@ def narrow_cors(scope: Scope, client: Client) -> None:
 # -- the hot endpoints: plain ASGI in, a response out (served by web/hotpath.py) ---------
 async def token(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
     oauth = await oauth_request(scope, receive, runtime.settings)
-    auth = require_client(await runtime.authenticator.authenticate(oauth))
+    auth = require_client(await runtime.authenticator.authenticate(oauth), oauth)
     narrow_cors(scope, auth.client)
     return json_response(await runtime.tokens.issue(auth, oauth))
 
@@ -124,6 +125,21 @@ async def jwks(request: Request) -> Response:
 async def discovery(request: Request) -> Response:
     runtime = runtime_of(request)
     return json_response(discovery_document(runtime.config(), runtime.scopes))
+
+
+@guarded
+async def authorization_server_metadata(request: Request) -> Response:
+    """RFC 8414 section 3: the same document at `/.well-known/oauth-authorization-server`,
+    followed by the issuer's path when it has one (section 3.1)."""
+    runtime = runtime_of(request)
+    cfg = runtime.config()
+    suffix = request.path_params.get("suffix")
+    if suffix is not None and "/" + suffix.strip("/") != urlsplit(cfg["issuer"]).path.rstrip("/"):
+        return json_response(
+            {"error": "not_found", "error_description": "no authorization server metadata here"},
+            404,
+        )
+    return json_response(discovery_document(cfg, runtime.scopes))
 
 
 @guarded
