@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke import __version__
-from tokenrevoke.model.config import PROPERTIES
+from tokenrevoke.model.config import LOG_LEVELS, NO_EFFECT, PROPERTIES
+from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi import JSON, OPERATIONS, Operation
@@ -50,7 +51,8 @@ _KIND = {
     "nonnegint": {**_I, "minimum": 0},
     "count": _I,
     "window": _I,
-    "url": {"type": "string", "nullable": True},
+    "url": _S,  # unset ones are left out
+    "loglevel": {"type": "string", "enum": list(LOG_LEVELS)},
     "strlist": _STRINGS,
     "flags": _STRINGS,
     "cors": {"type": "array", "items": {"type": "object"}},
@@ -65,6 +67,7 @@ _KIND = {
     },
 }
 
+_ref_status = {"$ref": "#/components/schemas/Status"}
 SCHEMAS: dict[str, Any] = {
     "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
     "TokenEntity": _obj(
@@ -166,7 +169,92 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
     "StringList": _STRINGS,
-    "AppConfiguration": _obj({name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}),
+    "AppConfiguration": _obj(
+        {
+            **{name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()},
+            **{name: JANSSEN_PROPERTIES[name] for name in sorted(NO_EFFECT)},
+        }
+    ),
+    "Logging": _obj(
+        {
+            "loggingLevel": {"type": "string", "enum": list(LOG_LEVELS)},
+            "loggingLayout": _S,
+            "httpLoggingEnabled": _B,
+            "disableJdkLogger": _B,
+            "enabledOAuthAuditLogging": _B,
+            "externalLoggerConfiguration": _S,
+            "httpLoggingExcludePaths": _STRINGS,
+        }
+    ),
+    "Status": _obj({"name": _S, "status": _S, "error": _S}),
+    "HealthStatusList": {
+        "type": "array",
+        "items": _obj(
+            {
+                "status": _S,
+                "checks": {"type": "array", "items": {"$ref": "#/components/schemas/Status"}},
+            }
+        ),
+    },
+    "JsonNode": {"type": "object"},
+    "StatsData": _obj(
+        {
+            "dbType": _S,
+            "lastUpdate": _DATE,
+            "facterData": _obj(
+                {
+                    k: _S
+                    for k in (
+                        "memoryfree",
+                        "swapfree",
+                        "hostname",
+                        "ipaddress",
+                        "uptime",
+                        "free_disk_space",
+                        "load_average",
+                    )
+                }
+            ),
+        }
+    ),
+    "PersistenceConfiguration": _obj(
+        {
+            k: _S
+            for k in (
+                "databaseName",
+                "schemaName",
+                "productName",
+                "productVersion",
+                "driverName",
+                "driverVersion",
+            )
+        }
+    ),
+    "PluginConfList": {
+        "type": "array",
+        "items": _obj({"name": _S, "description": _S, "className": _S}),
+    },
+    "Boolean": _B,
+    "WebKeysConfiguration": _obj(
+        {
+            "keys": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "kid": _S,
+                        "kty": _S,
+                        "use": _S,
+                        "alg": _S,
+                        "n": _S,
+                        "e": _S,
+                        "name": _S,
+                        "descr": _S,
+                        "exp": {"type": "integer", "format": "int64"},
+                    }
+                ),
+            }
+        }
+    ),
     "CustomScript": _obj(
         {
             "dn": _S,
@@ -222,6 +310,7 @@ _ERROR_TEXT = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "InternalServerError",
+    503: "Service Unavailable",
 }
 
 
@@ -255,7 +344,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": op.operation_id,
         "parameters": params,
         "responses": responses,
-        "security": [{"oauth2": [scope]} for scope in op.scopes],
+        "security": [{"oauth2": [scope]} for scope in op.scopes],  # [] = none needed
     }
     if op.request:
         doc["requestBody"] = {
@@ -294,6 +383,19 @@ _SCOPE_TEXT = {
     "properties.readonly": "View Auth Server properties related information",
     "properties.write": "Manage Auth Server properties related information",
     "properties.admin": "Admin scope for Auth Server properties",
+    "app-version.readonly": "View application version",
+    "health.admin": "Admin for health checks",
+    "plugin.readonly": "View plugins",
+    "plugin.admin": "Admin for plugins",
+    "attributes.readonly": "View attribute related information",
+    "attributes.write": "Manage attribute related information",
+    "attributes.admin": "Admin for attribute management",
+    "jwks.readonly": "View JWKS related information",
+    "jwks.write": "Manage JWKS related information",
+    "jwks.admin": "Admin for JWKS management",
+    "logging.readonly": "View logging related information",
+    "logging.write": "Manage logging related information",
+    "logging.admin": "Admin for logging management",
     "read-all": "Super admin read access to all configuration resources",
     "write-all": "Super admin write access to all configuration resources",
     "delete-all": "Super admin delete access to all configuration resources",

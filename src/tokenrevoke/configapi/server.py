@@ -1,0 +1,135 @@
+"""What the config API tells about the server itself: health, version, host figures, the
+store, plugins, attributes, signing keys (Janssen's Health, Plugins, Attributes and JWK
+operations). Janssen's TUI calls these at start-up and in its Keys tab; each answer is
+what is true here, in Janssen's shapes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tokenrevoke import __version__
+from tokenrevoke.configapi.paging import page_in_memory, parse_paging
+from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.store import Store
+from tokenrevoke.store.factory import describe
+
+_STARTED = time.monotonic()
+
+
+async def health(store: Store) -> list[dict[str, Any]]:
+    """Janssen's HealthStatus list: the config API and its store. A store that does not
+    answer raises StoreUnavailable (503), as our /health/ready does."""
+    await store.revisions()
+    return [
+        {
+            "status": "UP",
+            "checks": [
+                {"name": "jans-config-api liveness", "status": "UP"},
+                {"name": "jans-config-api readiness", "status": "UP"},
+            ],
+        }
+    ]
+
+
+async def ready(store: Store) -> dict[str, str]:
+    await store.revisions()
+    return {"name": "jans-config-api readiness", "status": "UP"}
+
+
+def live() -> dict[str, str]:
+    return {"name": "jans-config-api liveness", "status": "UP"}
+
+
+def app_version(artifact: str) -> dict[str, Any]:
+    """Janssen answers per artifact; we are one program, so every artifact is us."""
+    return {"artifact": artifact or "all", "name": "tokenrevoke", "version": __version__}
+
+
+def server_stat(database_url: str, data_dir: Path) -> dict[str, Any]:
+    """Janssen's StatsData for this host (its example: percentages as strings)."""
+    facts: dict[str, str] = {"hostname": socket.gethostname()}
+    with contextlib.suppress(OSError):
+        disk = shutil.disk_usage(data_dir if data_dir.exists() else Path.cwd())
+        facts["free_disk_space"] = f"{100 * disk.free / disk.total:.1f}%"
+    with contextlib.suppress(OSError):
+        facts["load_average"] = str(os.getloadavg()[0])
+    memory = _meminfo()
+    if "MemTotal" in memory and "MemAvailable" in memory:
+        facts["memoryfree"] = f"{100 * memory['MemAvailable'] / memory['MemTotal']:.1f}%"
+    if memory.get("SwapTotal"):
+        facts["swapfree"] = f"{100 * memory.get('SwapFree', 0) / memory['SwapTotal']:.1f}%"
+    seconds = int(time.monotonic() - _STARTED)
+    facts["uptime"] = (
+        f"{seconds // 86400} days, {seconds % 86400 // 3600}:{seconds % 3600 // 60:02d}"
+    )
+    return {
+        "dbType": describe(database_url)["productName"].lower(),
+        "lastUpdate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "facterData": facts,
+    }
+
+
+def _meminfo() -> dict[str, int]:
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        name, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            out[name] = int(fields[0])
+    return out
+
+
+def persistence(database_url: str) -> dict[str, str]:
+    return describe(database_url)
+
+
+def plugins() -> list[dict[str, str]]:
+    """No config-API plugins (fido2, scim, user-management...) are deployed here."""
+    return []
+
+
+# The members of Janssen's JansAttribute a search may name (sortBy, fieldValuePair).
+ATTRIBUTE_MEMBERS = (
+    "inum",
+    "name",
+    "displayName",
+    "description",
+    "origin",
+    "dataType",
+    "claimName",
+    "status",
+    "urn",
+    "custom",
+    "required",
+    "adminCanEdit",
+    "adminCanView",
+    "adminCanAccess",
+    "userCanEdit",
+    "userCanView",
+    "userCanAccess",
+    "whitePagesCanView",
+)
+
+
+def attributes(params: dict[str, str]) -> dict[str, Any]:
+    """We keep no attribute (user claim) schema: every search finds nothing. The
+    parameters are still checked, as for every list."""
+    paging = parse_paging(
+        params, sort_default="inum", sortable=ATTRIBUTE_MEMBERS, fields=ATTRIBUTE_MEMBERS
+    )
+    return page_in_memory([], paging, ("name", "displayName", "description"))
+
+
+def jwks(keys: KeyRing) -> dict[str, Any]:
+    return {"keys": keys.described()}
