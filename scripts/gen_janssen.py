@@ -63,6 +63,8 @@ AUTH_WHY_NOT = (
 CONFIG_DIFFERENCES = {
     "get-attributes": "always an empty page: no attribute schema is kept",
     "get-plugins": "an empty list: no config-API plugins are deployed",
+    "get-plugin-by-name": "always false: no config-API plugins are deployed",
+    "get-acrs": "an empty object: no authentication methods, so no default ACR",
     "get-properties-persistence": "describes our store (SQLite or PostgreSQL)",
     "get-app-version": "the tokenrevoke version",
     "get-server-stat": "needs a token (app-version.readonly, health.admin, read-all): host figures",

@@ -291,6 +291,7 @@ SUCCESS: dict[str, Callable[[Server, ConfigApi, World], Call]] = {
     "get-plugin-by-name": lambda s, a, w: Call("GET", "/plugin/scim"),
     "get-attributes": lambda s, a, w: Call("GET", "/attributes", params={"limit": 100}),
     "get-config-jwks": lambda s, a, w: Call("GET", "/config/jwks"),
+    "get-acrs": lambda s, a, w: Call("GET", "/acrs"),
 }
 
 
@@ -320,6 +321,8 @@ def test_success(server: Server, api: ConfigApi, world: World, operation_id: str
         assert isinstance(body, list)
     elif op.response == "Boolean":
         assert isinstance(body, bool)
+    elif op.response == "AuthenticationMethod":
+        assert body == {}  # no default ACR here
     else:
         assert isinstance(body, dict) and body
 

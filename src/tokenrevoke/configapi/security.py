@@ -99,6 +99,13 @@ JWKS_READ = (
     CONFIG + "read-all",
     CONFIG + "write-all",
 )
+ACRS_READ = (
+    CONFIG + "acrs.readonly",
+    CONFIG + "acrs.write",
+    CONFIG + "acrs.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
 LOGGING_READ = (
     CONFIG + "logging.readonly",
     CONFIG + "logging.write",

@@ -131,5 +131,12 @@ def attributes(params: dict[str, str]) -> dict[str, Any]:
     return page_in_memory([], paging, ("name", "displayName", "description"))
 
 
+def default_acr() -> dict[str, str]:
+    """Janssen's AuthenticationMethod. No login page here, so no authentication method
+    and no default ACR: an empty object. (Janssen's CLI reads this operation only to
+    check that its access token works.)"""
+    return {}
+
+
 def jwks(keys: KeyRing) -> dict[str, Any]:
     return {"keys": keys.described()}

@@ -417,6 +417,10 @@ async def attributes(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(server_info.attributes(query(request)))
 
 
+async def acrs(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.default_acr())
+
+
 async def config_jwks(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(server_info.jwks(rt.keys))
 
@@ -515,6 +519,7 @@ async def script_delete(request: Request, rt: Runtime, _: Caller) -> Response:
 T_TOKEN, T_CLIENT, T_SCOPE = "Token", "OAuth - OpenID Connect - Clients", "OAuth - Scopes"
 T_PROPS, T_SCRIPT = "Configuration \u2013 Properties", "Custom Scripts"
 T_HEALTH, T_PLUGIN, T_ATTR = "Health - Check", "Plugins", "Attribute"
+T_ACRS = "Default Authentication Method"
 T_JWKS = "Configuration \u2013 JWK - JSON Web Key (JWK)"
 T_LOGGING = "Configuration \u2013 Logging"
 PAGING: tuple[tuple[str, str, Any], ...] = (
@@ -876,6 +881,17 @@ OPERATIONS: list[Operation] = [
         attributes,
         response="PagedResult",
         query=(("status", "string", "all"), *PAGING),
+    ),
+    Operation(
+        "GET",
+        f"{API}/acrs",
+        "get-acrs",
+        "Gets default authentication method.",
+        T_ACRS,
+        S.ACRS_READ,
+        acrs,
+        response="AuthenticationMethod",
+        errors=(401, 403, 500),
     ),
     Operation(
         "GET",

@@ -235,6 +235,7 @@ SCHEMAS: dict[str, Any] = {
         "items": _obj({"name": _S, "description": _S, "className": _S}),
     },
     "Boolean": _B,
+    "AuthenticationMethod": _obj({"defaultAcr": _S}),
     "WebKeysConfiguration": _obj(
         {
             "keys": {
@@ -393,6 +394,9 @@ _SCOPE_TEXT = {
     "jwks.readonly": "View JWKS related information",
     "jwks.write": "Manage JWKS related information",
     "jwks.admin": "Admin for JWKS management",
+    "acrs.readonly": "View ACRS related information",
+    "acrs.write": "Manage ACRS related information",
+    "acrs.admin": "Admin for ACRS management",
     "logging.readonly": "View logging related information",
     "logging.write": "Manage logging related information",
     "logging.admin": "Admin for logging management",
