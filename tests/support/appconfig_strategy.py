@@ -50,3 +50,8 @@ def no_effect_properties(max_size: int = 40) -> st.SearchStrategy[dict[str, Any]
     return st.lists(st.sampled_from(names), max_size=max_size, unique=True).flatmap(
         lambda chosen: st.fixed_dictionaries({n: value_for(JANSSEN_PROPERTIES[n]) for n in chosen})
     )
+
+
+def complete_no_effect_properties() -> st.SearchStrategy[dict[str, Any]]:
+    """A value for every property of Janssen's we keep without acting on it."""
+    return st.fixed_dictionaries({n: value_for(JANSSEN_PROPERTIES[n]) for n in sorted(NO_EFFECT)})

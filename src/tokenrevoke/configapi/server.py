@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import time
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from tokenrevoke import __version__
-from tokenrevoke.configapi.paging import page_in_memory, parse_paging
+from tokenrevoke.configapi.errors import bad_request
+from tokenrevoke.configapi.paging import paged
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.store import Store
 from tokenrevoke.store.factory import describe
 
 _STARTED = time.monotonic()
+_INTEGER = re.compile(r"[+-]?[0-9]{1,10}")
 
 
 async def health(store: Store) -> list[dict[str, Any]]:
@@ -71,7 +74,7 @@ def server_stat(database_url: str, data_dir: Path) -> dict[str, Any]:
     )
     return {
         "dbType": describe(database_url)["productName"].lower(),
-        "lastUpdate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "lastUpdate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),  # RFC 3339
         "facterData": facts,
     }
 
@@ -99,36 +102,15 @@ def plugins() -> list[dict[str, str]]:
     return []
 
 
-# The members of Janssen's JansAttribute a search may name (sortBy, fieldValuePair).
-ATTRIBUTE_MEMBERS = (
-    "inum",
-    "name",
-    "displayName",
-    "description",
-    "origin",
-    "dataType",
-    "claimName",
-    "status",
-    "urn",
-    "custom",
-    "required",
-    "adminCanEdit",
-    "adminCanView",
-    "adminCanAccess",
-    "userCanEdit",
-    "userCanView",
-    "userCanAccess",
-    "whitePagesCanView",
-)
-
-
 def attributes(params: dict[str, str]) -> dict[str, Any]:
-    """We keep no attribute (user claim) schema: every search finds nothing. The
-    parameters are still checked, as for every list."""
-    paging = parse_paging(
-        params, sort_default="inum", sortable=ATTRIBUTE_MEMBERS, fields=ATTRIBUTE_MEMBERS
-    )
-    return page_in_memory([], paging, ("name", "displayName", "description"))
+    """We keep no attribute (user claim) schema: every search finds nothing, whatever it
+    sorts or filters by; `limit` and `startIndex` must still be integers."""
+    limit = params.get("limit") or "50"
+    start = params.get("startIndex") or "0"
+    for name, value in (("limit", limit), ("startIndex", start)):
+        if not _INTEGER.fullmatch(value) or not -(2**31) <= int(value) < 2**31:
+            raise bad_request(f"{name} must be a 32-bit integer, got {value!r}")
+    return paged(0, int(start), [])
 
 
 def default_acr() -> dict[str, str]:

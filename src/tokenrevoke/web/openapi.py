@@ -200,7 +200,7 @@ SCHEMAS: dict[str, Any] = {
     "StatsData": _obj(
         {
             "dbType": _S,
-            "lastUpdate": _DATE,
+            "lastUpdate": {"type": "string", "format": "date-time"},
             "facterData": _obj(
                 {
                     k: _S
