@@ -14,7 +14,7 @@ from tokenrevoke.apiclient import ConfigApiClient
 from tokenrevoke.cli.common import AsJson, compact, console, fail, print_json, table
 from tokenrevoke.cli.connection import admin_command
 from tokenrevoke.model import ConfigError, FeatureFlag
-from tokenrevoke.model.config import parse_flag, parse_property_value, toggle_flag
+from tokenrevoke.model.config import ALL_PROPERTIES, parse_flag, parse_property_value, toggle_flag
 
 config_app = typer.Typer(
     help="Read and change auth-server properties (config API).", no_args_is_help=True
@@ -35,9 +35,9 @@ def config_get(
     """Show the effective properties, or print one property's value as JSON."""
     properties = api.get_properties()
     if name is not None:
-        if name not in properties:
+        if name not in properties and name not in ALL_PROPERTIES:
             raise fail(f"unknown property {name!r}")
-        print_json(properties[name])
+        print_json(properties.get(name))  # null: known, not set
         return
     if as_json:
         print_json(properties)

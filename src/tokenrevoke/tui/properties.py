@@ -121,14 +121,16 @@ class PropertiesView(Vertical):
     def show(self, properties: dict[str, Any]) -> None:
         self.properties = dict(properties)
         table = self.query_one("#props-table", DataTable)
-        names = sorted(properties)
+        # The server leaves unset properties out; the ones we act on are listed anyway.
+        names = sorted(set(properties) | set(PROPERTIES))
         if [str(key.value) for key in table.rows] != names:
             table.clear()
             for name in names:
-                table.add_row(cell(name, NAME_WIDTH), cell(compact(properties[name], 60)), key=name)
+                value = cell(compact(properties.get(name), 60))
+                table.add_row(cell(name, NAME_WIDTH), value, key=name)
         else:
             for name in names:
-                table.update_cell(name, "value", cell(compact(properties[name], 60)))
+                table.update_cell(name, "value", cell(compact(properties.get(name), 60)))
         self._show_detail()
         self._show_flags()
 
