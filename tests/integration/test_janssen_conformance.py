@@ -213,3 +213,53 @@ def test_get_then_put_of_a_complete_app_configuration_changes_nothing(
         assert _get(server, admin_headers) == read
 
     round_trip()
+
+
+# -- PATCH sets, replaces and removes any of Janssen's properties --------------------------
+def _sample(spec: dict[str, Any]) -> Any:
+    """One value of the type (the first of an enum, one item of a list...)."""
+    kind = spec.get("type")
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return 7
+    if kind == "string":
+        return spec["enum"][0] if "enum" in spec else "x"
+    if kind == "array":
+        return [_sample(spec.get("items", {}))]
+    if spec.get("properties"):
+        name, member = next(iter(spec["properties"].items()))
+        return {name: _sample(member)}
+    if "additionalProperties" in spec:
+        return {"k": _sample(spec["additionalProperties"])}
+    return {"any": "json"} if kind == "object" else "any"
+
+
+def test_patch_adds_replaces_and_removes_every_janssen_property(
+    server: Server, admin_headers: dict[str, str], restore_properties: None
+) -> None:
+    from tokenrevoke.model.config import NO_EFFECT
+    from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
+
+    def patch(ops: list[dict[str, Any]]) -> Any:
+        with server.http() as http:
+            response = http.patch(
+                PROPERTIES_PATH,
+                json=ops,
+                headers={**admin_headers, "Content-Type": "application/json-patch+json"},
+            )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    values = {name: _sample(JANSSEN_PROPERTIES[name]) for name in sorted(NO_EFFECT)}
+    half = sorted(values)[::2]  # `add` for these, `replace` (of an unset one) for the rest
+    added = patch(
+        [
+            {"op": "add" if name in half else "replace", "path": f"/{name}", "value": value}
+            for name, value in values.items()
+        ]
+    )
+    assert {name: added[name] for name in values} == values
+    assert _get(server, admin_headers) == added
+    removed = patch([{"op": "remove", "path": f"/{name}"} for name in values])
+    assert not set(values) & set(removed)
