@@ -22,12 +22,16 @@ Taken from JanssenProject/jans, jans-cli-tui/cli_tui/:
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.janssen import CONFIG_API_DOC, janssen_doc
+from tests.support.postgres import throwaway_database
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
 
 CONFIG = "/jans-config-api"
@@ -87,6 +91,18 @@ class JanssenTui:
         return names
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server of its own, on SQLite or on a throwaway PostgreSQL database."""
+    args: list[str] = []
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgres":
+            args = ["--database-url", stack.enter_context(throwaway_database("tokenrevoke_tui"))]
+        server = Server(tmp_path / "data", extra_args=args).start()
+        stack.callback(server.stop)
+        yield server
+
+
 @pytest.fixture
 def tui(fresh_server: Server) -> JanssenTui:
     return JanssenTui(fresh_server)
@@ -115,7 +131,7 @@ def _start_up(server: Server, tui: JanssenTui) -> dict[str, Any]:
 
     persistence = tui.call("get-properties-persistence")
     assert persistence.status_code in (200, 201), persistence.text
-    assert isinstance(persistence.json(), dict)
+    assert persistence.json()["productName"] in ("SQLite", "PostgreSQL")
 
     plugins = tui.call("get-plugins")
     assert plugins.is_success, plugins.text
