@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Label, Static, Switch
 
 from tokenrevoke.apiclient import ApiClientError
 from tokenrevoke.model.config import PROPERTIES, FeatureFlag, toggle_flag
+from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.tui.common import Context, call, cell, compact, pretty
 from tokenrevoke.tui.dialogs import EditPropertyDialog
 
@@ -165,8 +166,12 @@ class PropertiesView(Vertical):
         if name is None:
             detail.update("")
             return
-        kind, default = PROPERTIES.get(name, ("?", None))
-        header = Text.assemble((name, "bold"), f"  ({kind}, default {compact(default, 30)})")
+        if name in PROPERTIES:
+            kind, default = PROPERTIES[name]
+            about = f"  ({kind}, default {compact(default, 30)})"
+        else:  # one of Janssen's, kept without effect here
+            about = f"  ({JANSSEN_PROPERTIES.get(name, {}).get('type', '?')}, no effect here)"
+        header = Text.assemble((name, "bold"), about)
         detail.update(Group(header, pretty(self.properties.get(name))))
 
     # -- editing ------------------------------------------------------------------------------
