@@ -22,7 +22,6 @@ Taken from JanssenProject/jans, jans-cli-tui/cli_tui/:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,8 @@ import httpx
 import pytest
 
 from tests.support.janssen import CONFIG_API_DOC, janssen_doc
-from tests.support.postgres import throwaway_database
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
+from tests.support.stores import STORES, server_on
 
 CONFIG = "/jans-config-api"
 # The featureFlags dialog offers the enum of Janssen's AppConfiguration schema.
@@ -91,15 +90,10 @@ class JanssenTui:
         return names
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=STORES)
 def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     """A server of its own, on SQLite or on a throwaway PostgreSQL database."""
-    args: list[str] = []
-    with contextlib.ExitStack() as stack:
-        if request.param == "postgres":
-            args = ["--database-url", stack.enter_context(throwaway_database("tokenrevoke_tui"))]
-        server = Server(tmp_path / "data", extra_args=args).start()
-        stack.callback(server.stop)
+    with server_on(request.param, tmp_path / "data") as server:
         yield server
 
 
