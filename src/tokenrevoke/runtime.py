@@ -29,6 +29,7 @@ from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.observability.logs import set_level
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
 from tokenrevoke.scripts.revoke_token import RevokeTokenScripts
 from tokenrevoke.settings import Settings
@@ -50,6 +51,7 @@ class Runtime:
         self.keys = KeyRing(store, box)
         self.scripts = RevokeTokenScripts()
         self._config: AppConfiguration | None = None
+        self._log_level: str | None = None  # the loggingLevel property last applied
         self._clients: dict[str, Client | None] = {}
         self._revisions: Revisions | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -129,6 +131,10 @@ class Runtime:
             stored, revision = await self.store.load_config()
             self._config = AppConfiguration.build(stored, revision, self.settings.base_url)
             self.scripts.set_timeout(self._config["revokeTokenScriptTimeoutMs"] / 1000)
+            level = self._config["loggingLevel"]
+            if level != self._log_level:  # touch the root logger only on a change
+                set_level(level, self.settings.log_level)
+                self._log_level = level
         if force or old is None or revisions.clients != old.clients:
             self._clients = {}
             clients = await self.store.list_clients()

@@ -80,7 +80,9 @@ def run_operation(
     def check(case: Case[Any]) -> None:
         if skip is not None and skip(case):
             return
-        response = case.call_and_validate(checks=checks or CHECKS, headers=headers, timeout=10)
+        response = case.call_and_validate(
+            checks=CHECKS if checks is None else checks, headers=headers, timeout=10
+        )
         statuses.append(response.status_code)
         if inspect is not None:
             inspect(case, response)

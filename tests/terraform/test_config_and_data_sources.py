@@ -66,7 +66,10 @@ def restore_config(admin: Admin) -> Iterator[dict[str, Any]]:
     before = admin.config()
     yield before
     admin.patch_config(
-        [{"op": "replace", "path": "/" + prop, "value": before[prop]} for prop in MANAGED.values()]
+        [
+            {"op": "replace", "path": "/" + prop, "value": before.get(prop)}
+            for prop in MANAGED.values()
+        ]
     )
 
 
@@ -190,7 +193,7 @@ resource "jans_app_configuration" "this" {
     state = instance["attributes"]
     assert state["id"] == "global"
     for attr, prop in MANAGED.items():
-        assert state[attr] == before[prop], attr
+        assert state[attr] == before.get(prop), attr  # unset: absent
 
     plan = ws.plan()
     assert "Plan: 0 to add, 1 to change, 0 to destroy." in plan.output
@@ -269,7 +272,7 @@ def test_app_configuration_create_adopts_the_singleton(
     expected = [
         {"op": "replace", "path": "/" + prop, "value": value}
         for attr, prop in MANAGED.items()
-        if prop in wanted and (value := wanted[prop]) != before[prop]
+        if prop in wanted and (value := wanted[prop]) != before.get(prop)
     ]
     assert expected and len(expected) < len(wanted)
     assert patches(proxy) == [expected]

@@ -167,3 +167,55 @@ def test_an_unimplemented_flag_is_never_called_enabled() -> None:
     assert listed[FeatureFlag.CIBA].state == "no effect (configured on)"
     assert listed[FeatureFlag.UMA].state == "no effect (configured off)"
     assert flags_on(["nope"]) == frozenset(FeatureFlag)  # only unknown names: all on
+
+
+# -- Janssen's properties we keep without acting on them --------------------------------
+from hypothesis import given, settings  # noqa: E402
+
+from tests.support.appconfig_strategy import no_effect_properties  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"httpLoggingEnabled": True}, {"httpLoggingEnabled": True}),
+        ({"useNestedJwtDuringEncryption": "true"}, {"useNestedJwtDuringEncryption": True}),
+        ({"authorizationCodeLifetime": "60"}, {"authorizationCodeLifetime": 60}),
+        ({"authenticationFilters": [{}]}, {"authenticationFilters": [{}]}),
+        ({"responseTypesSupported": [["code"], ["code", "id_token"]]},
+         {"responseTypesSupported": [["code"], ["code", "id_token"]]}),
+        ({"acrMappings": {"a": "b"}}, {"acrMappings": {"a": "b"}}),
+        ({"loggingLevel": "debug"}, {"loggingLevel": "DEBUG"}),
+        ({"httpLoggingEnabled": None}, {}),
+    ],
+)  # fmt: skip
+def test_janssen_properties_are_typed(doc: dict[str, object], expected: object) -> None:
+    assert validate_document(doc) == expected
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"httpLoggingEnabled": "yes"}, "httpLoggingEnabled must be true or false"),
+        ({"authorizationCodeLifetime": 2**31}, "must be an integer from"),
+        ({"authorizationCodeLifetime": 1.5}, "must be an integer from"),
+        ({"loggingLayout": 3}, "loggingLayout must be a string"),
+        ({"responseTypesSupported": [["code", "bogus"]]}, r"responseTypesSupported\[0\]\[1\]"),
+        ({"grantTypesSupported": "password"}, "must be a list"),
+        ({"authenticationFilters": [{"bogus": 1}]}, "unknown member 'bogus'"),
+        ({"acrMappings": {"a": 1}}, r"acrMappings\.a must be a string"),
+        ({"loggingLevel": "LOUD"}, "loggingLevel must be one of TRACE"),
+        ({"authenticationFilters": [{"filter": None}]}, "must not be null"),
+    ],
+)
+def test_janssen_properties_of_the_wrong_type_are_refused(
+    doc: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_document(doc)
+
+
+@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@given(no_effect_properties())
+def test_every_schema_conformant_document_is_kept_as_given(doc: dict[str, object]) -> None:
+    assert validate_document(doc) == doc

@@ -112,3 +112,40 @@ def test_the_app_freezes_what_exists_at_startup_so_full_collections_stay_short(
         assert asyncio.run(scenario()) > 10_000  # the modules, the app, the runtime
     finally:
         gc.unfreeze()
+
+
+def test_logging_level_property_sets_the_log_level_and_unsetting_restores_it(
+    tmp_path: Path,
+) -> None:
+    import logging
+
+    from tokenrevoke.configapi.config import patch_properties
+
+    root = logging.getLogger()
+    saved = root.level
+
+    async def scenario() -> list[int]:
+        rt = await Runtime.open(Settings(data_dir=tmp_path, log_level="warning"))
+        seen = []
+        try:
+            for value in ("DEBUG", "ERROR", "OFF", None):
+                await patch_properties(
+                    rt.store, rt.settings.base_url,
+                    [{"op": "replace", "path": "/loggingLevel", "value": value}],
+                )  # fmt: skip
+                await rt.refresh()
+                seen.append(root.level)
+            return seen
+        finally:
+            await rt.close()
+
+    try:
+        root.setLevel(logging.WARNING)
+        assert asyncio.run(scenario()) == [
+            logging.DEBUG,
+            logging.ERROR,
+            logging.CRITICAL + 10,
+            logging.WARNING,  # unset: --log-level again
+        ]
+    finally:
+        root.setLevel(saved)

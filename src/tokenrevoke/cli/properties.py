@@ -15,6 +15,7 @@ from tokenrevoke.cli.common import AsJson, compact, console, fail, print_json, t
 from tokenrevoke.cli.connection import admin_command
 from tokenrevoke.model import ConfigError
 from tokenrevoke.model.config import (
+    ALL_PROPERTIES,
     FlagState,
     flag_states,
     parse_flag,
@@ -41,9 +42,9 @@ def config_get(
     """Show the effective properties, or print one property's value as JSON."""
     properties = api.get_properties()
     if name is not None:
-        if name not in properties:
+        if name not in properties and name not in ALL_PROPERTIES:
             raise fail(f"unknown property {name!r}")
-        print_json(properties[name])
+        print_json(properties.get(name))  # null: known, not set
         return
     if as_json:
         print_json(properties)

@@ -6,7 +6,8 @@ import copy
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, ConfigError
-from tokenrevoke.model.config import validate_document
+from tokenrevoke.model.config import ALL_PROPERTIES, validate_document
+from tokenrevoke.observability.logs import janssen_level
 from tokenrevoke.store.base import Store
 
 
@@ -39,20 +40,59 @@ def apply_json_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
     return result
 
 
+def render(cfg: AppConfiguration, log_level: str) -> dict[str, Any]:
+    """The properties as Janssen's GET answers them: unset ones (null) left out, and
+    `loggingLevel`, when not set, the level the server logs at (`log_level`, --log-level)."""
+    out = {name: value for name, value in cfg.values.items() if value is not None}
+    out.setdefault("loggingLevel", janssen_level(log_level))
+    return out
+
+
 async def patch_properties(store: Store, base_url: str, patch: Any) -> AppConfiguration:
     """Apply an RFC 6902 JSON Patch to the effective properties, validated as a whole:
-    a bad operation, an unknown property or a bad value changes nothing. A removed
-    property returns to its default."""
-    from tokenrevoke.model.config import PROPERTIES
-
+    a bad operation, an unknown property or a bad value changes nothing. A removed (or
+    null) property returns to its default, or to unset. Every known property can be
+    replaced, set or not (Janssen's document holds them all; its TUI sends `replace`)."""
     stored, revision = await store.load_config()
     current = AppConfiguration.build(stored, revision, base_url)
-    before = dict(current.values)
+    before: dict[str, Any] = dict.fromkeys(ALL_PROPERTIES)
+    before.update(current.values)
     after = apply_json_patch(before, patch)
-    unknown = set(after) - set(PROPERTIES)
+    unknown = set(after) - ALL_PROPERTIES
     if unknown:
         raise ConfigError(f"unknown property {sorted(unknown)[0]!r}")
     document = {k: v for k, v in stored.items() if k in after}
     document.update({k: v for k, v in after.items() if before.get(k) != v})
+    document = {k: v for k, v in document.items() if v is not None}  # null: unset
     await store.save_config(validate_document(document), expected_revision=revision)
     return await effective(store, base_url)
+
+
+# Janssen's Logging resource: these members of the auth server's properties.
+LOGGING_MEMBERS = (
+    "loggingLevel",
+    "loggingLayout",
+    "httpLoggingEnabled",
+    "disableJdkLogger",
+    "enabledOAuthAuditLogging",
+    "externalLoggerConfiguration",
+    "httpLoggingExcludePaths",
+)
+
+
+def logging_view(properties: dict[str, Any]) -> dict[str, Any]:
+    """Janssen's Logging object, from the rendered properties (`render`)."""
+    return {k: properties[k] for k in LOGGING_MEMBERS if k in properties}
+
+
+async def put_logging(store: Store, base_url: str, body: Any) -> AppConfiguration:
+    """Janssen's PUT /logging: the members given (null ones left as they are) are set,
+    validated like any property; an unknown member is refused."""
+    if not isinstance(body, dict):
+        raise ConfigError("the body must be a Logging object")
+    unknown = sorted(set(body) - set(LOGGING_MEMBERS))
+    if unknown:
+        raise ConfigError(f"unknown Logging member {unknown[0]!r}")
+    changes = {k: v for k, v in body.items() if v is not None}
+    patch = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in changes.items()]
+    return await patch_properties(store, base_url, patch)

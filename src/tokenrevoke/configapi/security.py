@@ -71,6 +71,49 @@ PROPERTIES_WRITE = (
     AUTH_CONFIG + "properties.admin",
     CONFIG + "write-all",
 )
+# Janssen's health, liveness and readiness operations have no security. (Its server-stat
+# has none either; here it needs a token: it tells host figures.)
+PUBLIC: tuple[str, ...] = ()
+APP_VERSION_READ = (
+    CONFIG + "app-version.readonly",
+    CONFIG + "health.admin",
+    CONFIG + "read-all",
+)
+PLUGIN_READ = (
+    CONFIG + "plugin.readonly",
+    CONFIG + "plugin.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+ATTRIBUTE_READ = (
+    CONFIG + "attributes.readonly",
+    CONFIG + "attributes.write",
+    CONFIG + "attributes.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+JWKS_READ = (
+    CONFIG + "jwks.readonly",
+    CONFIG + "jwks.write",
+    CONFIG + "jwks.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+ACRS_READ = (
+    CONFIG + "acrs.readonly",
+    CONFIG + "acrs.write",
+    CONFIG + "acrs.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+LOGGING_READ = (
+    CONFIG + "logging.readonly",
+    CONFIG + "logging.write",
+    CONFIG + "logging.admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+LOGGING_WRITE = (CONFIG + "logging.write", CONFIG + "logging.admin", CONFIG + "write-all")
 SCRIPT_READ = (
     CONFIG + "scripts.readonly",
     CONFIG + "scripts.write",
@@ -86,6 +129,9 @@ SCRIPT_DELETE = (CONFIG + "scripts.delete", CONFIG + "scripts.admin", CONFIG + "
 class Caller:
     client_id: str
     scopes: frozenset[str]
+
+
+ANONYMOUS = Caller("", frozenset())  # the caller of an operation without security
 
 
 async def authorize(

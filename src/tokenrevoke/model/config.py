@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
+from tokenrevoke.model.property_types import PropertyTypeError, check_value
 from tokenrevoke.paths import AUTH
 
 INT32_MAX = 2**31 - 1
@@ -154,6 +156,8 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "cleanServiceBatchChunkSize": ("posint", 10000),
     "keyRegenerationEnabled": ("bool", True),
     "keyRegenerationInterval": ("posint", 48),
+    # Sets the server's log level (observability/logs.py); unset, --log-level holds.
+    "loggingLevel": ("loglevel", None),
     # Ours (not in Janssen): a hung interception script must not hold a request forever.
     "revokeTokenScriptTimeoutMs": ("posint", 1000),
     # Ours (Janssen has no reuse detection): RFC 9700 section 4.14.2. Presenting a refresh
@@ -179,6 +183,13 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     # own examples use 8 characters). A guessable secret is a credential anyone can use.
     "clientSecretMinimumLength": ("posint", 16),
 }
+# Our extensions: properties Janssen's AppConfiguration does not have.
+EXTENSIONS = frozenset(name for name in PROPERTIES if name not in JANSSEN_PROPERTIES)
+# Janssen's properties we keep and return but do not act on (docs/configuration.md).
+NO_EFFECT = frozenset(name for name in JANSSEN_PROPERTIES if name not in PROPERTIES)
+ALL_PROPERTIES = frozenset(PROPERTIES) | NO_EFFECT
+# Janssen's level names (its TUI offers these), as loggingLevel takes them.
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
 RECEIVER_KEYS = {"url": True, "authorization": False, "audience": False}  # name -> required
 
 MAX_WINDOW_SECONDS = 86400
@@ -242,6 +253,10 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
         return filters
     if kind == "receivers":
         return _check_receivers(name, value)
+    if kind == "loglevel":
+        if not isinstance(value, str) or value.upper() not in LOG_LEVELS:
+            raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return value.upper()
     raise AssertionError(kind)  # pragma: no cover
 
 
@@ -275,10 +290,20 @@ def validate_document(doc: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("the configuration must be a JSON object")
     cleaned: dict[str, Any] = {}
     for name, value in doc.items():
-        if name not in PROPERTIES:
+        if name in PROPERTIES:
+            kind, _ = PROPERTIES[name]
+            if value is None and kind == "loglevel":
+                continue  # unset
+            cleaned[name] = _check_value(name, kind, value)
+        elif name in NO_EFFECT:
+            if value is None:
+                continue  # unset
+            try:
+                cleaned[name] = check_value(name, JANSSEN_PROPERTIES[name], value)
+            except PropertyTypeError as exc:
+                raise ConfigError(str(exc)) from None
+        else:
             raise ConfigError(f"unknown property {name!r}")
-        kind, _ = PROPERTIES[name]
-        cleaned[name] = _check_value(name, kind, value)
     return cleaned
 
 
@@ -286,9 +311,16 @@ def parse_property_value(name: str, text: str) -> Any:
     """Turn a command-line string into a typed property value (for `config set`)."""
     import json
 
-    if name not in PROPERTIES:
+    if name in NO_EFFECT:
+        if JANSSEN_PROPERTIES[name].get("type") == "string" and not text.startswith('"'):
+            return text
+        kind = "json"
+    elif name in PROPERTIES:
+        kind, _ = PROPERTIES[name]
+    else:
         raise ConfigError(f"unknown property {name!r}")
-    kind, _ = PROPERTIES[name]
+    if kind == "loglevel" and not text.startswith('"'):
+        return text
     if kind in ("strlist", "flags") and not text.lstrip().startswith("["):
         return [v.strip() for v in text.split(",") if v.strip()]
     if kind == _URL and not text.startswith(("[", "{", '"')) and text != "null":

@@ -99,6 +99,19 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         return self._jwks
 
+    def described(self) -> list[dict[str, Any]]:
+        """The published keys as Janssen's config API lists them (JSONWebKey): the public
+        JWK plus a name, a description and `exp`, when it stops being published (ms)."""
+        return [
+            {
+                **_publishable(key.public_jwk),
+                "name": f"{key.alg} signing key",
+                "descr": "Signature Key: RSA RSASSA-PKCS1-v1_5 using SHA-256",
+                "exp": key.expires_at * 1000,
+            }
+            for key in self._keys
+        ]
+
     def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         key = self.current
         if key is None:

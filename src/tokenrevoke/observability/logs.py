@@ -87,6 +87,36 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+# Janssen's level names (its loggingLevel property) and ours. Python has no TRACE: it is
+# DEBUG here; OFF is above every level.
+_FROM_JANSSEN = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+    "OFF": logging.CRITICAL + 10,
+}
+_TO_JANSSEN = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def janssen_level(level: str) -> str:
+    """Our level name (--log-level) as Janssen names it."""
+    upper = level.upper()
+    return _TO_JANSSEN.get(upper, upper)
+
+
+def set_level(janssen_name: str | None, default: str) -> None:
+    """Log at Janssen's level `janssen_name` (the loggingLevel property), or at our
+    `default` (--log-level) when it is unset."""
+    root = logging.getLogger()
+    if janssen_name is None:
+        root.setLevel(default.upper())
+    else:
+        root.setLevel(_FROM_JANSSEN[janssen_name])
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """Replace the root logger's handlers with one on stderr in the chosen format. uvicorn's
     loggers propagate here too (it is started without a logging config of its own)."""

@@ -39,3 +39,27 @@ async def upgrade(url: str) -> list[str]:
 
         return await migrate_postgres(url)
     raise ValueError(f"unsupported database URL {url.split(':', 1)[0]!r}")
+
+
+def describe(url: str) -> dict[str, str]:
+    """The store behind `url` in the members of Janssen's PersistenceConfiguration: the
+    product, driver and database name; never the user, password or host."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        return {
+            "productName": "SQLite",
+            "productVersion": sqlite3.sqlite_version,
+            "driverName": "sqlite3",
+            "databaseName": Path(url.removeprefix("sqlite:///")).name,
+        }
+    import asyncpg
+
+    return {
+        "productName": "PostgreSQL",
+        "driverName": "asyncpg",
+        "driverVersion": asyncpg.__version__,
+        "databaseName": urlsplit(url).path.lstrip("/"),
+    }

@@ -27,6 +27,7 @@ from tokenrevoke.model.config import (
     flags_on,
     toggle_flag,
 )
+from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.tui.common import Context, FitTable, call, cell, compact, pretty
 from tokenrevoke.tui.dialogs import EditPropertyDialog
 
@@ -221,14 +222,15 @@ class PropertiesView(Vertical):
     def show(self, properties: dict[str, Any]) -> None:
         self.properties = dict(properties)
         table = self.query_one("#props-table", FitTable)
-        names = sorted(properties)
+        # The server leaves unset properties out; the ones we act on are listed anyway.
+        names = sorted(set(properties) | set(PROPERTIES))
         if [str(key.value) for key in table.rows] != names:
             table.clear()
             for name in names:
-                table.add_row(cell(name), cell(compact(properties[name], 60)), key=name)
+                table.add_row(cell(name), cell(compact(properties.get(name), 60)), key=name)
         else:
             for name in names:
-                table.update_cell(name, "value", cell(compact(properties[name], 60)))
+                table.update_cell(name, "value", cell(compact(properties.get(name), 60)))
         self._show_detail()
         self._show_flags()
 
@@ -261,8 +263,12 @@ class PropertiesView(Vertical):
         if name is None:
             detail.update("")
             return
-        kind, default = PROPERTIES.get(name, ("?", None))
-        header = Text.assemble((name, "bold"), f"  ({kind}, default {compact(default, 30)})")
+        if name in PROPERTIES:
+            kind, default = PROPERTIES[name]
+            about = f"  ({kind}, default {compact(default, 30)})"
+        else:  # one of Janssen's, kept without effect here
+            about = f"  ({JANSSEN_PROPERTIES.get(name, {}).get('type', '?')}, no effect here)"
+        header = Text.assemble((name, "bold"), about)
         detail.update(Group(header, pretty(self.properties.get(name))))
 
     # -- editing ------------------------------------------------------------------------------

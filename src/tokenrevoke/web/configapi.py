@@ -24,6 +24,7 @@ from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.configapi import scopes as scope_admin
 from tokenrevoke.configapi import scripts as script_admin
 from tokenrevoke.configapi import security
+from tokenrevoke.configapi import server as server_info
 from tokenrevoke.configapi import tokens as token_admin
 from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
 from tokenrevoke.configapi.paging import page_in_memory, parse_paging
@@ -119,8 +120,15 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            caller = await security.authorize(
-                runtime.store, request.headers.get("authorization"), op.scopes, runtime.get_client
+            caller = (
+                await security.authorize(
+                    runtime.store,
+                    request.headers.get("authorization"),
+                    op.scopes,
+                    runtime.get_client,
+                )
+                if op.scopes
+                else security.ANONYMOUS
             )
             response = await op.handler(request, runtime, caller)
             if op.method != "GET" and op.tag != T_TOKEN and response.status_code < 400:
@@ -316,15 +324,74 @@ async def scope_delete(request: Request, rt: Runtime, _: Caller) -> Response:
 
 
 # -- auth-server properties -----------------------------------------------------------------
+def _properties(rt: Runtime, cfg: Any) -> dict[str, Any]:
+    return config_admin.render(cfg, rt.settings.log_level)
+
+
 async def properties_get(request: Request, rt: Runtime, _: Caller) -> Response:
-    cfg = await config_admin.effective(rt.store, rt.settings.base_url)
-    return api_json(dict(cfg.values))
+    return api_json(_properties(rt, await config_admin.effective(rt.store, rt.settings.base_url)))
 
 
 async def properties_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     patch = await json_body(request, rt, JSON_PATCH)
     cfg = await config_admin.patch_properties(rt.store, rt.settings.base_url, patch)
-    return api_json(dict(cfg.values))  # in force at once (see _take_effect)
+    return api_json(_properties(rt, cfg))  # in force at once (see _take_effect)
+
+
+async def logging_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    cfg = await config_admin.effective(rt.store, rt.settings.base_url)
+    return api_json(config_admin.logging_view(_properties(rt, cfg)))
+
+
+async def logging_put(request: Request, rt: Runtime, _: Caller) -> Response:
+    body = await json_body(request, rt, JSON)
+    cfg = await config_admin.put_logging(rt.store, rt.settings.base_url, body)
+    return api_json(config_admin.logging_view(_properties(rt, cfg)))
+
+
+async def persistence_get(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.persistence(rt.settings.store_url))
+
+
+# -- the server itself ----------------------------------------------------------------------
+async def health(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await server_info.health(rt.store))
+
+
+async def health_live(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.live())
+
+
+async def health_ready(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await server_info.ready(rt.store))
+
+
+async def app_version(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.app_version(request.query_params.get("artifact", "all")))
+
+
+async def server_stat(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.server_stat(rt.settings.store_url, rt.settings.data_dir))
+
+
+async def plugins(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.plugins())
+
+
+async def plugin_by_name(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(request.path_params["pluginName"] in server_info.plugins())
+
+
+async def attributes(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.attributes(query(request)))
+
+
+async def acrs(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.default_acr())
+
+
+async def config_jwks(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(server_info.jwks(rt.keys))
 
 
 async def feature_flags(request: Request, rt: Runtime, _: Caller) -> Response:
@@ -420,6 +487,10 @@ async def script_delete(request: Request, rt: Runtime, _: Caller) -> Response:
 # -- the table ------------------------------------------------------------------------------
 T_TOKEN, T_CLIENT, T_SCOPE = "Token", "OAuth - OpenID Connect - Clients", "OAuth - Scopes"
 T_PROPS, T_SCRIPT = "Configuration \u2013 Properties", "Custom Scripts"
+T_HEALTH, T_PLUGIN, T_ATTR = "Health - Check", "Plugins", "Attribute"
+T_ACRS = "Default Authentication Method"
+T_JWKS = "Configuration \u2013 JWK - JSON Web Key (JWK)"
+T_LOGGING = "Configuration \u2013 Logging"
 PAGING: tuple[tuple[str, str, Any], ...] = (
     ("limit", "integer", 50),
     ("pattern", "string", ""),
@@ -659,6 +730,148 @@ OPERATIONS: list[Operation] = [
         S.PROPERTIES_READ,
         feature_flags,
         response="StringList",
+    ),
+    Operation(
+        "GET",
+        f"{API}/jans-auth-server/config/persistence",
+        "get-properties-persistence",
+        "Returns persistence type configured for Jans authorization server.",
+        T_PROPS,
+        S.PROPERTIES_READ,
+        persistence_get,
+        response="PersistenceConfiguration",
+    ),
+    Operation(
+        "GET",
+        f"{API}/logging",
+        "get-config-logging",
+        "Returns Jans Authorization Server logging settings",
+        T_LOGGING,
+        S.LOGGING_READ,
+        logging_get,
+        response="Logging",
+    ),
+    Operation(
+        "PUT",
+        f"{API}/logging",
+        "put-config-logging",
+        "Updates Jans Authorization Server logging settings",
+        T_LOGGING,
+        S.LOGGING_WRITE,
+        logging_put,
+        request="Logging",
+        response="Logging",
+    ),
+    Operation(
+        "GET",
+        f"{API}/health",
+        "get-config-health",
+        "Returns application health status",
+        T_HEALTH,
+        S.PUBLIC,
+        health,
+        response="HealthStatusList",
+        errors=(500, 503),
+    ),
+    Operation(
+        "GET",
+        f"{API}/health/live",
+        "get-config-health-live",
+        "Returns application liveness status",
+        T_HEALTH,
+        S.PUBLIC,
+        health_live,
+        response="Status",
+        errors=(500,),
+    ),
+    Operation(
+        "GET",
+        f"{API}/health/ready",
+        "get-config-health-ready",
+        "Returns application readiness status",
+        T_HEALTH,
+        S.PUBLIC,
+        health_ready,
+        response="Status",
+        errors=(500, 503),
+    ),
+    Operation(
+        "GET",
+        f"{API}/health/app-version",
+        "get-app-version",
+        "Returns application version",
+        T_HEALTH,
+        S.APP_VERSION_READ,
+        app_version,
+        response="JsonNode",
+        query=(("artifact", "string", "all"),),
+        errors=(401, 403, 500),
+    ),
+    Operation(
+        "GET",
+        f"{API}/health/server-stat",
+        "get-server-stat",
+        "Returns application server status",
+        T_HEALTH,
+        S.APP_VERSION_READ,
+        server_stat,
+        response="StatsData",
+        errors=(401, 403, 500),
+    ),
+    Operation(
+        "GET",
+        f"{API}/plugin",
+        "get-plugins",
+        "Gets list of Plugins",
+        T_PLUGIN,
+        S.PLUGIN_READ,
+        plugins,
+        response="PluginConfList",
+        errors=(401, 403, 500),
+    ),
+    Operation(
+        "GET",
+        f"{API}/plugin/{{pluginName}}",
+        "get-plugin-by-name",
+        "Check if plugin is deployed",
+        T_PLUGIN,
+        S.PLUGIN_READ,
+        plugin_by_name,
+        response="Boolean",
+        errors=(401, 403, 500),
+    ),
+    Operation(
+        "GET",
+        f"{API}/attributes",
+        "get-attributes",
+        "Gets a list of Jans attributes.",
+        T_ATTR,
+        S.ATTRIBUTE_READ,
+        attributes,
+        response="PagedResult",
+        query=(("status", "string", "all"), *PAGING),
+    ),
+    Operation(
+        "GET",
+        f"{API}/acrs",
+        "get-acrs",
+        "Gets default authentication method.",
+        T_ACRS,
+        S.ACRS_READ,
+        acrs,
+        response="AuthenticationMethod",
+        errors=(401, 403, 500),
+    ),
+    Operation(
+        "GET",
+        f"{API}/config/jwks",
+        "get-config-jwks",
+        "Gets list of JSON Web Key (JWK) used by server",
+        T_JWKS,
+        S.JWKS_READ,
+        config_jwks,
+        response="WebKeysConfiguration",
+        errors=(401, 403, 500),
     ),
     Operation(
         "GET",

@@ -15,7 +15,8 @@ from tokenrevoke.configapi.janssen_schema import (
     SCOPE_ATTRIBUTES,
     Kind,
 )
-from tokenrevoke.model.config import PROPERTIES
+from tokenrevoke.model.config import LOG_LEVELS, NO_EFFECT, PROPERTIES
+from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi import JSON, OPERATIONS, Operation
@@ -99,7 +100,8 @@ _KIND = {
     "nonnegint": {**_I, "minimum": 0},
     "count": _I,
     "window": _I,
-    "url": {"type": "string", "nullable": True},
+    "url": _S,  # unset ones are left out
+    "loglevel": {"type": "string", "enum": list(LOG_LEVELS)},
     "strlist": _STRINGS,
     "flags": _STRINGS,
     "cors": {"type": "array", "items": {"type": "object"}},
@@ -114,6 +116,7 @@ _KIND = {
     },
 }
 
+_ref_status = {"$ref": "#/components/schemas/Status"}
 SCHEMAS: dict[str, Any] = {
     "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
     "TokenEntity": _obj(
@@ -187,7 +190,93 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ScopeList": {"type": "array", "items": {"$ref": "#/components/schemas/Scope"}},
     "StringList": _STRINGS,
-    "AppConfiguration": _obj({name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()}),
+    "AppConfiguration": _obj(
+        {
+            **{name: _KIND[kind] for name, (kind, _) in PROPERTIES.items()},
+            **{name: JANSSEN_PROPERTIES[name] for name in sorted(NO_EFFECT)},
+        }
+    ),
+    "Logging": _obj(
+        {
+            "loggingLevel": {"type": "string", "enum": list(LOG_LEVELS)},
+            "loggingLayout": _S,
+            "httpLoggingEnabled": _B,
+            "disableJdkLogger": _B,
+            "enabledOAuthAuditLogging": _B,
+            "externalLoggerConfiguration": _S,
+            "httpLoggingExcludePaths": _STRINGS,
+        }
+    ),
+    "Status": _obj({"name": _S, "status": _S, "error": _S}),
+    "HealthStatusList": {
+        "type": "array",
+        "items": _obj(
+            {
+                "status": _S,
+                "checks": {"type": "array", "items": {"$ref": "#/components/schemas/Status"}},
+            }
+        ),
+    },
+    "JsonNode": {"type": "object"},
+    "StatsData": _obj(
+        {
+            "dbType": _S,
+            "lastUpdate": {"type": "string", "format": "date-time"},
+            "facterData": _obj(
+                {
+                    k: _S
+                    for k in (
+                        "memoryfree",
+                        "swapfree",
+                        "hostname",
+                        "ipaddress",
+                        "uptime",
+                        "free_disk_space",
+                        "load_average",
+                    )
+                }
+            ),
+        }
+    ),
+    "PersistenceConfiguration": _obj(
+        {
+            k: _S
+            for k in (
+                "databaseName",
+                "schemaName",
+                "productName",
+                "productVersion",
+                "driverName",
+                "driverVersion",
+            )
+        }
+    ),
+    "PluginConfList": {
+        "type": "array",
+        "items": _obj({"name": _S, "description": _S, "className": _S}),
+    },
+    "Boolean": _B,
+    "AuthenticationMethod": _obj({"defaultAcr": _S}),
+    "WebKeysConfiguration": _obj(
+        {
+            "keys": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "kid": _S,
+                        "kty": _S,
+                        "use": _S,
+                        "alg": _S,
+                        "n": _S,
+                        "e": _S,
+                        "name": _S,
+                        "descr": _S,
+                        "exp": {"type": "integer", "format": "int64"},
+                    }
+                ),
+            }
+        }
+    ),
     "CustomScript": _obj(
         {
             "dn": _S,
@@ -243,6 +332,7 @@ _ERROR_TEXT = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "InternalServerError",
+    503: "Service Unavailable",
 }
 
 
@@ -276,7 +366,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": op.operation_id,
         "parameters": params,
         "responses": responses,
-        "security": [{"oauth2": [scope]} for scope in op.scopes],
+        "security": [{"oauth2": [scope]} for scope in op.scopes],  # [] = none needed
     }
     if op.request:
         doc["requestBody"] = {
@@ -315,6 +405,22 @@ _SCOPE_TEXT = {
     "properties.readonly": "View Auth Server properties related information",
     "properties.write": "Manage Auth Server properties related information",
     "properties.admin": "Admin scope for Auth Server properties",
+    "app-version.readonly": "View application version",
+    "health.admin": "Admin for health checks",
+    "plugin.readonly": "View plugins",
+    "plugin.admin": "Admin for plugins",
+    "attributes.readonly": "View attribute related information",
+    "attributes.write": "Manage attribute related information",
+    "attributes.admin": "Admin for attribute management",
+    "jwks.readonly": "View JWKS related information",
+    "jwks.write": "Manage JWKS related information",
+    "jwks.admin": "Admin for JWKS management",
+    "acrs.readonly": "View ACRS related information",
+    "acrs.write": "Manage ACRS related information",
+    "acrs.admin": "Admin for ACRS management",
+    "logging.readonly": "View logging related information",
+    "logging.write": "Manage logging related information",
+    "logging.admin": "Admin for logging management",
     "read-all": "Super admin read access to all configuration resources",
     "write-all": "Super admin write access to all configuration resources",
     "delete-all": "Super admin delete access to all configuration resources",
