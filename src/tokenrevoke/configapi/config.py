@@ -5,9 +5,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tokenrevoke.configapi.outbound import check_outbound_url
+from tokenrevoke.crypto import SecretBox
+from tokenrevoke.events.push import is_sealed, seal_authorization
 from tokenrevoke.model import AppConfiguration, ConfigError
 from tokenrevoke.model.config import validate_document
 from tokenrevoke.store.base import Store
+
+PRIVATE_NETWORKS = "outboundAllowPrivateNetworks"
+
+
+RECEIVERS = "revocationEventReceivers"
+# What every GET shows for a receiver's `authorization` (write-only, like a client
+# secret). Sent back unchanged in a PATCH, it keeps the stored value of the same URL.
+MASK = "********"
 
 
 async def effective(store: Store, base_url: str) -> AppConfiguration:
@@ -15,10 +26,59 @@ async def effective(store: Store, base_url: str) -> AppConfiguration:
     return AppConfiguration.build(stored, revision, base_url)
 
 
-async def set_properties(store: Store, changes: dict[str, Any]) -> int:
-    """Validate and apply property changes atomically (all or nothing)."""
+def shown(values: dict[str, Any]) -> dict[str, Any]:
+    """The properties as the config API shows them: receivers' credentials masked."""
+    out = dict(values)
+    out[RECEIVERS] = [
+        {**r, "authorization": MASK} if r.get("authorization") else dict(r)
+        for r in values.get(RECEIVERS) or []
+    ]
+    return out
+
+
+def _seal_receivers(
+    box: SecretBox | None, receivers: list[dict[str, Any]], stored: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    kept = {r["url"]: r.get("authorization") for r in stored}
+    sealed = []
+    for receiver in receivers:
+        value = receiver.get("authorization")
+        if value == MASK:
+            previous = kept.get(receiver["url"])
+            if not previous:
+                raise ConfigError(
+                    f"{RECEIVERS}: {receiver['url']} has no stored authorization to keep; "
+                    "send the value itself"
+                )
+            value = previous
+        if value and not is_sealed(value):
+            if box is None:
+                raise ConfigError(f"{RECEIVERS}: an authorization needs the master key")
+            value = seal_authorization(box, receiver["url"], value)
+        sealed.append({**receiver, "authorization": value} if value else receiver)
+    return sealed
+
+
+async def _checked(
+    box: SecretBox | None, document: dict[str, Any], stored: dict[str, Any]
+) -> dict[str, Any]:
+    """A validated document with receivers' URLs checked and credentials sealed."""
+    cleaned = validate_document(document)
+    if RECEIVERS in cleaned and cleaned[RECEIVERS] != stored.get(RECEIVERS):
+        allow = cleaned.get(PRIVATE_NETWORKS, stored.get(PRIVATE_NETWORKS, False))
+        for receiver in cleaned[RECEIVERS]:
+            await check_outbound_url(receiver["url"], f"{RECEIVERS} url", bool(allow))
+        cleaned[RECEIVERS] = _seal_receivers(box, cleaned[RECEIVERS], stored.get(RECEIVERS, []))
+    return cleaned
+
+
+async def set_properties(
+    store: Store, changes: dict[str, Any], box: SecretBox | None = None
+) -> int:
+    """Validate and apply property changes atomically (all or nothing). Receivers with
+    an `authorization` need the box (it is stored sealed)."""
     stored, revision = await store.load_config()
-    merged = {**stored, **validate_document(changes)}
+    merged = {**stored, **(await _checked(box, changes, stored))}
     return await store.save_config(merged, expected_revision=revision)
 
 
@@ -39,7 +99,9 @@ def apply_json_patch(document: dict[str, Any], patch: Any) -> dict[str, Any]:
     return result
 
 
-async def patch_properties(store: Store, base_url: str, patch: Any) -> AppConfiguration:
+async def patch_properties(
+    store: Store, box: SecretBox, base_url: str, patch: Any
+) -> AppConfiguration:
     """Apply an RFC 6902 JSON Patch to the effective properties, validated as a whole:
     a bad operation, an unknown property or a bad value changes nothing. A removed
     property returns to its default."""
@@ -47,12 +109,12 @@ async def patch_properties(store: Store, base_url: str, patch: Any) -> AppConfig
 
     stored, revision = await store.load_config()
     current = AppConfiguration.build(stored, revision, base_url)
-    before = dict(current.values)
+    before = shown(dict(current.values))
     after = apply_json_patch(before, patch)
     unknown = set(after) - set(PROPERTIES)
     if unknown:
         raise ConfigError(f"unknown property {sorted(unknown)[0]!r}")
     document = {k: v for k, v in stored.items() if k in after}
     document.update({k: v for k, v in after.items() if before.get(k) != v})
-    await store.save_config(validate_document(document), expected_revision=revision)
+    await store.save_config(await _checked(box, document, stored), expected_revision=revision)
     return await effective(store, base_url)
