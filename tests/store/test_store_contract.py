@@ -456,18 +456,23 @@ def test_no_token_is_issued_to_a_deleted_client_whatever_races_it(
     assert run(loop, store.issue_tokens([token(client="doomed")]))
 
     async def race() -> list[bool]:
-        async def issue(i: int) -> bool:
-            await asyncio.sleep(0.0005 * (i % 40))
-            return await store.issue_tokens([token(grant=f"g{i}", client="doomed")])
+        async def issue(i: int) -> list[bool]:
+            outcomes: list[bool] = []
+            while len(outcomes) < 5_000:  # until the deletion refuses it
+                grant = f"g{i}-{len(outcomes)}"
+                outcomes.append(await store.issue_tokens([token(grant=grant, client="doomed")]))
+                if not outcomes[-1]:
+                    break
+            return outcomes
 
         async def delete() -> None:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
             assert await store.delete_client("doomed")
             await store.revoke(RevocationTarget.client("doomed"), NOW, audit("deleted"))
 
-        issued = asyncio.gather(*(issue(i) for i in range(200)))
+        issuers = asyncio.gather(*(issue(i) for i in range(8)))
         await delete()
-        return list(await issued)
+        return [ok for outcomes in await issuers for ok in outcomes]
 
     outcomes = run(loop, race())
     assert True in outcomes and False in outcomes, "the deletion did not race the issuance"
