@@ -67,18 +67,18 @@ class Runtime:
         self.authenticator = ClientAuthenticator(
             self.get_client, store, box, self._accepted_audiences, self.throttle, ca
         )
-        self.tokens = TokenService(store, self.keys, self.config, self.get_user)
+        self.tokens = TokenService(store, self.keys, self.config, self.get_user, self.throttle)
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
         # Revocation events: the outbox, published and pushed by every node's deliverer
         # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
         self.event_feed = EventFeed(store)
-        self.event_stream = EventStream(store, self.event_feed, self.config)
+        self.event_stream = EventStream(store, self.event_feed, self.config, self.get_client)
         listeners = [self.event_feed.on_published]
         if self.bus is not None:
             listeners.append(self._echo_on_bus)
-        self.deliverer = EventDeliverer(store, self.keys, self.config, listeners)
+        self.deliverer = EventDeliverer(store, self.keys, self.config, listeners, box)
 
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
@@ -121,6 +121,9 @@ class Runtime:
             cfg["clientAuthFailureLimitPerClient"],
             cfg["clientAuthFailureLimitPerAddress"],
             cfg["clientAuthFailureWindowSeconds"],
+            ceiling_per_client=cfg["clientAuthFailureCeilingPerClient"],
+            per_user=cfg["passwordFailureLimitPerUser"],
+            ceiling_per_user=cfg["passwordFailureCeilingPerUser"],
         )
 
     async def refresh(self, force: bool = False) -> None:

@@ -60,14 +60,17 @@ def test_bad_secrets_lock_the_client_out_until_the_window_passes(server: Server)
     address = "198.51.100.1"
     for _ in range(PER_CLIENT):
         assert token_request(server, victim.client_id, "wrong", address).status_code == 401
-    # Locked out: even the right secret gets 429, at every endpoint that authenticates.
+    # Locked out from that address: even the right secret gets 429, at every endpoint that
+    # authenticates.
     retry_after = assert_throttled(token_request(server, *victim.basic, address))
+    relayed = {"X-Forwarded-For": address}
     assert_throttled(server.session.post(f"{AUTH}/revoke", data={"token": "x"},
-                                         auth=victim.basic))  # fmt: skip
+                                         auth=victim.basic, headers=relayed))  # fmt: skip
     assert_throttled(server.session.post(f"{AUTH}/introspection", data={"token": "x"},
-                                         auth=victim.basic))  # fmt: skip
-    # Another client, from the same address, is not affected.
+                                         auth=victim.basic, headers=relayed))  # fmt: skip
+    # Another client, from the same address, is not affected; nor the victim elsewhere.
     assert token_request(server, *bystander.basic, address).status_code == 200
+    assert token_request(server, *victim.basic, "198.51.100.99").status_code == 200
     time.sleep(retry_after + 0.2)
     assert token_request(server, *victim.basic, address).status_code == 200
 

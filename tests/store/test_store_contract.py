@@ -443,3 +443,49 @@ def test_a_fact_is_recorded_once(store: Store, loop: asyncio.AbstractEventLoop) 
     assert run(loop, store.record_fact("master_key_check", "first")) == "first"
     assert run(loop, store.record_fact("master_key_check", "second")) == "first"
     assert run(loop, store.record_fact("other", "x")) == "x"
+
+
+def test_no_token_is_issued_to_a_deleted_client_whatever_races_it(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    """issue_tokens checks the client row in its own transaction, and delete_client waits
+    for the issuances in flight: a revocation after the deletion finds every token."""
+    assert not run(loop, store.issue_tokens([token(client="nobody")]))
+    assert run(loop, store.count_tokens("nobody")) == 0
+    run(loop, store.save_client(Client("doomed", "doomed", scopes=["openid"])))
+    assert run(loop, store.issue_tokens([token(client="doomed")]))
+
+    async def race() -> list[bool]:
+        async def issue(i: int) -> list[bool]:
+            outcomes: list[bool] = []
+            while len(outcomes) < 5_000:  # until the deletion refuses it
+                grant = f"g{i}-{len(outcomes)}"
+                outcomes.append(await store.issue_tokens([token(grant=grant, client="doomed")]))
+                if not outcomes[-1]:
+                    break
+            return outcomes
+
+        async def delete() -> None:
+            await asyncio.sleep(0.05)
+            assert await store.delete_client("doomed")
+            await store.revoke(RevocationTarget.client("doomed"), NOW, audit("deleted"))
+
+        issuers = asyncio.gather(*(issue(i) for i in range(8)))
+        await delete()
+        return [ok for outcomes in await issuers for ok in outcomes]
+
+    outcomes = run(loop, race())
+    assert True in outcomes and False in outcomes, "the deletion did not race the issuance"
+    assert run(loop, store.count_tokens("doomed", live_at=NOW)) == 0
+    assert run(loop, store.count_tokens("doomed")) == 1 + outcomes.count(True)
+
+
+def test_audit_records_of_changes_that_revoke_nothing(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    details = {"resource": {"type": "properties", "id": ""}, "changes": {"x": 1}}
+    change = AuditEvent("patch-properties", "admin:ops", "config_api", None, details)
+    run(loop, store.append_audit(NOW, change))
+    (latest,) = run(loop, store.list_audit(limit=1))
+    assert latest["action"] == "patch-properties" and latest["actor"] == "admin:ops"
+    assert latest["count"] == 0 and latest["details"] == change.details

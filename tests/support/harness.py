@@ -57,7 +57,7 @@ class Harness:
         return user
 
     def set(self, **props: Any) -> None:
-        self.run(set_properties(self.rt.store, props))
+        self.run(set_properties(self.rt.store, props, self.rt.box))
         self.run(self.rt.refresh())
 
     @staticmethod

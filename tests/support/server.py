@@ -37,9 +37,18 @@ _DEFAULT_TLS = ssl.create_default_context()
 # Suites fail client authentication on purpose, hundreds of times a minute from 127.0.0.1:
 # the servers they start do not throttle that unless a test configures it (see
 # tests/integration/test_observability.py).
-NO_THROTTLE = {"clientAuthFailureLimitPerClient": 0, "clientAuthFailureLimitPerAddress": 0}
+NO_THROTTLE = {
+    "clientAuthFailureLimitPerClient": 0,
+    "clientAuthFailureCeilingPerClient": 0,
+    "clientAuthFailureLimitPerAddress": 0,
+    "passwordFailureLimitPerUser": 0,
+    "passwordFailureCeilingPerUser": 0,
+}
+# Receivers and jwks_uri servers in tests listen on 127.0.0.1, which a server refuses by
+# default (SSRF); a test of that refusal turns this off.
+LAB_NETWORK = {"outboundAllowPrivateNetworks": True}
 # Commands that work on the data directory; every other one talks to the config API.
-LOCAL_COMMANDS = frozenset({"serve", "init", "user"})
+LOCAL_COMMANDS = frozenset({"serve", "init", "user", "audit"})
 # Nothing from the developer's environment may steer the CLI (a profile, a CA, ...).
 HERMETIC_ENV = {
     "TOKENREVOKE_PROFILES": os.devnull,
@@ -141,7 +150,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
         # Properties given to `configure` before start: passed to `serve --properties`.
-        self.properties: dict[str, Any] = dict(NO_THROTTLE)
+        self.properties: dict[str, Any] = {**NO_THROTTLE, **LAB_NETWORK}
         self.properties_path = data_dir.parent / f"properties-{self.port}.json"
         # Admin commands on a server that is not running start it for their duration.
         self._lock = threading.Lock()

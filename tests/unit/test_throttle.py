@@ -89,9 +89,48 @@ def test_rotating_client_ids_cannot_grow_memory(clock: Clock) -> None:
         t.failed(f"random-{i}", False, None)
         if i % 2:
             t.failed(f"random-{i}", False, None)  # every other id gets locked out
-    tables = (t._clients.windows, t._clients.blocked)
+    guard = t._clients
+    tables = (guard.pairs.windows, guard.pairs.blocked, guard.ceiling.windows,
+              guard.ceiling.blocked, guard.good)  # fmt: skip
     assert all(len(table) <= 100 for table in tables)
     refused(t.check_client, "random-9999")  # the newest lockouts are kept
+
+
+def limited(clock: Clock, **limits: int) -> AuthThrottle:
+    values = ThrottleLimits(**{"per_client": 0, "per_address": 0, "window": 10, **limits})
+    return AuthThrottle(lambda: values, max_keys=1000, clock=clock)
+
+
+def test_a_stranger_locks_out_only_his_own_address(clock: Clock) -> None:
+    t = limited(clock, per_client=3, ceiling_per_client=100)
+    for _ in range(3):
+        t.failed("admin", True, "203.0.113.9")
+    assert refused(t.check_client, "admin", "203.0.113.9").status == 429
+    t.check_client("admin", "192.0.2.1")  # the legitimate caller elsewhere: not affected
+
+
+def test_the_ceiling_spares_addresses_that_authenticated(clock: Clock) -> None:
+    t = limited(clock, per_client=3, ceiling_per_client=10)
+    t.succeeded("svc", "192.0.2.1")  # the service, known to hold the secret
+    for i in range(10):  # a guesser spread over ten addresses, one try each
+        t.failed("svc", True, f"198.51.100.{i}")
+    assert refused(t.check_client, "svc", "198.51.100.200").status == 429  # new address
+    t.check_client("svc", "192.0.2.1")
+    clock.now += 10
+    t.check_client("svc", "198.51.100.200")  # the window has passed
+
+
+def test_passwords_per_user_and_address_and_per_address(clock: Clock) -> None:
+    t = limited(clock, per_user=3, ceiling_per_user=10, per_address=5)
+    for _ in range(3):
+        t.password_failed("alice", "203.0.113.9")
+    error = refused(t.check_user, "alice", "203.0.113.9")
+    assert error.status == 429 and "password" in error.description
+    t.check_user("alice", "192.0.2.1")  # alice herself, from her address
+    t.check_user("bob", "203.0.113.9")
+    for _ in range(2):  # passwords count toward the address too
+        t.password_failed("bob", "203.0.113.9")
+    assert refused(t.check_address, "203.0.113.9").status == 429
 
 
 def test_lockout_log_names_only_registered_clients(

@@ -1,5 +1,5 @@
-"""The one admin command that works on the store directly: users have no config-API
-resource. Everything else goes through the config API (see `connection.py`)."""
+"""The admin commands that work on the store directly: users and the audit trail have no
+config-API resource. Everything else goes through the config API (see `connection.py`)."""
 
 from __future__ import annotations
 
@@ -67,3 +67,28 @@ def user_create(
         print_json({"inum": user.inum, "uid": user.uid, "mail": user.email})
     else:
         console.print(f"created user {user.uid} (inum {user.inum})")
+
+
+def audit(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 50,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show the audit trail (local store): revocations and config-API writes, newest
+    first (docs/security.md)."""
+
+    async def work(store: Store, _box: object, _settings: Settings) -> list[dict[str, object]]:
+        return await store.list_audit(limit)
+
+    records = run_with_store(data_dir, database_url, work)
+    if as_json:
+        print_json(records)
+        return
+    for record in records:
+        console.print(
+            f"{record['id']}  {record['at']}  {record['actor']}  {record['action']}  "
+            f"{record['reason']}  {record.get('clientId') or '-'}  {record['details']}",
+            highlight=False,
+            markup=False,
+        )

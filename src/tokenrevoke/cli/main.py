@@ -43,6 +43,7 @@ def options(
 app.command(rich_help_panel="Local (data directory)")(server.serve)
 app.command(rich_help_panel="Local (data directory)")(server.init)
 app.add_typer(local.user_app, name="user", rich_help_panel="Local (data directory)")
+app.command("audit", rich_help_panel="Local (data directory)")(local.audit)
 db_app = typer.Typer(help="Schema migrations.", no_args_is_help=True)
 db_app.command("upgrade")(server.db_upgrade)
 app.add_typer(db_app, name="db", rich_help_panel="Local (data directory)")

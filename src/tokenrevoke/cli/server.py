@@ -102,7 +102,7 @@ def initialise(
         except ClientError as exc:
             raise fail(f"--admin-client-secret: {exc}") from None
         if properties:
-            await set_properties(store, properties)
+            await set_properties(store, properties, box)
         if quiet_if_unchanged and not (created or reset):
             return []
         return _admin_lines(client.client_id, secret, created, reset, admins, admin_secret)

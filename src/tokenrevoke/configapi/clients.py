@@ -17,6 +17,8 @@ from tokenrevoke.configapi.client_json import (
 from tokenrevoke.configapi.config import apply_json_patch
 from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.configapi.janssen_schema import GRANT_TYPES
+from tokenrevoke.configapi.outbound import check_outbound_url
+from tokenrevoke.configapi.security import Caller, check_client_write
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuditEvent, AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
@@ -89,8 +91,9 @@ async def create_client(
 
 async def delete_client(store: Store, client_id: str, actor: str) -> bool:
     """Delete a client and revoke every token it holds. False (and no audit record) when
-    there is no such client."""
-    if await store.get_client(client_id) is None:
+    there is no such client. The row goes first: from then on no token of the client can
+    be issued (`Store.issue_tokens`), so the revocation that follows finds them all."""
+    if not await store.delete_client(client_id):
         return False
     revoked = await store.revoke(
         RevocationTarget.client(client_id),
@@ -98,7 +101,7 @@ async def delete_client(store: Store, client_id: str, actor: str) -> bool:
         AuditEvent("revoke_all", actor, "client_deleted", client_id),
     )
     revocation("client_delete", "revoked" if revoked else "no_match", revoked)
-    return await store.delete_client(client_id)
+    return True
 
 
 async def ensure_admin_client(
@@ -154,10 +157,23 @@ async def get(store: Store, inum: str) -> dict[str, Any]:
     return client_json(await _existing(store, inum), await scope_names(store))
 
 
-async def create(store: Store, box: SecretBox, data: Any, min_length: int) -> dict[str, Any]:
+async def _guard(
+    caller: Caller, existing: Client | None, client: Client, allow_private: bool
+) -> None:
+    """No escalation (configapi/security.py) and no jwksUri inside (configapi/outbound.py)."""
+    check_client_write(caller, existing, client)
+    if client.jwks_uri and (existing is None or existing.jwks_uri != client.jwks_uri):
+        await check_outbound_url(client.jwks_uri, "jwksUri", allow_private)
+
+
+async def create(
+    store: Store, box: SecretBox, data: Any, min_length: int, caller: Caller,
+    allow_private: bool,
+) -> dict[str, Any]:  # fmt: skip
     """POST: the new client's JSON, with its secret (generated unless given) this once."""
     names = await scope_names(store)
     client = client_from_json(data, None, names)
+    await _guard(caller, None, client, allow_private)
     created, secret = await create_client(store, box, client, _secret(data), min_length)
     out = client_json(created, names)
     if secret:
@@ -165,20 +181,27 @@ async def create(store: Store, box: SecretBox, data: Any, min_length: int) -> di
     return out
 
 
-async def replace(store: Store, box: SecretBox, data: Any, min_length: int) -> dict[str, Any]:
+async def replace(
+    store: Store, box: SecretBox, data: Any, min_length: int, caller: Caller,
+    allow_private: bool,
+) -> dict[str, Any]:  # fmt: skip
     """PUT: the body names the client (`inum`) and replaces it whole; a secret is kept
     unless the body gives a new one."""
     inum = data.get("inum") if isinstance(data, dict) else None
     if not isinstance(inum, str) or not inum:
         raise bad_request("inum is required")
     names = await scope_names(store)
-    updated = client_from_json(data, await _existing(store, inum), names)
-    return await _save(store, box, updated, _secret(data), min_length, names)
+    existing = await _existing(store, inum)
+    updated = client_from_json(data, existing, names)
+    return await _save(
+        store, box, existing, updated, _secret(data), min_length, names, caller, allow_private
+    )
 
 
 async def patch(
-    store: Store, box: SecretBox, inum: str, operations: Any, min_length: int
-) -> dict[str, Any]:
+    store: Store, box: SecretBox, inum: str, operations: Any, min_length: int, caller: Caller,
+    allow_private: bool,
+) -> dict[str, Any]:  # fmt: skip
     """PATCH: RFC 6902 over the client's JSON (as GET returns it)."""
     existing = await _existing(store, inum)
     names = await scope_names(store)
@@ -186,21 +209,28 @@ async def patch(
     if document.get("inum") != existing.client_id:
         raise bad_request("inum cannot be changed")
     updated = client_from_json(document, existing, names)
-    return await _save(store, box, updated, _secret(document), min_length, names)
+    return await _save(
+        store, box, existing, updated, _secret(document), min_length, names, caller,
+        allow_private,
+    )  # fmt: skip
 
 
 async def _save(
     store: Store,
     box: SecretBox,
+    existing: Client,
     client: Client,
     secret: str | None,
     min_length: int,
     names: ScopeNames,
+    caller: Caller,
+    allow_private: bool,
 ) -> dict[str, Any]:
     validate(client)
     if secret:
         client = set_secret(client, box, secret, min_length)
     elif client.auth_method is AuthMethod.CLIENT_SECRET_JWT and not client.secret_encrypted:
         raise bad_request("client_secret_jwt needs a clientSecret to be set")
+    await _guard(caller, existing, client, allow_private)
     await store.save_client(client)
     return client_json(client, names)

@@ -164,7 +164,9 @@ async def authorize(
             "the access token's client is disabled or no longer exists",
             {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
-    scopes = frozenset(record.scope.split())
+    # The token acts with what its client still holds: a scope taken from the client since
+    # the token was issued no longer counts.
+    scopes = frozenset(record.scope.split()) & frozenset(client.scopes)
     if not scopes & set(accepted):
         needed = " ".join(accepted)
         raise ApiError(
@@ -173,3 +175,52 @@ async def authorize(
             {"WWW-Authenticate": f'{_CHALLENGE}, error="insufficient_scope", scope="{needed}"'},
         )
     return Caller(record.client_id, scopes)
+
+
+# Every scope list above is one unit of authority: the operations that accept it.
+_AUTHORITIES = (
+    TOKEN_READ, TOKEN_DELETE, CLIENT_READ, CLIENT_GET, CLIENT_WRITE, CLIENT_DELETE,
+    SCOPE_READ, SCOPE_WRITE, SCOPE_DELETE, PROPERTIES_READ, PROPERTIES_WRITE,
+    SCRIPT_READ, SCRIPT_WRITE, SCRIPT_DELETE,
+)  # fmt: skip
+
+
+def authority(scopes: Collection[str]) -> frozenset[int]:
+    """What a set of scopes allows at the config API: the scope lists it satisfies."""
+    held = set(scopes)
+    return frozenset(i for i, accepted in enumerate(_AUTHORITIES) if held.intersection(accepted))
+
+
+def _credentials(client: Client) -> tuple[object, ...]:
+    return (
+        client.auth_method,
+        client.secret_hash,
+        client.jwks,
+        client.jwks_uri,
+        client.tls_subject_dn,
+    )
+
+
+def check_client_write(caller: Caller, before: Client | None, after: Client) -> None:
+    """No escalation through the config API (docs/security.md): a caller cannot give a
+    client config-API authority its own token lacks, nor take over (change the secret or
+    the way of authenticating of) a client that has such authority. `after` carries the
+    new secret's hash when one was set."""
+    own = authority(caller.scopes)
+    had = authority(before.scopes) if before else frozenset()
+    beyond = sorted(
+        s for s in set(after.scopes) - set(before.scopes if before else ())
+        if not authority([s]) <= own | had
+    )  # fmt: skip
+    if beyond:
+        raise ApiError(
+            403, f"the access token cannot give scopes beyond its own: {' '.join(beyond)}"
+        )
+    if before is not None and _credentials(before) != _credentials(after):
+        held = sorted(s for s in set(before.scopes) if not authority([s]) <= own)
+        if held:
+            raise ApiError(
+                403,
+                "the access token cannot change the credentials of a client holding scopes "
+                f"beyond its own: {' '.join(held)}",
+            )

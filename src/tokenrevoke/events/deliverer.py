@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from tokenrevoke.events.push import PushResult, Receiver, backoff, push
+from tokenrevoke.crypto import SecretBox
+from tokenrevoke.events.push import PushResult, Receiver, backoff, push, reveal_authorization
 from tokenrevoke.events.set import security_event_token
 from tokenrevoke.model import AppConfiguration, Delivery, DeliveryOutcome, PublishedEvents
 from tokenrevoke.oauth.keys import KeyRing
@@ -36,8 +37,15 @@ LEASE_SECONDS = 120
 Listener = Callable[[PublishedEvents], Awaitable[None]]
 
 
-def receivers(cfg: AppConfiguration) -> list[Receiver]:
-    return [Receiver.from_config(item) for item in cfg["revocationEventReceivers"]]
+def receivers(cfg: AppConfiguration, box: SecretBox | None = None) -> list[Receiver]:
+    """The configured receivers; with the box, their `authorization` decrypted (it is
+    stored sealed: configapi/config.py)."""
+    return [
+        Receiver.from_config(
+            {**item, "authorization": reveal_authorization(box, item)} if box else item
+        )
+        for item in cfg["revocationEventReceivers"]
+    ]
 
 
 class EventDeliverer:
@@ -47,9 +55,11 @@ class EventDeliverer:
         keys: KeyRing,
         config: Callable[[], AppConfiguration],
         listeners: Sequence[Listener] = (),
+        box: SecretBox | None = None,
     ) -> None:
         self._store = store
         self._keys = keys
+        self._box = box
         self._config = config
         self._listeners = list(listeners)
         self._http = httpx.AsyncClient(follow_redirects=False)
@@ -70,7 +80,7 @@ class EventDeliverer:
     async def step(self) -> bool:
         """One round; True when there was work (the next round follows at once)."""
         cfg = self._config()
-        targets = {r.url: r for r in receivers(cfg)}
+        targets = {r.url: r for r in receivers(cfg, self._box)}
         published = await self._store.publish_events(list(targets), PUBLISH_LIMIT)
         for listener in self._listeners if published else ():
             try:

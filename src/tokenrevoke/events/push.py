@@ -17,10 +17,39 @@ from typing import Any
 import httpx
 import orjson
 
+from tokenrevoke.crypto import SecretBox
 from tokenrevoke.events.set import MEDIA_TYPE
 
 TIMEOUT_SECONDS = 5.0
 _FIRST_DELAY = 1.0
+
+
+_SEALED = "sealed:"  # a stored `authorization`: AES-GCM under the master key
+
+
+def _context(url: str) -> str:
+    # Bound to the URL: a sealed value moved to another receiver does not decrypt.
+    return f"receiver-authorization:{url}"
+
+
+def is_sealed(value: str) -> bool:
+    return value.startswith(_SEALED)
+
+
+def seal_authorization(box: SecretBox, url: str, value: str) -> str:
+    """A receiver's `authorization` as stored (already sealed values are kept)."""
+    if is_sealed(value):
+        return value
+    return _SEALED + box.encrypt(value, _context(url))
+
+
+def reveal_authorization(box: SecretBox, receiver: dict[str, Any]) -> str | None:
+    """A receiver's stored `authorization`, decrypted (a value stored before encryption
+    at rest is returned as is)."""
+    value = receiver.get("authorization")
+    if not isinstance(value, str) or not value.startswith(_SEALED):
+        return value if isinstance(value, str) else None
+    return box.decrypt(value[len(_SEALED) :], _context(str(receiver["url"])))
 
 
 @dataclass(frozen=True, slots=True)

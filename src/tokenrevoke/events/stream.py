@@ -2,8 +2,9 @@
 
 A subscriber presents a bearer access token (RFC 6750) carrying the scope
 `revocation_events`. It receives every event published after it connected, or, with
-`Last-Event-ID`, every retained event after that position first. The token is checked
-again at every heartbeat: once it is revoked or expired, the stream ends. It also ends
+`Last-Event-ID`, every retained event after that position first. The token and its
+client are checked again at every heartbeat: once the token is revoked or expired, or its
+client disabled or deleted, the stream ends. It also ends
 when the server shuts down (the subscriber reconnects with Last-Event-ID).
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.events.feed import EventFeed
-from tokenrevoke.model import AppConfiguration, RevocationEvent, TokenType
+from tokenrevoke.model import AppConfiguration, Client, RevocationEvent, TokenRecord, TokenType
 from tokenrevoke.model.scopes import REVOCATION_EVENTS
 from tokenrevoke.oauth.errors import OAuthError, invalid_request
 from tokenrevoke.store import Store
@@ -46,11 +47,16 @@ def parse_last_event_id(value: str | None) -> int | None:
 
 class EventStream:
     def __init__(
-        self, store: Store, feed: EventFeed, config: Callable[[], AppConfiguration]
+        self,
+        store: Store,
+        feed: EventFeed,
+        config: Callable[[], AppConfiguration],
+        clients: Callable[[str], Awaitable[Client | None]],
     ) -> None:
         self._store = store
         self._feed = feed
         self._config = config
+        self._clients = clients  # the runtime's cache: a disabled client is seen at once
 
     async def open(
         self, authorization: str | None, last_event_id: str | None
@@ -73,11 +79,9 @@ class EventStream:
             )  # fmt: skip
         code = sha256_hex(token)
         record = await self._store.get_token(code)
-        if (
-            record is None
-            or record.token_type is not TokenType.ACCESS_TOKEN
-            or not record.is_live(int(time.time()))
-        ):
+        if record is None or record.token_type is not TokenType.ACCESS_TOKEN:
+            raise _bearer_error(401, "invalid_token", "the access token is not active")
+        if not await self._live(record):
             raise _bearer_error(401, "invalid_token", "the access token is not active")
         if REVOCATION_EVENTS not in record.scope.split():
             raise _bearer_error(
@@ -111,4 +115,11 @@ class EventStream:
 
     async def _still_allowed(self, code: str) -> bool:
         record = await self._store.get_token(code)
-        return record is not None and record.is_live(int(time.time()))
+        return record is not None and await self._live(record)
+
+    async def _live(self, record: TokenRecord) -> bool:
+        """The token is live and its client still exists and is enabled."""
+        if not record.is_live(int(time.time())):
+            return False
+        client = await self._clients(record.client_id)
+        return client is not None and not client.disabled

@@ -167,11 +167,16 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     # Ours: for this long after a rotation, the immediately previous refresh token may be
     # exchanged again (a client that lost the response retries); 0 = never.
     "refreshTokenReuseGraceSeconds": ("nonnegint", 0),
-    # Ours: failed client authentications allowed per window before that client id (or
-    # client address) gets 429 for a window; 0 turns that throttle off (oauth/throttle.py).
+    # Ours: failed authentications allowed per window before 429 for a window; 0 turns
+    # that throttle off (oauth/throttle.py): per client id from one address, per client id
+    # from addresses that never authenticated it, per address (every kind of failure),
+    # and wrong passwords per username from one address and from any unknown address.
     "clientAuthFailureLimitPerClient": ("count", 10),
+    "clientAuthFailureCeilingPerClient": ("count", 100),
     "clientAuthFailureLimitPerAddress": ("count", 50),
     "clientAuthFailureWindowSeconds": ("window", 60),
+    "passwordFailureLimitPerUser": ("count", 10),
+    "passwordFailureCeilingPerUser": ("count", 100),
     # Ours: revocation events (docs/events.md). Push receivers (RFC 8935), the longest
     # wait between retries, how long delivered events stay in the outbox (SSE resume),
     # and the SSE heartbeat.
@@ -182,6 +187,10 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     # Ours: the shortest client secret the config API accepts (Janssen has no minimum; its
     # own examples use 8 characters). A guessable secret is a credential anyone can use.
     "clientSecretMinimumLength": ("posint", 16),
+    # Ours: let a client's jwksUri and the event receivers point at loopback, link-local
+    # and private addresses (tests, labs). Off: such URLs are refused when saved, against
+    # SSRF (configapi/outbound.py).
+    "outboundAllowPrivateNetworks": ("bool", False),
 }
 # Our extensions: properties Janssen's AppConfiguration does not have.
 EXTENSIONS = frozenset(name for name in PROPERTIES if name not in JANSSEN_PROPERTIES)

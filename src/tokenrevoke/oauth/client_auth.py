@@ -47,6 +47,9 @@ _KEY_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES3
 _CLOCK_SKEW = 30
 _JWKS_CACHE_SECONDS = 300
 _JWKS_REFETCH_SECONDS = 10  # at most this often on an unknown kid
+# After a failed fetch, no other for this long: assertions (unauthenticated) must not make
+# the server hit a jwks_uri on every request.
+_JWKS_FAILURE_SECONDS = 10
 _ALG_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 # HTTP Basic credentials that checked out, remembered (at most this many) so that a
 # client's next request with the same header skips decoding and the HMAC.
@@ -73,10 +76,11 @@ class AuthenticatedClient:
 class _Attempt:
     """The client id an authentication attempt claims, once known (for the throttle)."""
 
-    __slots__ = ("client_id",)
+    __slots__ = ("address", "client_id")
 
-    def __init__(self) -> None:
+    def __init__(self, address: str | None) -> None:
         self.client_id: str | None = None
+        self.address = address
 
 
 @dataclass(slots=True)
@@ -243,6 +247,7 @@ class ClientAuthenticator:
         self._audiences = accepted_audiences
         self._ca_store = Store(list(tls_client_ca)) if tls_client_ca else None
         self._jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._jwks_failed: dict[str, float] = {}  # jwks_uri -> when its last fetch failed
         self._http: httpx.AsyncClient | None = None
         # sha256 of a Basic header value -> the client it authenticated. Keyed by a digest,
         # so that finding an entry compares digests, never the secret; valid only while the
@@ -264,9 +269,9 @@ class ClientAuthenticator:
         invalid_client (401) for credentials that do not check out, and 429 while the
         client id or the client's address is locked out after too many of those."""
         self._throttle.check_address(request.client_addr)
-        attempt = _Attempt()
+        attempt = _Attempt(request.client_addr)
         try:
-            return await self._identify(request, allow_bearer, attempt)
+            result = await self._identify(request, allow_bearer, attempt)
         except OAuthError as error:
             if error.status == 401:
                 error.headers = challenge_headers(request)
@@ -274,11 +279,14 @@ class ClientAuthenticator:
                 registered = claimed is not None and await self._lookup(claimed) is not None
                 self._throttle.failed(claimed, registered, request.client_addr)
             raise
+        if isinstance(result, AuthenticatedClient) and result.bearer is None:
+            self._throttle.succeeded(result.client.client_id, request.client_addr)
+        return result
 
     def _claim(self, attempt: _Attempt, client_id: str) -> None:
         """Note the client id a request names; 429 while it is locked out."""
         attempt.client_id = client_id
-        self._throttle.check_client(client_id)
+        self._throttle.check_client(client_id, attempt.address)
 
     async def _identify(
         self, request: OAuthRequest, allow_bearer: bool, attempt: _Attempt
@@ -326,7 +334,9 @@ class ClientAuthenticator:
             self._claim(attempt, known.client.client_id)  # 429 during a lockout, as below
             if await self._lookup(known.client.client_id) is known.client:
                 return known
-            del self._verified_basic[key]
+            # Concurrent requests with the same header may both get here (the lookup
+            # awaits): the first one removes the entry.
+            self._verified_basic.pop(key, None)
         verified = await self._verify_basic(value, attempt)
         if len(self._verified_basic) >= _VERIFIED_BASIC_MAX:
             self._verified_basic.clear()
@@ -469,6 +479,9 @@ class ClientAuthenticator:
         max_age = _JWKS_REFETCH_SECONDS if refresh else _JWKS_CACHE_SECONDS
         if cached and now - cached[0] < max_age:
             return cached[1]
+        failed_at = self._jwks_failed.get(uri)
+        if failed_at is not None and now - failed_at < _JWKS_FAILURE_SECONDS:
+            return cached[1] if cached else None
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
         try:
@@ -479,9 +492,9 @@ class ClientAuthenticator:
                 raise ValueError("the JWKS document is not a JSON object")
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("could not fetch jwks_uri %s: %s", uri, exc)
-            if cached:
-                self._jwks_cache[uri] = (now, cached[1])  # do not retry on every request
+            self._jwks_failed[uri] = now  # do not retry on every request
             return cached[1] if cached else None
+        self._jwks_failed.pop(uri, None)
         self._jwks_cache[uri] = (now, jwks)
         return jwks
 

@@ -61,7 +61,12 @@ class IntrospectionService:
         now = int(time.time())
         record = await self._store.get_token(sha256_hex(token))
         claims = INACTIVE
-        if record is not None and record.is_live(now) and record.token_type in _INTROSPECTABLE:
+        if (
+            record is not None
+            and record.is_live(now)
+            and record.token_type in _INTROSPECTABLE
+            and await self._client_live(record.client_id)
+        ):
             # Whatever the caller's credential (Janssen: Basic only, so a Bearer token of the
             # same client was a way around it).
             restricted = (
@@ -119,6 +124,12 @@ class IntrospectionService:
             raise invalid_token("the access token lacks the uma_protection scope")
         client = await self._auth_lookup(record.client_id)
         return AuthenticatedClient(client, "bearer", bearer=record)
+
+    async def _client_live(self, client_id: str) -> bool:
+        """A disabled or deleted client's tokens are dead (docs/security.md): whatever raced
+        the deletion and stayed in the store is never reported active."""
+        client = await self._auth.lookup(client_id)
+        return client is not None and not client.disabled
 
     async def _auth_lookup(self, client_id: str) -> Any:
         result = await self._auth.lookup(client_id)

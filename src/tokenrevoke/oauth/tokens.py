@@ -22,9 +22,10 @@ from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord,
 from tokenrevoke.model.scopes import OPENID
 from tokenrevoke.model.token import ROTATED_FROM
 from tokenrevoke.oauth.client_auth import AuthenticatedClient
-from tokenrevoke.oauth.errors import OAuthError, invalid_grant, invalid_request
+from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_grant, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
     PreviousRefreshToken,
     RevocationTarget,
@@ -95,11 +96,13 @@ class TokenService:
         keys: KeyRing,
         config: Callable[[], AppConfiguration],
         users: Callable[[str], Any],
+        throttle: AuthThrottle,
     ) -> None:
         self._store = store
         self._keys = keys
         self._config = config
         self._users = users
+        self._throttle = throttle
         self._hasher = PasswordHasher()
 
     async def issue(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
@@ -143,15 +146,21 @@ class TokenService:
         username, password = request.param("username"), request.param("password")
         if not username or password is None:
             raise invalid_request("username and password are required")
+        # Per username and address, like client secrets (oauth/throttle.py): 429 before the
+        # password is even checked while locked out.
+        self._throttle.check_user(username, request.client_addr)
         user: User | None = await self._users(username)
         stored = user.password_hash if user and not user.disabled else _dummy_hash()
         try:
             # argon2 is deliberately slow: keep it off the event loop.
             await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
+            self._throttle.password_failed(username, request.client_addr)
             raise invalid_grant("invalid username or password") from None
         if user is None or user.disabled:
+            self._throttle.password_failed(username, request.client_addr)
             raise invalid_grant("invalid username or password")
+        self._throttle.password_succeeded(username, request.client_addr)
         return user
 
     async def _refresh(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
@@ -176,13 +185,15 @@ class TokenService:
                 await self._revoke_family(old, now)
             if verdict is not PreviousRefreshToken.REISSUED:
                 raise _spent()
-        original = old.scope.split()
         requested = request.param("scope")
-        scopes = original
-        if requested is not None:
-            scopes = list(dict.fromkeys(requested.split()))
-            if not set(scopes) <= set(original):
-                raise OAuthError(400, "invalid_scope", "requested scope exceeds the original grant")
+        if requested is not None and not set(requested.split()) <= set(old.scope.split()):
+            raise OAuthError(400, "invalid_scope", "requested scope exceeds the original grant")
+        # The family keeps only what the client holds now: a scope taken from the client
+        # since the grant is gone from every token the refresh issues (docs/security.md).
+        current = set(auth.client.scopes)
+        original = [s for s in old.scope.split() if s in current]
+        wanted = original if requested is None else list(dict.fromkeys(requested.split()))
+        scopes = [s for s in wanted if s in current]
         user = await self._grant_user(old)
         grant = _Grant(
             old.grant_id, old.grant_type, auth.client, scopes, user=user,
@@ -244,7 +255,8 @@ class TokenService:
 
     async def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
         response, records = self._build(grant, with_refresh=with_refresh)
-        await self._store.insert_tokens(records)
+        if not await self._store.issue_tokens(records):  # deleted since it authenticated
+            raise invalid_client("client authentication failed", "the client was deleted")
         return response
 
     def _build(

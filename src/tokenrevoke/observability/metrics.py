@@ -81,7 +81,7 @@ AUTH_LOCKOUTS = Counter(
 )
 AUTH_THROTTLED = Counter(
     "tokenrevoke_client_auth_throttled_total",
-    "Authentication attempts refused with 429 during a lockout, by scope (client, address).",
+    "Authentication attempts refused with 429 during a lockout, by scope (client, user, address).",
     ["scope"],
 )
 
@@ -92,7 +92,7 @@ for _path in ("revoke_endpoint", "revoke_endpoint_all", "config_api", "client_de
     REVOKED_TOKENS.labels(_path)
 for _component in ("auth_server", "config_api", "maintenance"):
     STORE_UNAVAILABLE.labels(_component)
-for _scope in ("client", "address"):
+for _scope in ("client", "user", "address"):
     AUTH_LOCKOUTS.labels(_scope)
     AUTH_THROTTLED.labels(_scope)
 

@@ -167,6 +167,13 @@ class Store(ABC):
     async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None: ...
 
     @abstractmethod
+    async def issue_tokens(self, tokens: Sequence[TokenRecord]) -> bool:
+        """Insert the tokens of one issuance (one client) if, in the same transaction,
+        their client still exists; False (and nothing inserted) when it does not. With
+        `delete_client` committing before the revocation of the client's tokens, no token
+        outlives its client, whatever races the deletion (docs/security.md)."""
+
+    @abstractmethod
     async def get_token(self, code: str) -> TokenRecord | None: ...
 
     @abstractmethod
@@ -242,7 +249,10 @@ class Store(ABC):
     async def save_client(self, client: Client) -> None: ...
 
     @abstractmethod
-    async def delete_client(self, client_id: str) -> bool: ...
+    async def delete_client(self, client_id: str) -> bool:
+        """Delete the client row. Waits for, and from its commit on refuses, any
+        `issue_tokens` of the client: a revocation of its tokens started afterwards sees
+        every token it will ever have."""
 
     @abstractmethod
     async def get_user_by_uid(self, uid: str) -> User | None: ...
@@ -307,6 +317,10 @@ class Store(ABC):
     @abstractmethod
     async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
         """Record a client assertion id. False when it was already seen (a replay)."""
+
+    @abstractmethod
+    async def append_audit(self, at: int, audit: AuditEvent) -> None:
+        """Write an audit record of a change that revoked nothing (a config-API write)."""
 
     @abstractmethod
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]: ...

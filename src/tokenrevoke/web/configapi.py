@@ -18,12 +18,13 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Message
 
+from tokenrevoke.configapi import audit, security
 from tokenrevoke.configapi import clients as client_admin
 from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.configapi import scopes as scope_admin
 from tokenrevoke.configapi import scripts as script_admin
-from tokenrevoke.configapi import security
 from tokenrevoke.configapi import server as server_info
 from tokenrevoke.configapi import tokens as token_admin
 from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
@@ -36,7 +37,7 @@ from tokenrevoke.paths import CONFIG_API, CONFIG_API_V1, CONFIG_API_VERSION
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.store import StoreUnavailable, UnstorableText
 from tokenrevoke.store.base import ConflictError
-from tokenrevoke.web.requests import loggable_path, read_body
+from tokenrevoke.web.requests import MAX_JSON_DEPTH, loggable_path, read_body, too_deep
 from tokenrevoke.web.responses import NO_STORE
 
 log = logging.getLogger("tokenrevoke.configapi")
@@ -93,6 +94,8 @@ async def json_body(request: Request, runtime: Runtime, media_type: str) -> Any:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise bad_request("the request body is not valid JSON") from None
+    if too_deep(document):
+        raise bad_request(f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
     # A NUL can only come as an escape (JSON has no raw control characters in strings).
     if b"\\u0000" in body and _holds_nul(document):
         raise bad_request("a string in the request body holds a NUL character (\\u0000)")
@@ -130,9 +133,15 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                 if op.scopes
                 else security.ANONYMOUS
             )
+            if op.method == "GET" or op.tag == T_TOKEN:  # (revocations audit themselves)
+                return await op.handler(request, runtime, caller)
+            request, key = await _resource_key(request, runtime, op)
+            kind = _AUDITED[op.tag]
+            before = await audit.snapshot(runtime.store, runtime.settings.base_url, kind, key)
             response = await op.handler(request, runtime, caller)
-            if op.method != "GET" and op.tag != T_TOKEN and response.status_code < 400:
-                await _take_effect(runtime, op.tag)  # (tokens are never cached)
+            if response.status_code < 400:
+                await _take_effect(runtime, op.tag)
+                await _audit(runtime, caller, op, kind, key or _created_key(response), before)
             return response
         except ApiError as error:
             return error_json(error)
@@ -156,6 +165,56 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 
     handle.__name__ = op.operation_id.replace("-", "_")
     return handle
+
+
+async def _resource_key(request: Request, runtime: Runtime, op: Operation) -> tuple[Request, str]:
+    """The inum a write names: in the path, or (Janssen's PUT) in the body, which is then
+    read here and replayed to the handler. "" for a POST (known from its answer) and for
+    the properties (one resource)."""
+    if "inum" in request.path_params:
+        return request, str(request.path_params["inum"])
+    if op.method != "PUT":
+        return request, ""
+    try:
+        body = await read_body(request, runtime.settings.max_body_bytes)
+    except OAuthError as error:  # too large, or a malformed Content-Length
+        raise ApiError(error.status, error.description) from None
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        inum = orjson.loads(body).get("inum")
+    except (orjson.JSONDecodeError, AttributeError):
+        inum = None  # the handler answers 400
+    return Request(request.scope, replay), inum if isinstance(inum, str) else ""
+
+
+def _created_key(response: Response) -> str:
+    try:
+        inum = orjson.loads(response.body).get("inum")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return inum if isinstance(inum, str) else ""
+
+
+async def _audit(
+    runtime: Runtime, caller: Caller, op: Operation, kind: str, key: str, before: Any
+) -> None:
+    """The audit record of a committed write. A store that fails now cannot undo the write:
+    the caller gets its answer and the operator an error in the log."""
+    try:
+        after = await audit.snapshot(runtime.store, runtime.settings.base_url, kind, key)
+        await audit.record(
+            runtime.store, caller.client_id, op.operation_id, kind, key, before, after
+        )
+    except StoreUnavailable as exc:
+        log.error("config API %s by %s not audited: %s", op.operation_id, caller.client_id, exc)
 
 
 async def _take_effect(runtime: Runtime, kind: str) -> None:
@@ -225,22 +284,37 @@ async def client_get(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(await client_admin.get(rt.store, request.path_params["inum"]))
 
 
-async def client_create(request: Request, rt: Runtime, _: Caller) -> Response:
+async def client_create(request: Request, rt: Runtime, caller: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    created = await client_admin.create(rt.store, rt.box, data, _secret_min_length(rt))
+    created = await client_admin.create(
+        rt.store, rt.box, data, _secret_min_length(rt), caller, _private_ok(rt)
+    )
     return api_json(created, 201)
 
 
-async def client_replace(request: Request, rt: Runtime, _: Caller) -> Response:
+async def client_replace(request: Request, rt: Runtime, caller: Caller) -> Response:
     data = await json_body(request, rt, JSON)
-    return api_json(await client_admin.replace(rt.store, rt.box, data, _secret_min_length(rt)))
+    return api_json(
+        await client_admin.replace(
+            rt.store, rt.box, data, _secret_min_length(rt), caller, _private_ok(rt)
+        )
+    )
 
 
-async def client_patch(request: Request, rt: Runtime, _: Caller) -> Response:
+async def client_patch(request: Request, rt: Runtime, caller: Caller) -> Response:
     inum = request.path_params["inum"]
     await client_admin.get(rt.store, inum)  # 404 before reading the body
     patch = await json_body(request, rt, JSON_PATCH)
-    return api_json(await client_admin.patch(rt.store, rt.box, inum, patch, _secret_min_length(rt)))
+    return api_json(
+        await client_admin.patch(
+            rt.store, rt.box, inum, patch, _secret_min_length(rt), caller, _private_ok(rt)
+        )
+    )
+
+
+def _private_ok(rt: Runtime) -> bool:
+    """Whether a client's jwksUri may name a private address (configapi/outbound.py)."""
+    return bool(rt.config()["outboundAllowPrivateNetworks"])
 
 
 async def client_delete(request: Request, rt: Runtime, caller: Caller) -> Response:
@@ -334,7 +408,7 @@ async def properties_get(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def properties_patch(request: Request, rt: Runtime, _: Caller) -> Response:
     patch = await json_body(request, rt, JSON_PATCH)
-    cfg = await config_admin.patch_properties(rt.store, rt.settings.base_url, patch)
+    cfg = await config_admin.patch_properties(rt.store, rt.box, rt.settings.base_url, patch)
     return api_json(_properties(rt, cfg))  # in force at once (see _take_effect)
 
 
@@ -345,7 +419,7 @@ async def logging_get(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def logging_put(request: Request, rt: Runtime, _: Caller) -> Response:
     body = await json_body(request, rt, JSON)
-    cfg = await config_admin.put_logging(rt.store, rt.settings.base_url, body)
+    cfg = await config_admin.put_logging(rt.store, rt.box, rt.settings.base_url, body)
     return api_json(config_admin.logging_view(_properties(rt, cfg)))
 
 
@@ -501,6 +575,8 @@ PAGING: tuple[tuple[str, str, Any], ...] = (
 )
 TOKEN_PAGING = tuple((n, t, "tknCde" if n == "sortBy" else d) for n, t, d in PAGING)
 S = security
+_AUDITED = {T_CLIENT: audit.CLIENT, T_SCOPE: audit.SCOPE, T_PROPS: audit.PROPERTIES,
+            T_LOGGING: audit.PROPERTIES, T_SCRIPT: audit.SCRIPT}  # fmt: skip
 
 OPERATIONS: list[Operation] = [
     Operation(

@@ -99,9 +99,27 @@ def parse_form(text: str) -> dict[str, str]:
     return params
 
 
+# Deeper than any document we take (a client, a JSON Patch, the properties); deeper ones
+# would only exhaust the recursion of whatever walks them next (copy.deepcopy, jsonpatch).
+MAX_JSON_DEPTH = 32
+
+
+def too_deep(document: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a parsed JSON document nests arrays and objects more than `limit` deep.
+    Iterative: the check itself must not recurse."""
+    pending: list[tuple[Any, int]] = [(document, 1)] if isinstance(document, dict | list) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def parse_json(body: bytes) -> Any:
     """Parse a JSON request body strictly: UTF-8 (no BOM), no NaN or infinite numbers,
-    at most 1024 levels deep (orjson's rules), and, as RFC 7493 (I-JSON) requires, no
+    at most MAX_JSON_DEPTH levels deep, and, as RFC 7493 (I-JSON) requires, no
     object with a member name twice. A repeated member is the JSON form of a repeated
     form parameter: a parser in front of us (a WAF, a gateway, a script) may take the
     first and we the last, so neither is taken."""
@@ -109,6 +127,8 @@ def parse_json(body: bytes) -> Any:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise invalid_request("the request body is not valid JSON") from None
+    if too_deep(document):
+        raise invalid_request(f"the request body is nested more than {MAX_JSON_DEPTH} deep")
     if b'"' in body and isinstance(document, dict | list):
         # orjson keeps the last of repeated members silently; the standard library tells
         # them apart (a second, slower parse, only of documents orjson found valid).

@@ -146,6 +146,25 @@ class PostgresStore(Store):
         rows = [codec.token_to_row(t) for t in tokens]
         await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
 
+    async def issue_tokens(self, tokens: Sequence[TokenRecord]) -> bool:
+        (client_id,) = {t.client_id for t in tokens}
+        rows = [codec.token_to_row(t) for t in tokens]
+
+        async def work(conn: Any) -> bool:
+            # KEY SHARE conflicts only with a DELETE (or a key change) of the client row:
+            # issuances of one client do not wait for each other, a deletion waits for
+            # those in flight and, once committed, makes this find no row.
+            found = await conn.fetchval(
+                "SELECT 1 FROM clients WHERE inum = $1 FOR KEY SHARE", client_id
+            )
+            if found is None:
+                return False
+            await conn.executemany(_INSERT_TOKENS, rows)
+            return True
+
+        result: bool = await self._run(work, transaction=True)
+        return result
+
     async def get_token(self, code: str) -> TokenRecord | None:
         if holds_nul(code):
             return None
@@ -611,6 +630,9 @@ class PostgresStore(Store):
             return str(await conn.fetchval("SELECT value FROM store_facts WHERE name = $1", name))
 
         return await self._run(work, transaction=True)
+
+    async def append_audit(self, at: int, audit: AuditEvent) -> None:
+        await self._run(lambda conn: _audit(conn, at, audit, 0))
 
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetch(

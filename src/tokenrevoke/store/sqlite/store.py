@@ -417,6 +417,19 @@ class SqliteStore(Store):
         rows = [token_to_row(t) for t in tokens]
         await self._write(lambda conn: _insert_tokens(conn, rows))
 
+    async def issue_tokens(self, tokens: Sequence[TokenRecord]) -> bool:
+        (client_id,) = {t.client_id for t in tokens}
+        rows = [token_to_row(t) for t in tokens]
+
+        def work(conn: sqlite3.Connection) -> bool:
+            # One writer: nothing can delete the client between this look and the insert.
+            if conn.execute("SELECT 1 FROM clients WHERE inum = ?", (client_id,)).fetchone():
+                _insert_tokens(conn, rows)
+                return True
+            return False
+
+        return await self._write(work)
+
     async def get_token(self, code: str) -> TokenRecord | None:
         rows = self._read(f"{_SELECT_TOKENS} WHERE t.tkn_cde = ?", (code,))
         return token_from_row(rows[0]) if rows else None
@@ -799,6 +812,9 @@ class SqliteStore(Store):
             return str(row[0])
 
         return await self._write(work)
+
+    async def append_audit(self, at: int, audit: AuditEvent) -> None:
+        await self._write(lambda conn: _write_audits(conn, [(at, audit, 0)]))
 
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._read(
