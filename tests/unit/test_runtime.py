@@ -130,7 +130,7 @@ def test_logging_level_property_sets_the_log_level_and_unsetting_restores_it(
         try:
             for value in ("DEBUG", "ERROR", "OFF", None):
                 await patch_properties(
-                    rt.store, rt.settings.base_url,
+                    rt.store, rt.box, rt.settings.base_url,
                     [{"op": "replace", "path": "/loggingLevel", "value": value}],
                 )  # fmt: skip
                 await rt.refresh()
