@@ -49,8 +49,8 @@ def _reason(exc: OSError) -> str:
 def check_data_dir(data_dir: Path) -> None:
     """The data directory exists (created if need be) and this process can write in it."""
     where = data_dir.resolve()
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # owner only, as the store would create it (docs/security.md, S20)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise StartupError(
             f"cannot create the data directory {where} ({_reason(exc)}): "

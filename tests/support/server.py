@@ -217,7 +217,8 @@ class Server:
         """`tokenrevoke ARGS`: local commands against the data directory, admin commands
         over HTTP with the admin client (starting the server for them if it is not up)."""
         if args and args[0] in LOCAL_COMMANDS:
-            return cli(self.data_dir, *args, *self.store_options(), check=check)
+            # The server's environment too: nodes sharing a database share its master key.
+            return cli(self.data_dir, *args, *self.store_options(), check=check, env=self.env)
         return self.admin(*args, check=check)
 
     def admin(

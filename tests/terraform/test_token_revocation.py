@@ -33,20 +33,6 @@ provider "jans" {}
 """
 )
 
-BASIC_VARIABLES = """
-variable "token_to_revoke" {
-  type      = string
-  sensitive = true
-}
-variable "compromised_token" {
-  type      = string
-  sensitive = true
-}
-variable "security_alert_id" {
-  type = string
-}
-"""
-
 ROTATION_VARIABLES = """
 variable "old_tokens" {
   type      = list(string)
@@ -130,7 +116,7 @@ def test_basic_and_emergency_example(
     basic, compromised = grants(2)
     ws = workspace()
     ws.copy_example("resources/jans_token_revocation/resource.tf", "main.tf")
-    ws.write("harness.tf", SNIPPET_HARNESS + BASIC_VARIABLES)
+    ws.write("harness.tf", SNIPPET_HARNESS)  # the example declares its variables
     ws.set_vars(
         token_to_revoke=basic.token,
         # The refresh token: revoking it must take the grant's access tokens with it.
