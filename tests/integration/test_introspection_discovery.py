@@ -448,7 +448,7 @@ def test_response_as_jwt_is_verifiable(server: Server, client: Client) -> None:
             auth=(ADMIN_ID, ADMIN_SECRET),
         )
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/jwt")
+    assert response.headers["content-type"] == "application/token-introspection+jwt"
     assert response.headers["cache-control"] == "no-store"
     claims = verify(server, response.text)
     plain = server.fetch_introspection(token)

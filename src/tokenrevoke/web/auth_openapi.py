@@ -37,7 +37,7 @@ from tokenrevoke.web.openapi import (
     object_schema,
     schema_ref,
 )
-from tokenrevoke.web.responses import JSON
+from tokenrevoke.web.responses import INTROSPECTION_JWT, JSON
 
 FORM = "application/x-www-form-urlencoded"
 _INT64 = {"type": "integer", "format": "int64"}
@@ -196,7 +196,7 @@ _INTROSPECTION_OK = {
     "content": {
         JSON: {"schema": schema_ref("IntrospectionResponse")},
         # A compact JWS: no schema (it is not JSON, and validators would parse it as such).
-        "application/jwt": {},
+        INTROSPECTION_JWT: {},
     },
 }
 # 400 bad request, 401 failed authentication, 403 endpoint disabled (feature flag), 413 body

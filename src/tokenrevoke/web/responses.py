@@ -16,6 +16,8 @@ from tokenrevoke.oauth.errors import OAuthError
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JSON = "application/json"
+# A signed introspection response (RFC 9701 section 5; Janssen's media type for it).
+INTROSPECTION_JWT = "application/token-introspection+jwt"
 _NO_STORE_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in NO_STORE.items()]
 _JSON_RAW = (b"content-type", JSON.encode())
 _EMPTY_RAW = (b"content-length", b"0")

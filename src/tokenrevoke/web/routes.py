@@ -24,7 +24,13 @@ from tokenrevoke.web.requests import (
     may_read_metrics,
     oauth_request,
 )
-from tokenrevoke.web.responses import empty_response, error_response, json_response, no_content
+from tokenrevoke.web.responses import (
+    INTROSPECTION_JWT,
+    empty_response,
+    error_response,
+    json_response,
+    no_content,
+)
 from tokenrevoke.web.sse import event_stream_response
 
 log = logging.getLogger("tokenrevoke.web")
@@ -92,8 +98,9 @@ async def introspect(runtime: Runtime, scope: Scope, receive: Receive) -> Respon
     oauth = await oauth_request(scope, receive, runtime.settings)
     claims, as_jwt = await runtime.introspection.introspect(oauth)
     if as_jwt is not None:
+        # RFC 9701 section 5's media type, as Janssen answers it.
         return Response(as_jwt, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"},
-                        media_type="application/jwt")  # fmt: skip
+                        media_type=INTROSPECTION_JWT)  # fmt: skip
     return json_response(claims)
 
 
