@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.support.fuzzing import example_budget, run_operation
-from tests.support.janssen import AUTH_SERVER_DOC, janssen_doc
+from tests.support.janssen import AUTH_SERVER_DOC, janssen_doc, janssen_schema
 from tests.support.server import AUTH, Client, Server
 from tests.support.stores import STORES, is_postgres, server_on
 
@@ -155,6 +155,20 @@ def _documented(case: Case[Any], response: Any) -> None:
         response.text[:300],
     )
     assert "Traceback" not in response.text
+    if str(status) not in documented:
+        # Janssen answers these with its error JSON: the document's ErrorResponse.
+        assert response.headers.get("content-type") == ["application/json"], response.headers
+        _is_error_response(response.json())
+
+
+def _is_error_response(body: Any) -> None:
+    """`body` is Janssen's ErrorResponse: an object with its required members, each of its
+    members a string (the only type that schema has)."""
+    shape = janssen_schema(AUTH_SERVER_DOC, "ErrorResponse")
+    assert isinstance(body, dict) and set(shape["required"]) <= body.keys(), body
+    for name, member in shape["properties"].items():
+        assert member["type"] == "string"
+        assert name not in body or isinstance(body[name], str), body
 
 
 # Status codes are checked by `_documented` (Janssen's document omits some of its own).
@@ -206,14 +220,28 @@ def test_janssens_schemas_negative(
         assert not any(200 <= s < 300 for s in statuses), statuses
 
 
-def test_live_tokens_conform(schema: Any, credentials: dict[str, dict[str, str]]) -> None:
-    """The success bodies: a token issued, introspected (JSON and JWT) and revoked through
-    Janssen's operations, each answer checked against Janssen's schema."""
+def test_live_tokens_conform(
+    server: Server, schema: Any, credentials: dict[str, dict[str, str]]
+) -> None:
+    """The success bodies: tokens issued (client credentials, password, refresh),
+    introspected (JSON and JWT) and revoked through Janssen's operations, each answer
+    checked against Janssen's schema."""
     basic = credentials["basic"]
     issued = _call(schema, "POST", "/token", basic,
                    body={"grant_type": ["client_credentials"], "scope": ["openid"]})  # fmt: skip
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
+    server.create_user("jdoe", "jdoe-password-1")
+    owned = _call(schema, "POST", "/token", basic, body={
+        "grant_type": ["password"], "username": "jdoe", "password": "jdoe-password-1",
+        "scope": ["openid"]})  # fmt: skip
+    assert owned.status_code == 200 and "refresh_token" in owned.json(), owned.text
+    refresh = {"grant_type": ["refresh_token"], "refresh_token": owned.json()["refresh_token"]}
+    refreshed = _call(schema, "POST", "/token", basic, body=refresh)
+    assert refreshed.status_code == 200, refreshed.text
+    user_token = refreshed.json()["access_token"]
+    seen = _call(schema, "POST", "/introspection", basic, body={"token": user_token})
+    assert seen.json()["active"] is True and seen.json()["username"] == "jdoe", seen.text
     for method, where in (("GET", "query"), ("POST", "body")):
         seen = _call(schema, method, "/introspection", basic, **{where: {"token": token}})
         assert seen.status_code == 200 and seen.json()["active"] is True, seen.text
