@@ -110,14 +110,10 @@ def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
     assert "HTTP/1.1 204" in out  # global token revocation
 
 
-def test_the_readme_runs_as_written(tmp_path: Path) -> None:
-    """The README's set-up blocks are the suite itself and the credentials `serve` prints;
-    the session starts by doing what they say: `./dev serve` with fixed admin credentials
-    (as docs/quickstart.md shows) and those exported for the CLI."""
-    found = blocks(ROOT / "README.md")
-    assert [b.how for b in found][:2] == ["skip", "skip"]
-    port = free_port()
-    prelude = "\n".join([
+def served(port: int) -> str:
+    """What the README's set-up and credentials say, for the docs that assume them: `./dev
+    serve` with fixed admin credentials (as docs/quickstart.md shows), exported for the CLI."""
+    return "\n".join([
         f"export TOKENREVOKE_ADMIN_CLIENT_ID={ADMIN_ID}",
         f"export TOKENREVOKE_ADMIN_CLIENT_SECRET={ADMIN_SECRET}",
         "./dev serve > server.log 2>&1 &",
@@ -126,6 +122,28 @@ def test_the_readme_runs_as_written(tmp_path: Path) -> None:
         f"export TOKENREVOKE_CLIENT_ID={ADMIN_ID} TOKENREVOKE_CLIENT_SECRET={ADMIN_SECRET}",
         f"export TOKENREVOKE_URL=http://127.0.0.1:{port}",
     ])  # fmt: skip
-    result = run(tmp_path, script(found, port, prelude), port)
+
+
+def test_the_readme_runs_as_written(tmp_path: Path) -> None:
+    """The README's set-up blocks are the suite itself and the credentials `serve` prints;
+    the session starts by doing what they say (`served`)."""
+    found = blocks(ROOT / "README.md")
+    assert [b.how for b in found][:2] == ["skip", "skip"]
+    port = free_port()
+    result = run(tmp_path, script(found, port, served(port)), port)
     assert result.returncode == 0, result.stdout
     assert "HTTP/1.1 200" in result.stdout  # the revocation
+
+
+def test_the_cli_examples_run_as_written(tmp_path: Path) -> None:
+    """docs/cli.md's examples that need no example data (config, feature), with `tokenrevoke`
+    as cli.md says: the virtual environment activated (its bin first on PATH)."""
+    found = blocks(ROOT / "docs" / "cli.md")
+    assert [b.how for b in found].count("run") >= 2
+    port = free_port()
+    prelude = served(port) + f'\nexport PATH="{ROOT / ".venv" / "bin"}:$PATH"'
+    result = run(tmp_path, script(found, port, prelude), port)
+    out = result.stdout
+    assert result.returncode == 0, out
+    assert "allowAllValueForRevokeEndpoint = true" in out
+    assert "REVOKE_TOKEN disabled" in out and "REVOKE_TOKEN enabled" in out
