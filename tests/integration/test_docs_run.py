@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -19,10 +20,21 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, HERMETIC_ENV, free_port
+from tests.support.services import required
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"(?:<!-- docs-test: (\w+): ([^\n]*?) -->\n)?```sh\n(.*?)```", re.S)
 TIMEOUT = 240
+TOOLS = ("bash", "curl", "jq", "openssl")  # what the docs' commands use besides ./dev
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing and required():
+        pytest.fail(f"the docs need {', '.join(missing)}, missing here")
+    if missing:
+        pytest.skip(f"the docs need {', '.join(missing)}, missing here")
 
 
 @dataclass
