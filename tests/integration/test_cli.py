@@ -321,6 +321,25 @@ def test_token_search_show_revoke(srv: Server) -> None:
     assert "nothing to revoke" in failed(srv.admin("token", "revoke", check=False))
 
 
+def test_token_search_table_fits_80_columns(srv: Server) -> None:
+    """One line per token at 80 columns: the code is cut (whole in --json and `token show`),
+    nothing wraps, no line is wider than the terminal."""
+    client = srv.create_client("--name", "cli-narrow", "--scope", "openid")
+    tokens = [srv.fetch_token(client, scope="openid")["access_token"] for _ in range(3)]
+    codes = [sha256_hex(t) for t in tokens]
+    narrow = ok(srv.admin("token", "search", "--client", client.client_id, env={"COLUMNS": "80"}))
+    lines = narrow.splitlines()
+    assert all(len(line) <= 80 for line in lines), narrow
+    header, rule, *rows, summary = lines
+    assert header.split()[:2] == ["token", "code"] and set(rule) == {"\u2500"}
+    assert summary == "3 of 3 tokens"
+    assert sorted(row.split()[0] for row in rows) == sorted(c[:10] + "\u2026" for c in codes)
+    assert all(re.search(r"\blive\s*$", row) for row in rows), narrow  # nothing wrapped
+    assert not any(code in narrow for code in codes)
+    wide = ok(srv.admin("token", "search", "--client", client.client_id, env={"COLUMNS": "130"}))
+    assert client.client_id in wide and max(len(line) for line in wide.splitlines()) <= 130
+
+
 # -- connection errors and options ---------------------------------------------------------
 def test_wrong_secret_is_a_clear_error(srv: Server) -> None:
     wrong = "wrong-" + ADMIN_SECRET

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -23,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column, Table
 
 from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
 from tokenrevoke.cli.common import AsJson, compact, console, err_console, fail, print_json, table
@@ -46,6 +48,46 @@ def _state(token: dict[str, Any], now: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# The table fits the terminal (80 columns at least) with one line per token: codes are cut
+# (the full code is in --json and `token show`), client and scope share what is left and end
+# in an ellipsis when they do not fit.
+CODE_SHOWN = 10
+FIXED_WIDTHS = {"token code": CODE_SHOWN + 1, "type": 13, "expires (UTC)": 16, "state": 7}
+GAP = 2  # between columns: a space of padding and the (blank) divider
+
+
+def _cut_code(code: str) -> str:
+    return code if len(code) <= CODE_SHOWN + 1 else code[:CODE_SHOWN] + "\u2026"
+
+
+def _expires(value: Any) -> str:
+    """Janssen's `2026-12-06T23:26:00` to the minute: the seconds do not fit 80 columns."""
+    return value[:16].replace("T", " ") if isinstance(value, str) else ""
+
+
+def _token_grid(entries: list[dict[str, Any]], width: int) -> Table:
+    names = ("token code", "client", "type", "scope", "expires (UTC)", "state")
+    flexible = max(width - sum(FIXED_WIDTHS.values()) - GAP * (len(names) - 1), 2 * 6)
+    longest_client = max([len("client"), *(len(str(t.get("clientId", ""))) for t in entries)])
+    client_width = min(longest_client, flexible // 2)
+    widths = {**FIXED_WIDTHS, "client": client_width, "scope": flexible - client_width}
+    grid = Table(
+        *(Column(n, no_wrap=True, overflow="ellipsis", max_width=widths[n]) for n in names),
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, GAP - 1, 0, 0),
+    )  # fmt: skip
+    now = _now()
+    for token in entries:
+        grid.add_row(
+            escape(_cut_code(str(token.get("tokenCode", "")))),
+            escape(str(token.get("clientId", ""))),
+            escape(str(token.get("tokenType", ""))),
+            escape(str(token.get("scope", ""))),
+            _expires(token.get("expirationDate")),
+            _state(token, now),
+        )
+    return grid
 
 
 @token_app.command("search")
@@ -72,18 +114,7 @@ def token_search(
         print_json(result)
         return
     entries: list[dict[str, Any]] = result.get("entries") or []
-    now = _now()
-    grid = table("token code", "client", "type", "scope", "expires (UTC)", "state")
-    for token in entries:
-        grid.add_row(
-            token.get("tokenCode", ""),
-            token.get("clientId", ""),
-            token.get("tokenType", ""),
-            token.get("scope", ""),
-            token.get("expirationDate", ""),
-            _state(token, now),
-        )
-    console.print(grid)
+    console.print(_token_grid(entries, console.width))
     total = int(result.get("totalEntriesCount", len(entries)))
     shown_to = start + len(entries)
     line = f"{len(entries)} of {total} tokens"
