@@ -278,6 +278,9 @@ def _acted_on(scope_dns: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             "refreshTokenLifetime": lifetimes,
             "idTokenLifetime": lifetimes,
             "jwks": st.none() | st.just('{"keys":[]}'),
+            # Checked when saved (an absolute http(s) URL, docs/security.md S11): any text
+            # of the schema's type would be refused, rightly.
+            "jwksUri": st.none(),
         }
     )
 
