@@ -202,10 +202,10 @@ class Clients:
             if secret:
                 out["clientSecret"] = secret
             return out
-        new_secret = _secret(data)
+        given = _secret(data)
         validate(item)
-        if new_secret:
-            item = set_secret(item, self.box, new_secret, self.min_length)
+        if given:
+            item = set_secret(item, self.box, given, self.min_length)
         elif item.auth_method is AuthMethod.CLIENT_SECRET_JWT and not item.secret_encrypted:
             raise bad_request("client_secret_jwt needs a clientSecret to be set")
         await self._guard(existing, item)
