@@ -14,7 +14,6 @@ from tokenrevoke.configapi.client_json import (
     client_json,
     patch_base,
 )
-from tokenrevoke.configapi.config import apply_json_patch
 from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.configapi.janssen_schema import GRANT_TYPES
 from tokenrevoke.configapi.outbound import check_outbound_url
@@ -27,7 +26,7 @@ from tokenrevoke.model.scopes import CONFIG_API_SCOPES
 from tokenrevoke.observability.metrics import revocation
 from tokenrevoke.store.base import RevocationTarget, Store
 
-__all__ = ["ClientError", "client_json", "create", "delete_client", "patch", "replace"]
+__all__ = ["ClientError", "Clients", "client_json", "delete_client"]
 
 # The default of the property clientSecretMinimumLength, for callers without the config.
 SECRET_MIN_LENGTH: int = PROPERTIES["clientSecretMinimumLength"][1]
@@ -134,13 +133,6 @@ async def scope_names(store: Store) -> ScopeNames:
     return ScopeNames.of(await store.list_scopes())
 
 
-async def _existing(store: Store, inum: str) -> Client:
-    client = await store.get_client(inum)
-    if client is None:
-        raise not_found(f"no client {inum}")
-    return client
-
-
 def _secret(data: Any) -> str | None:
     secret = data.get("clientSecret") if isinstance(data, dict) else None
     if secret is not None and not isinstance(secret, str):
@@ -148,89 +140,77 @@ def _secret(data: Any) -> str | None:
     return secret or None
 
 
-async def list_json(store: Store) -> list[dict[str, Any]]:
-    names = await scope_names(store)
-    return [client_json(c, names) for c in await store.list_clients()]
+@dataclasses.dataclass
+class Clients:
+    """Clients as a config-API resource (configapi/resources.py), for one caller: no
+    escalation (configapi/security.py), no jwksUri inside (configapi/outbound.py) unless
+    `allow_private`, secrets at least `min_length` long."""
 
+    store: Store
+    box: SecretBox
+    min_length: int
+    caller: Caller
+    allow_private: bool
+    noun = "client"
+    fields = ("inum", "clientName", "displayName", "tokenEndpointAuthMethod", "disabled")
+    searched = ("inum", "clientName", "displayName")
+    _names: ScopeNames | None = None
 
-async def get(store: Store, inum: str) -> dict[str, Any]:
-    return client_json(await _existing(store, inum), await scope_names(store))
+    async def names(self) -> ScopeNames:
+        if self._names is None:
+            self._names = await scope_names(self.store)
+        return self._names
 
+    async def load(self, key: str) -> Client:
+        client = await self.store.get_client(key)
+        if client is None:
+            raise not_found(f"no client {key}")
+        return client
 
-async def _guard(
-    caller: Caller, existing: Client | None, client: Client, allow_private: bool
-) -> None:
-    """No escalation (configapi/security.py) and no jwksUri inside (configapi/outbound.py)."""
-    check_client_write(caller, existing, client)
-    if client.jwks_uri and (existing is None or existing.jwks_uri != client.jwks_uri):
-        await check_outbound_url(client.jwks_uri, "jwksUri", allow_private)
+    async def items(self, kind: str | None) -> list[Client]:
+        return await self.store.list_clients()
 
+    def key(self, item: Client) -> str:
+        return item.client_id
 
-async def create(
-    store: Store, box: SecretBox, data: Any, min_length: int, caller: Caller,
-    allow_private: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """POST: the new client's JSON, with its secret (generated unless given) this once."""
-    names = await scope_names(store)
-    client = client_from_json(data, None, names)
-    await _guard(caller, None, client, allow_private)
-    created, secret = await create_client(store, box, client, _secret(data), min_length)
-    out = client_json(created, names)
-    if secret:
-        out["clientSecret"] = secret
-    return out
+    def fresh(self, data: Any) -> Any:
+        return data
 
+    async def from_json(self, data: Any, base: Client | None) -> Client:
+        return client_from_json(data, base, await self.names())
 
-async def replace(
-    store: Store, box: SecretBox, data: Any, min_length: int, caller: Caller,
-    allow_private: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """PUT: the body names the client (`inum`) and replaces it whole; a secret is kept
-    unless the body gives a new one."""
-    inum = data.get("inum") if isinstance(data, dict) else None
-    if not isinstance(inum, str) or not inum:
-        raise bad_request("inum is required")
-    names = await scope_names(store)
-    existing = await _existing(store, inum)
-    updated = client_from_json(data, existing, names)
-    return await _save(
-        store, box, existing, updated, _secret(data), min_length, names, caller, allow_private
-    )
+    async def to_json(self, item: Client) -> dict[str, Any]:
+        return client_json(item, await self.names())
 
+    async def patch_base(self, item: Client) -> dict[str, Any]:
+        return patch_base(item, await self.names())
 
-async def patch(
-    store: Store, box: SecretBox, inum: str, operations: Any, min_length: int, caller: Caller,
-    allow_private: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """PATCH: RFC 6902 over the client's JSON (as GET returns it)."""
-    existing = await _existing(store, inum)
-    names = await scope_names(store)
-    document = apply_json_patch(patch_base(existing, names), operations)
-    if document.get("inum") != existing.client_id:
-        raise bad_request("inum cannot be changed")
-    updated = client_from_json(document, existing, names)
-    return await _save(
-        store, box, existing, updated, _secret(document), min_length, names, caller,
-        allow_private,
-    )  # fmt: skip
+    async def _guard(self, existing: Client | None, client: Client) -> None:
+        check_client_write(self.caller, existing, client)
+        if client.jwks_uri and (existing is None or existing.jwks_uri != client.jwks_uri):
+            await check_outbound_url(client.jwks_uri, "jwksUri", self.allow_private)
 
+    async def save(self, item: Client, existing: Client | None, data: Any) -> dict[str, Any]:
+        """A new client's JSON holds its secret (generated unless given) this once; a
+        replaced one keeps its secret unless `data` gives a new one."""
+        if existing is None:
+            await self._guard(None, item)
+            created, secret = await create_client(
+                self.store, self.box, item, _secret(data), self.min_length
+            )
+            out = await self.to_json(created)
+            if secret:
+                out["clientSecret"] = secret
+            return out
+        given = _secret(data)
+        validate(item)
+        if given:
+            item = set_secret(item, self.box, given, self.min_length)
+        elif item.auth_method is AuthMethod.CLIENT_SECRET_JWT and not item.secret_encrypted:
+            raise bad_request("client_secret_jwt needs a clientSecret to be set")
+        await self._guard(existing, item)
+        await self.store.save_client(item)
+        return await self.to_json(item)
 
-async def _save(
-    store: Store,
-    box: SecretBox,
-    existing: Client,
-    client: Client,
-    secret: str | None,
-    min_length: int,
-    names: ScopeNames,
-    caller: Caller,
-    allow_private: bool,
-) -> dict[str, Any]:
-    validate(client)
-    if secret:
-        client = set_secret(client, box, secret, min_length)
-    elif client.auth_method is AuthMethod.CLIENT_SECRET_JWT and not client.secret_encrypted:
-        raise bad_request("client_secret_jwt needs a clientSecret to be set")
-    await _guard(caller, existing, client, allow_private)
-    await store.save_client(client)
-    return client_json(client, names)
+    async def delete(self, key: str) -> bool:
+        return await delete_client(self.store, key, f"admin:{self.caller.client_id}")

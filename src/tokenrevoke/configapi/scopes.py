@@ -7,7 +7,7 @@ import dataclasses
 import time
 from typing import Any
 
-from tokenrevoke.configapi.errors import bad_request
+from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.configapi.janssen_schema import SCOPE, SCOPE_ATTRIBUTES, SchemaError, check
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import Scope, ScopeType
@@ -94,6 +94,47 @@ def scope_from_json(data: Any, base: Scope | None) -> Scope:
         ),
         extra=extra,
     )
+
+
+@dataclasses.dataclass
+class Scopes:
+    """Scopes as a config-API resource (configapi/resources.py)."""
+
+    store: Store
+    noun = "scope"
+    fields = ("inum", "id", "displayName", "scopeType", "defaultScope")
+    searched = ("id", "displayName", "description")
+
+    async def load(self, key: str) -> Scope:
+        for scope in await self.store.list_scopes():
+            if scope.inum == key:
+                return scope
+        raise not_found(f"no scope {key}")
+
+    async def items(self, kind: str | None) -> list[Scope]:
+        return [s for s in await self.store.list_scopes() if not kind or s.scope_type.value == kind]
+
+    def key(self, item: Scope) -> str:
+        return item.inum
+
+    def fresh(self, data: Any) -> Any:
+        return {k: v for k, v in data.items() if k != "inum"} if isinstance(data, dict) else data
+
+    async def from_json(self, data: Any, base: Scope | None) -> Scope:
+        return scope_from_json(data, base)
+
+    async def to_json(self, item: Scope) -> dict[str, Any]:
+        return scope_json(item)
+
+    async def patch_base(self, item: Scope) -> dict[str, Any]:
+        return patch_base(item)
+
+    async def save(self, item: Scope, existing: Scope | None, data: Any) -> dict[str, Any]:
+        await self.store.save_scope(item)
+        return scope_json(item)
+
+    async def delete(self, key: str) -> bool:
+        return await self.store.delete_scope(key)
 
 
 async def ensure_builtin_scopes(store: Store) -> None:

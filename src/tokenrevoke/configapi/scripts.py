@@ -6,17 +6,19 @@ rest with 400 rather than storing scripts that would never run.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from typing import Any
 
-from tokenrevoke.configapi.errors import bad_request
+from tokenrevoke.configapi.errors import ApiError, bad_request, not_found
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import ScriptDefinition
 from tokenrevoke.model.config import INT32_MAX
 from tokenrevoke.model.script import REVOKE_TOKEN
 from tokenrevoke.scripts.host import validate_source
 from tokenrevoke.scripts.protocol import ScriptError
+from tokenrevoke.store.base import Store
 
 SCRIPT_TYPES = [REVOKE_TOKEN]
 _NAME = re.compile(r"^[a-zA-Z0-9_\-:/.]{2,60}$")
@@ -104,3 +106,52 @@ def _properties(value: Any, seed: ScriptDefinition) -> dict[str, str]:
             raise bad_request("a configuration property's value2 must be a string")
         out[item["value1"]] = second or ""
     return out
+
+
+@dataclasses.dataclass
+class Scripts:
+    """Custom scripts as a config-API resource (configapi/resources.py): names are unique."""
+
+    store: Store
+    noun = "script"
+    fields = ("inum", "name", "scriptType", "level", "enabled")
+    searched = ("name", "description", "scriptType")
+
+    async def load(self, key: str, by: str = "inum") -> ScriptDefinition:
+        for script in await self.store.list_scripts():
+            if getattr(script, by) == key:
+                return script
+        raise not_found(f"no script with {by} {key}")
+
+    async def items(self, kind: str | None) -> list[ScriptDefinition]:
+        return [s for s in await self.store.list_scripts() if kind is None or s.script_type == kind]
+
+    def key(self, item: ScriptDefinition) -> str:
+        return item.inum
+
+    def fresh(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if k not in ("inum", "revision")}
+
+    async def from_json(self, data: Any, base: ScriptDefinition | None) -> ScriptDefinition:
+        # Validation runs the script in a throwaway worker process: off the event loop.
+        return await asyncio.to_thread(script_from_json, data, base)
+
+    async def to_json(self, item: ScriptDefinition) -> dict[str, Any]:
+        return script_json(item)
+
+    async def patch_base(self, item: ScriptDefinition) -> dict[str, Any]:
+        return script_json(item)
+
+    async def save(
+        self, item: ScriptDefinition, existing: ScriptDefinition | None, data: Any
+    ) -> dict[str, Any]:
+        if any(
+            s.name == item.name and s.inum != item.inum for s in await self.store.list_scripts()
+        ):
+            raise ApiError(409, f"a script named {item.name!r} already exists")
+        return script_json(await self.store.save_script(item))
+
+    async def delete(self, key: str) -> bool:
+        return await self.store.delete_script(key)
