@@ -90,11 +90,6 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-async def find(store: Store, code_or_token: str) -> TokenRecord | None:
-    """By hashed code first, then as a raw token."""
-    return await store.get_token(code_or_token) or await store.get_token(sha256_hex(code_or_token))
-
-
 async def get_token(store: Store, code: str) -> dict[str, Any]:
     record = await store.get_token(code)
     if record is None:
@@ -161,7 +156,7 @@ async def revoke(store: Store, code_or_token: str, caller: Caller) -> int:
 
 def _named(records: list[TokenRecord], code_or_token: str, now: int) -> TokenRecord | None:
     """The live token `code_or_token` names among those found: by hashed code first, then
-    as a raw token (as `find`)."""
+    as a raw token."""
     by_code = {r.code: r for r in records}
     token = by_code.get(code_or_token) or by_code.get(sha256_hex(code_or_token))
     return token if token is not None and token.is_live(now) else None

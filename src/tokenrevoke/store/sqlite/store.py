@@ -462,9 +462,10 @@ class SqliteStore(Store):
         # from just after the previous batch's last key to this batch's last key. A token
         # committed between two batches may sit behind the walk (a client's tokens are
         # ordered by issue time, which its issuer read before queueing its write): the last
-        # batch also takes every live token of the target above `mark`, the highest rowid
-        # when the walk began, as a rowid goes to no token before that one's. So when it
-        # commits, no token of the target is live (the store's contract).
+        # batch also takes every live token of the target whose rowid is above `mark`, the
+        # highest when the walk began. SQLite numbers a new row after the highest present
+        # (lower only if the newest token expired and was purged during the walk), so when
+        # that batch commits no token of the target is live (the store's contract).
         keys = ", ".join(_REVOKE_KEYSET[column])
         marks = ",".join("?" * len(_REVOKE_KEYSET[column]))
         total = 0
