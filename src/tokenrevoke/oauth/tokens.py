@@ -18,24 +18,24 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
-from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord, TokenType, User
+from tokenrevoke.model import AppConfiguration, Client, TokenRecord, TokenType, User
 from tokenrevoke.model.scopes import OPENID
 from tokenrevoke.model.token import ROTATED_FROM
 from tokenrevoke.oauth.client_auth import AuthenticatedClient
 from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_grant, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.revoking import Actor, Reason, grant_of, run
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
     PreviousRefreshToken,
-    RevocationTarget,
     Store,
     previous_refresh_verdict,
 )
 
 SUPPORTED_GRANTS = ("client_credentials", "password", "refresh_token")
 # `revoked_by` of the tokens of a family revoked because one of its refresh tokens was replayed.
-REUSE_DETECTION_ACTOR = "refresh_token_reuse_detection"
+REUSE_DETECTION_ACTOR = Actor.REUSE_DETECTION.value
 log = logging.getLogger("tokenrevoke.tokens")
 _MAX_SCOPE_LENGTH = 4096
 
@@ -234,12 +234,9 @@ class TokenService:
             presented.grant_id,
             presented.client_id,
         )
-        audit = AuditEvent(
-            action="revoke", actor=REUSE_DETECTION_ACTOR, reason="refresh_token_reuse",
-            client_id=presented.client_id,
-            details={"grants": [presented.grant_id], "token_codes": [presented.code]},
-        )  # fmt: skip
-        await self._store.revoke(RevocationTarget.grants([presented.grant_id]), now, audit)
+        await run(
+            self._store, grant_of(presented, REUSE_DETECTION_ACTOR, Reason.REFRESH_TOKEN_REUSE), now
+        )
 
     async def _grant_user(self, record: TokenRecord) -> User | None:
         """The user a refresh token was issued for, who must still exist and be enabled.
