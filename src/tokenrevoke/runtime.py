@@ -27,6 +27,7 @@ from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoin
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.status_lists import IndexAllocator, StatusLists, current_list
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
 from tokenrevoke.observability.logs import set_level
@@ -67,7 +68,11 @@ class Runtime:
         self.authenticator = ClientAuthenticator(
             self.get_client, store, box, self._accepted_audiences, self.throttle, ca
         )
-        self.tokens = TokenService(store, self.keys, self.config, self.get_user, self.throttle)
+        self.status_indices = IndexAllocator(store, self.config)
+        self.status_lists = StatusLists(store, self.keys, self.config)
+        self.tokens = TokenService(
+            store, self.keys, self.config, self.get_user, self.throttle, self.status_indices
+        )
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
@@ -221,8 +226,11 @@ class Runtime:
         self._last_purge = time.monotonic()
         total = 0
         while True:
+            now = int(time.time())
+            # A list may retire once its period is over by every node's clock (one period
+            # of skew): no node hands out its indices any more.
             deleted = await self.store.purge_expired(
-                int(time.time()), cfg["cleanServiceBatchChunkSize"]
+                now, cfg["cleanServiceBatchChunkSize"], current_list(cfg, now) - 1
             )
             total += deleted
             if deleted < cfg["cleanServiceBatchChunkSize"]:

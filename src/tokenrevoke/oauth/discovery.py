@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
-from tokenrevoke.oauth import global_revocation
+from tokenrevoke.oauth import global_revocation, status_lists
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
@@ -49,6 +49,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         doc["global_token_revocation_endpoint_auth_methods_supported"] = list(
             global_revocation.AUTH_METHODS
         )
+    if cfg.enabled(FeatureFlag.STATUS_LIST):  # Janssen's key; the draft's aggregation key
+        doc["status_list_endpoint"] = status_lists.endpoint_url(cfg)
+        doc["status_list_aggregation_endpoint"] = status_lists.aggregation_url(cfg)
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "scopes_supported": scopes,

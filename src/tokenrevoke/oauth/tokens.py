@@ -26,6 +26,7 @@ from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_grant, 
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.revoking import Actor, Reason, grant_of, run
+from tokenrevoke.oauth.status_lists import IndexAllocator, StatusRef
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
     PreviousRefreshToken,
@@ -97,12 +98,14 @@ class TokenService:
         config: Callable[[], AppConfiguration],
         users: Callable[[str], Any],
         throttle: AuthThrottle,
+        status: IndexAllocator | None = None,
     ) -> None:
         self._store = store
         self._keys = keys
         self._config = config
         self._users = users
         self._throttle = throttle
+        self._status = status
         self._hasher = PasswordHasher()
 
     async def issue(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
@@ -203,8 +206,10 @@ class TokenService:
         # token keeps the expiry of the one it replaces, so a grant cannot be kept alive for
         # ever just by refreshing.
         extend = bool(self._config()["refreshTokenExtendLifetimeOnRotation"])
+        status = await self._status_ref(auth.client)
         response, records = self._build(
             grant,
+            status=status,
             with_refresh=True,
             keep_refresh_scope=original,
             refresh_expires_at=None if extend else old.expires_at,
@@ -250,8 +255,17 @@ class TokenService:
             raise invalid_grant("refresh token is invalid, expired or revoked")
         return user
 
+    async def _status_ref(self, client: Client) -> StatusRef | None:
+        """The status-list entry of a JWT access token about to be issued (the STATUS_LIST
+        flag on), taken before the token is built: the same index goes into the JWT's
+        `status` claim and the stored row, whose tombstone becomes its bit."""
+        if self._status is None or not client.access_token_as_jwt or not self._status.enabled():
+            return None
+        return await self._status.allocate(int(time.time()))
+
     async def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
-        response, records = self._build(grant, with_refresh=with_refresh)
+        status = await self._status_ref(grant.client)
+        response, records = self._build(grant, with_refresh=with_refresh, status=status)
         if not await self._store.issue_tokens(records):  # deleted since it authenticated
             raise invalid_client("client authentication failed", "the client was deleted")
         return response
@@ -264,6 +278,7 @@ class TokenService:
         keep_refresh_scope: list[str] | None = None,
         refresh_expires_at: int | None = None,
         rotated_from: str | None = None,
+        status: StatusRef | None = None,
     ) -> tuple[dict[str, Any], list[TokenRecord]]:
         cfg = self._config()
         client = grant.client
@@ -306,12 +321,17 @@ class TokenService:
                 claims["username"] = grant.user.uid
             if grant.cert_thumbprint:
                 claims["cnf"] = {"x5t#S256": grant.cert_thumbprint}
+            if status is not None:  # draft-ietf-oauth-status-list section 6.1
+                claims["status"] = status.claim(cfg)
             access = self._keys.sign(claims, typ="at+jwt")
         else:
             access = new_token()
-        records = [
-            record(sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti)
-        ]
+        access_record = record(
+            sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti
+        )
+        if status is not None and client.access_token_as_jwt:
+            access_record.status_list, access_record.status_idx = status.list_id, status.index
+        records = [access_record]
         response: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",

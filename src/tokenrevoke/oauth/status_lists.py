@@ -1,0 +1,208 @@
+"""Token Status Lists here: index allocation for new tokens, and the published lists.
+
+A token's bit is its tombstone: a list is built from its revoked tokens (and the bits the
+purge kept of deleted ones), so whatever revokes a token, on any node, sets its bit in the
+commit that writes the tombstone; there is nothing to do per revocation path. A built list
+is kept at most `REBUILD_SECONDS`, so a storm of revocations costs one rebuild per list per
+interval, and a list served at time T shows every revocation committed before T - 1 s.
+
+Lists are sharded by time (`statusListPeriodSeconds`): a token issued at `now` goes to list
+`now // period`, so a list stops growing when its period ends and is retired once its
+tokens are all gone. Each node takes indices in blocks (`statusListIndexAllocationBlockSize`,
+one store round trip per block) and hands them out in a random order, so that neighbouring
+indices are not tokens issued one after the other (the draft's privacy considerations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from tokenrevoke.model import AppConfiguration, FeatureFlag
+from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.status_list import (
+    INVALID,
+    JWT_TYP,
+    StatusList,
+    one_bit_indices,
+    status_claim,
+    token_claims,
+)
+from tokenrevoke.paths import AUTH
+from tokenrevoke.store.base import Store
+
+# How long a built list is served before the next request rebuilds it.
+REBUILD_SECONDS = 1.0
+# A list's size is rounded up to this many bytes, so that it tells less precisely how many
+# tokens were issued in its period.
+SIZE_GRANULE_BYTES = 64
+STATUS_LIST_PATH = f"{AUTH}/status_list"
+STATUS_LIST_AGGREGATION_PATH = f"{AUTH}/status_list_aggregation"
+
+_shuffle = secrets.SystemRandom().shuffle
+
+
+def endpoint_url(cfg: AppConfiguration) -> str:
+    return f"{cfg['issuer']}{STATUS_LIST_PATH}"
+
+
+def aggregation_url(cfg: AppConfiguration) -> str:
+    return f"{cfg['issuer']}{STATUS_LIST_AGGREGATION_PATH}"
+
+
+def list_uri(cfg: AppConfiguration, list_id: int) -> str:
+    """The `uri` of a token's status and the `sub` of the list's token."""
+    return f"{endpoint_url(cfg)}/{list_id}"
+
+
+def current_list(cfg: AppConfiguration, now: int) -> int:
+    return now // int(cfg["statusListPeriodSeconds"])
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRef:
+    """A token's entry: its list and index."""
+
+    list_id: int
+    index: int
+
+    def claim(self, cfg: AppConfiguration) -> dict[str, object]:
+        return status_claim(self.index, list_uri(cfg, self.list_id))
+
+
+class IndexAllocator:
+    """Hands out indices of the current list from blocks taken from the store."""
+
+    def __init__(self, store: Store, config: Callable[[], AppConfiguration]) -> None:
+        self._store = store
+        self._config = config
+        self._list_id = -1
+        self._block: list[int] = []
+        self._lock = asyncio.Lock()
+
+    def enabled(self) -> bool:
+        return self._config().enabled(FeatureFlag.STATUS_LIST)
+
+    async def allocate(self, now: int) -> StatusRef:
+        cfg = self._config()
+        list_id = current_list(cfg, now)
+        while list_id != self._list_id or not self._block:
+            async with self._lock:
+                if list_id == self._list_id and self._block:
+                    break
+                size = int(cfg["statusListIndexAllocationBlockSize"])
+                first = await self._store.allocate_status_indices(list_id, size)
+                block = list(range(first, first + size))
+                _shuffle(block)
+                # A block of an earlier list is dropped: a list takes no tokens after its
+                # period, so the purge may retire it once its tokens are gone.
+                self._list_id, self._block = list_id, block
+        return StatusRef(list_id, self._block.pop())
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedList:
+    """One build of a list: its JSON form, its signed token and a validator."""
+
+    list_id: int
+    status_list: dict[str, object]
+    jwt: str
+    etag: str
+    ttl: int
+    built_at: float
+
+
+class StatusLists:
+    """The published lists, each rebuilt at most once per `REBUILD_SECONDS`."""
+
+    def __init__(self, store: Store, keys: KeyRing, config: Callable[[], AppConfiguration]) -> None:
+        self._store = store
+        self._keys = keys
+        self._config = config
+        self._built: dict[int, PublishedList] = {}
+        self._building: dict[int, asyncio.Future[PublishedList | None]] = {}
+
+    def enabled(self) -> bool:
+        return self._config().enabled(FeatureFlag.STATUS_LIST)
+
+    async def get(self, list_id: int | None = None) -> PublishedList | None:
+        """A list as published now (None: no such list). No id: the current list."""
+        now = int(time.time())
+        current = current_list(self._config(), now)
+        if list_id is None:
+            list_id = current
+        elif list_id > current:
+            return None
+        built = self._built.get(list_id)
+        if built is not None and time.monotonic() - built.built_at < REBUILD_SECONDS:
+            return built
+        pending = self._building.get(list_id)
+        if pending is not None:  # one build at a time per list; the others wait for it
+            return await asyncio.shield(pending)
+        future: asyncio.Future[PublishedList | None] = asyncio.get_running_loop().create_future()
+        self._building[list_id] = future
+        try:
+            result = await self._build(list_id, list_id == current)
+            future.set_result(result)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters, if any, get it too
+            raise
+        finally:
+            del self._building[list_id]
+        if result is None:
+            self._built.pop(list_id, None)
+        else:
+            self._built[list_id] = result
+        return result
+
+    async def list_ids(self) -> list[int]:
+        """The lists a verifier may need: every stored one, and the current one."""
+        current = current_list(self._config(), int(time.time()))
+        return sorted({*await self._store.status_list_ids(), current})
+
+    async def _build(self, list_id: int, current: bool) -> PublishedList | None:
+        cfg = self._config()
+        started = time.monotonic()
+        state = await self._store.read_status_list(list_id)
+        if state is None and not current:
+            return None
+        size = state.size if state else 0
+        bits = int(cfg["statusListBitSize"])
+        # The encoding (and the signature) run off the event loop: a list of millions of
+        # entries takes milliseconds to compress.
+        return await asyncio.to_thread(
+            self._encode, cfg, list_id, bits, size, state.revoked if state else [],
+            state.purged if state else b"", started,
+        )  # fmt: skip
+
+    def _encode(
+        self,
+        cfg: AppConfiguration,
+        list_id: int,
+        bits: int,
+        size: int,
+        revoked: list[int],
+        purged: bytes,
+        started: float,
+    ) -> PublishedList:
+        granule = SIZE_GRANULE_BYTES * 8 // bits  # entries per granule
+        entries = max(granule, -(-size // granule) * granule)
+        status_list = StatusList(bits, entries)
+        status_list.set_all((i for i in revoked if i < entries), INVALID)
+        status_list.set_all((i for i in one_bit_indices(purged) if i < entries), INVALID)
+        body = status_list.to_json()
+        lifetime = int(cfg["statusListResponseJwtLifetime"])
+        ttl = min(int(cfg["statusListTtlSeconds"]), lifetime)
+        claims = token_claims(
+            list_uri(cfg, list_id), cfg["issuer"], int(time.time()), lifetime, ttl, body
+        )
+        jwt = self._keys.sign(claims, typ=JWT_TYP)
+        digest = hashlib.sha256(orjson.dumps(body)).hexdigest()[:32]
+        return PublishedList(list_id, body, jwt, f'W/"{digest}"', ttl, started)
