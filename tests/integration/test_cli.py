@@ -214,7 +214,7 @@ def test_feature_list_disable_enable(srv: Server) -> None:
 
 
 def test_feature_list_marks_the_flags_tokenrevoke_does_not_implement(srv: Server) -> None:
-    """With `featureFlags` empty Janssen enables all 25; tokenrevoke implements three, and
+    """With `featureFlags` empty Janssen enables all 25; tokenrevoke implements four, and
     says so: the others are never called enabled."""
     assert as_json(srv.admin("config", "get", "featureFlags")) == []
     table = ok(srv.admin("feature", "list"))
@@ -224,17 +224,19 @@ def test_feature_list_marks_the_flags_tokenrevoke_does_not_implement(srv: Server
         for line in table.splitlines()
         if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 3
     }
-    for flag in ("REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"):
+    for flag in ("REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION", "STATUS_LIST"):
         assert rows[flag] == ["yes", "enabled"], table
     for flag in ("CIBA", "UMA", "U2F", "PAR", "SSA", "HEALTH_CHECK"):
         assert rows[flag] == ["no", "no effect (configured on)"], table
-    assert sum(1 for v in rows.values() if v[1] == "enabled") == 3
-    assert list(rows)[:3] == ["REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"]
+    assert sum(1 for v in rows.values() if v[1] == "enabled") == 4
+    assert list(rows)[:4] == [
+        "REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION", "STATUS_LIST"
+    ]  # fmt: skip
 
     state = as_json(srv.admin("feature", "list", "--json"))
     assert isinstance(state, dict)
     assert [f for f, s in state.items() if s["enabled"]] == [
-        "GLOBAL_TOKEN_REVOCATION", "INTROSPECTION", "REVOKE_TOKEN"
+        "GLOBAL_TOKEN_REVOCATION", "INTROSPECTION", "REVOKE_TOKEN", "STATUS_LIST"
     ]  # fmt: skip
     assert state["CIBA"] == {
         "configured": True, "implemented": False, "enabled": False,
