@@ -61,15 +61,26 @@ def test_the_drafts_16_entry_example() -> None:
     assert StatusList.decode(1, status_list.encode()).data == status_list.data
 
 
+@pytest.mark.parametrize("rle", [False, True], ids=["level9", "rle"])
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
-def test_random_lists_round_trip(bits: int) -> None:
+def test_random_lists_round_trip(bits: int, rle: bool) -> None:
     rng = random.Random(bits)
     status_list = StatusList(bits, 10_000)
     expected = {rng.randrange(10_000): rng.randrange(1, 1 << bits) for _ in range(500)}
     for index, status in expected.items():
         status_list.set(index, status)
-    decoded = StatusList.decode(bits, status_list.encode())
+    decoded = StatusList.decode(bits, status_list.encode(rle))
     assert [decoded.get(i) for i in range(10_000)] == [expected.get(i, 0) for i in range(10_000)]
+
+
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: f"{v['bits']}-bit")
+def test_the_fast_encoding_decodes_to_the_same_list(vector: dict[str, Any]) -> None:
+    # What the server publishes (run-length DEFLATE) is another stream of the same bytes.
+    status_list = StatusList.decode(vector["bits"], vector["lst"])
+    fast = status_list.encode(rle=True)
+    assert (
+        fast != vector["lst"] and StatusList.decode(vector["bits"], fast).data == status_list.data
+    )
 
 
 def test_bad_input_is_refused_clearly() -> None:

@@ -72,14 +72,23 @@ class StatusList:
         for index in indices:
             self.set(index, status)
 
-    def encode(self) -> str:
-        """`lst`: ZLIB at level 9, base64url without padding."""
-        compressed = zlib.compress(bytes(self.data), 9)
+    def encode(self, rle: bool = False) -> str:
+        """`lst`: ZLIB, base64url without padding. By default DEFLATE's highest level, as
+        the draft recommends (its test vectors are made so); `rle`: DEFLATE's run-length
+        strategy, which finds the runs of zeros a sparse list is made of without searching
+        for anything else: about a thousand times faster on a 1M-entry list with 1% set, a
+        few per cent larger, smaller with 10% set (docs/benchmarks.md). Any ZLIB stream is
+        a valid `lst`: decoders cannot tell."""
+        if rle:
+            packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+            compressed = packer.compress(bytes(self.data)) + packer.flush()
+        else:
+            compressed = zlib.compress(bytes(self.data), 9)
         return base64.urlsafe_b64encode(compressed).rstrip(b"=").decode()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, rle: bool = False) -> dict[str, Any]:
         """The JSON Status List (section 4.2): {"bits": ..., "lst": ...}."""
-        return {"bits": self.bits, "lst": self.encode()}
+        return {"bits": self.bits, "lst": self.encode(rle)}
 
     @classmethod
     def decode(cls, bits: int, lst: str) -> StatusList:

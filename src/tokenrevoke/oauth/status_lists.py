@@ -39,6 +39,8 @@ from tokenrevoke.store.base import Store
 
 # How long a built list is served before the next request rebuilds it.
 REBUILD_SECONDS = 1.0
+# A build not asked for in this long is dropped.
+_KEEP_SECONDS = 60.0
 # A list's size is rounded up to this many bytes, so that it tells less precisely how many
 # tokens were issued in its period.
 SIZE_GRANULE_BYTES = 64
@@ -156,9 +158,11 @@ class StatusLists:
             raise
         finally:
             del self._building[list_id]
-        if result is None:
-            self._built.pop(list_id, None)
-        else:
+        # Builds not asked for lately go (retired lists would otherwise stay for ever).
+        now_mono = time.monotonic()
+        for stale in [k for k, v in self._built.items() if now_mono - v.built_at > _KEEP_SECONDS]:
+            del self._built[stale]
+        if result is not None:
             self._built[list_id] = result
         return result
 
@@ -197,7 +201,7 @@ class StatusLists:
         status_list = StatusList(bits, entries)
         status_list.set_all((i for i in revoked if i < entries), INVALID)
         status_list.set_all((i for i in one_bit_indices(purged) if i < entries), INVALID)
-        body = status_list.to_json()
+        body = status_list.to_json(rle=True)  # level 9 would take seconds at 10M entries
         lifetime = int(cfg["statusListResponseJwtLifetime"])
         ttl = min(int(cfg["statusListTtlSeconds"]), lifetime)
         claims = token_claims(
