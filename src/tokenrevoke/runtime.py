@@ -227,10 +227,11 @@ class Runtime:
         total = 0
         while True:
             now = int(time.time())
-            # A list may retire once its period is over by every node's clock (one period
-            # of skew): no node hands out its indices any more.
+            # A list may retire once none of its tokens is left, unless a node may still
+            # hand out its indices: the current list and its neighbours (clock skew).
+            current = current_list(cfg, now)
             deleted = await self.store.purge_expired(
-                now, cfg["cleanServiceBatchChunkSize"], current_list(cfg, now) - 1
+                now, cfg["cleanServiceBatchChunkSize"], (current - 1, current, current + 1)
             )
             total += deleted
             if deleted < cfg["cleanServiceBatchChunkSize"]:

@@ -139,8 +139,6 @@ class StatusLists:
         current = current_list(self._config(), now)
         if list_id is None:
             list_id = current
-        elif list_id > current:
-            return None
         built = self._built.get(list_id)
         if built is not None and time.monotonic() - built.built_at < REBUILD_SECONDS:
             return built

@@ -251,13 +251,13 @@ class Store(ABC):
 
     @abstractmethod
     async def purge_expired(
-        self, now: int, batch_size: int, retire_lists_before: int | None = None
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
     ) -> int:
         """Delete up to `batch_size` tokens (tombstones included) past their expiry, and
         expired replay-cache entries. Returns how many tokens were deleted. In the same
         transaction, the status-list bits of the revoked ones among them are kept in their
-        list's `purged` bits, and lists below `retire_lists_before` none of whose tokens
-        is left are deleted."""
+        list's `purged` bits; with `keep_lists`, every other list none of whose tokens is
+        left is deleted."""
 
     # -- token status lists (oauth/status_lists.py) -------------------------------------
     @abstractmethod

@@ -351,7 +351,7 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def purge_expired(
-        self, now: int, batch_size: int, retire_lists_before: int | None = None
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
     ) -> int:
         async def work(conn: Any) -> int:
             # One node purges at a time; the others skip this round.
@@ -378,11 +378,11 @@ class PostgresStore(Store):
                     list_id,
                     codec.merge_one_bit(purged, indices),
                 )
-            if retire_lists_before is not None:
+            if keep_lists is not None:
                 await conn.execute(
-                    "DELETE FROM status_lists s WHERE id < $1 AND NOT EXISTS "
+                    "DELETE FROM status_lists s WHERE id <> ALL($1::bigint[]) AND NOT EXISTS "
                     "(SELECT 1 FROM tokens WHERE status_list = s.id)",
-                    retire_lists_before,
+                    list(keep_lists),
                 )
             await conn.execute(
                 "DELETE FROM jti_seen WHERE (cln_id, jti) IN "

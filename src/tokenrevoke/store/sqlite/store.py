@@ -588,7 +588,7 @@ class SqliteStore(Store):
         return await self._write(work)
 
     async def purge_expired(
-        self, now: int, batch_size: int, retire_lists_before: int | None = None
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
     ) -> int:
         def work(conn: sqlite3.Connection) -> int:
             # The batch and, of its revoked tokens with a status-list index, the indices
@@ -606,11 +606,11 @@ class SqliteStore(Store):
                     (orjson.dumps([row[0] for row in picked]).decode(),),
                 )
             _keep_purged_bits(conn, [(r[1], r[2]) for r in picked if r[3] and r[1] is not None])
-            if retire_lists_before is not None:
+            if keep_lists is not None:
                 conn.execute(
-                    "DELETE FROM status_lists WHERE id < ? AND NOT EXISTS "
-                    "(SELECT 1 FROM tokens WHERE status_list = status_lists.id)",
-                    (retire_lists_before,),
+                    "DELETE FROM status_lists WHERE id NOT IN (SELECT value FROM json_each(?)) "
+                    "AND NOT EXISTS (SELECT 1 FROM tokens WHERE status_list = status_lists.id)",
+                    (orjson.dumps(list(keep_lists)).decode(),),
                 )
             conn.execute(
                 "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
