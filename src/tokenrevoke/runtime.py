@@ -259,6 +259,7 @@ class Runtime:
         if self.bus is not None:
             await self.bus.close()
         await self.authenticator.close()
+        await self.status_indices.close()
         await self.store.close()
 
 

@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 
 from tests.store.test_store_contract import NOW, audit, run, token
+from tokenrevoke.model import AppConfiguration
+from tokenrevoke.oauth.status_lists import IndexAllocator, StatusRef, current_list
 from tokenrevoke.store import RevocationTarget, Store
 
 
@@ -62,3 +64,22 @@ def test_purge_keeps_the_bits_of_revoked_tokens_and_retires_empty_lists(
     ]  # fmt: skip
     # List 2 has no token left: retired. List 3 neither, but it is kept.
     assert run(loop, store.status_list_ids()) == [1, 3]
+
+
+def test_the_allocator_hands_out_each_index_once(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    config = AppConfiguration.build({"statusListIndexAllocationBlockSize": 10}, 1, "http://x")
+    allocator = IndexAllocator(store, lambda: config)
+
+    async def burst() -> list[StatusRef]:
+        return list(await asyncio.gather(*(allocator.allocate(NOW) for _ in range(500))))
+
+    refs = run(loop, burst()) + run(loop, burst())
+    run(loop, allocator.close())
+    assert len({r.index for r in refs}) == 1000  # never twice, across refills
+    assert {r.list_id for r in refs} == {current_list(config, NOW)}
+    state = run(loop, store.read_status_list(current_list(config, NOW)))
+    # Handed out: the 1,000 taken, plus what the node fetched ahead (bigger blocks, once a
+    # burst outran one).
+    assert state is not None and 1000 <= state.size <= 1000 + 10 * IndexAllocator.MAX_SCALE * 2

@@ -16,6 +16,7 @@ indices are not tokens issued one after the other (the draft's privacy considera
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -79,33 +80,72 @@ class StatusRef:
 
 
 class IndexAllocator:
-    """Hands out indices of the current list from blocks taken from the store."""
+    """Hands out indices of the current list from blocks taken from the store. The next
+    block is fetched in the background once half of the current one is gone; when tokens
+    are issued faster than that fetch returns, the node runs dry, and asks for twice as
+    many at a time from then on (up to `MAX_SCALE` blocks). Requests that find no index
+    wait together for one refill, never one after the other."""
+
+    MAX_SCALE = 64
 
     def __init__(self, store: Store, config: Callable[[], AppConfiguration]) -> None:
         self._store = store
         self._config = config
         self._list_id = -1
         self._block: list[int] = []
-        self._lock = asyncio.Lock()
+        self._fetched = 0  # the size of the last block
+        self._scale = 1
+        self._next: tuple[int, asyncio.Task[list[int]]] | None = None  # (list, its fetch)
+        self._refill: asyncio.Future[None] | None = None
 
     def enabled(self) -> bool:
         return self._config().enabled(FeatureFlag.STATUS_LIST)
 
+    async def _fetch(self, list_id: int, count: int) -> list[int]:
+        first = await self._store.allocate_status_indices(list_id, count)
+        block = list(range(first, first + count))
+        _shuffle(block)
+        return block
+
+    async def _take(self, list_id: int, size: int) -> None:
+        try:
+            pending, self._next = self._next, None
+            if pending is not None and pending[0] == list_id:
+                block = await pending[1]
+                self._scale = min(self._scale * 2, self.MAX_SCALE)  # it came too late
+            else:  # none fetched, or for an earlier list: its indices go unused
+                block = await self._fetch(list_id, size * self._scale)
+            # A block of an earlier list is dropped: a list takes no tokens after its
+            # period, so the purge may retire it once its tokens are gone.
+            self._list_id, self._block, self._fetched = list_id, block, len(block)
+        finally:
+            self._refill = None
+
     async def allocate(self, now: int) -> StatusRef:
         cfg = self._config()
         list_id = current_list(cfg, now)
+        if self._list_id == list_id + 1:  # issued as the period turned: the newer list
+            list_id = self._list_id
+        size = int(cfg["statusListIndexAllocationBlockSize"])
         while list_id != self._list_id or not self._block:
-            async with self._lock:
-                if list_id == self._list_id and self._block:
-                    break
-                size = int(cfg["statusListIndexAllocationBlockSize"])
-                first = await self._store.allocate_status_indices(list_id, size)
-                block = list(range(first, first + size))
-                _shuffle(block)
-                # A block of an earlier list is dropped: a list takes no tokens after its
-                # period, so the purge may retire it once its tokens are gone.
-                self._list_id, self._block = list_id, block
-        return StatusRef(list_id, self._block.pop())
+            if self._refill is None:
+                self._refill = asyncio.ensure_future(self._take(list_id, size))
+            await asyncio.shield(self._refill)
+        index = self._block.pop()
+        if self._next is None and len(self._block) <= self._fetched // 2:
+            task = asyncio.create_task(self._fetch(list_id, size * self._scale))
+            # A fetch nobody awaits (the list changed) must not log an unretrieved error.
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._next = (list_id, task)
+        return StatusRef(list_id, index)
+
+    async def close(self) -> None:
+        """Stop a block fetch still running (before the store closes)."""
+        pending, self._next = self._next, None
+        if pending is not None and not pending[1].done():
+            pending[1].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending[1]
 
 
 @dataclass(frozen=True, slots=True)
