@@ -168,37 +168,33 @@ class StatusLists:
         self._keys = keys
         self._config = config
         self._built: dict[int, PublishedList] = {}
-        self._building: dict[int, asyncio.Future[PublishedList | None]] = {}
-
-    def enabled(self) -> bool:
-        return self._config().enabled(FeatureFlag.STATUS_LIST)
+        self._building: dict[int, asyncio.Task[PublishedList | None]] = {}
 
     async def get(self, list_id: int | None = None) -> PublishedList | None:
         """A list as published now (None: no such list). No id: the current list."""
-        now = int(time.time())
-        current = current_list(self._config(), now)
+        current = current_list(self._config(), int(time.time()))
         if list_id is None:
             list_id = current
         built = self._built.get(list_id)
         if built is not None and time.monotonic() - built.built_at < REBUILD_SECONDS:
             return built
-        pending = self._building.get(list_id)
-        if pending is not None:  # one build at a time per list; the others wait for it
-            return await asyncio.shield(pending)
-        future: asyncio.Future[PublishedList | None] = asyncio.get_running_loop().create_future()
-        self._building[list_id] = future
+        # One build at a time per list, in a task of its own: every request for the list
+        # waits for it, and a request that goes away does not cancel it for the others.
+        task = self._building.get(list_id)
+        if task is None:
+            task = asyncio.ensure_future(self._build_and_keep(list_id, list_id == current))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._building[list_id] = task
+        return await asyncio.shield(task)
+
+    async def _build_and_keep(self, list_id: int, current: bool) -> PublishedList | None:
         try:
-            result = await self._build(list_id, list_id == current)
-            future.set_result(result)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the waiters, if any, get it too
-            raise
+            result = await self._build(list_id, current)
         finally:
             del self._building[list_id]
         # Builds not asked for lately go (retired lists would otherwise stay for ever).
-        now_mono = time.monotonic()
-        for stale in [k for k, v in self._built.items() if now_mono - v.built_at > _KEEP_SECONDS]:
+        now = time.monotonic()
+        for stale in [k for k, v in self._built.items() if now - v.built_at > _KEEP_SECONDS]:
             del self._built[stale]
         if result is not None:
             self._built[list_id] = result
