@@ -7,6 +7,8 @@ form, CSRF token included, and posts it, as a person without JavaScript would.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -123,7 +125,9 @@ def test_code_flow_with_pkce_end_to_end(server: Server, public: Client, browser:
     tokens = response.json()
     assert {"access_token", "refresh_token", "id_token"} <= set(tokens)
     claims = id_token_claims(server, tokens["id_token"], public.client_id)
-    assert claims["nonce"] == "n-456" and claims["sid"] and claims["at_hash"]
+    assert claims["nonce"] == "n-456" and claims["sid"]
+    digest = hashlib.sha256(tokens["access_token"].encode()).digest()
+    assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
     assert abs(claims["auth_time"] - time.time()) < 60
     assert server.is_active(tokens["access_token"]) and server.is_active(tokens["refresh_token"])
 
@@ -132,7 +136,16 @@ def test_code_flow_with_pkce_end_to_end(server: Server, public: Client, browser:
     )
     assert info.status_code == 200, info.text
     assert info.json() == {"sub": claims["sub"], "preferred_username": USER}
-    # Every token issued in the session carries it (ssnId, Janssen's sessionDn).
+    # Every token issued in the session carries it (ssnId, Janssen's sessionDn), refreshed
+    # ones too.
+    refreshed = server.session.post(
+        f"{AUTH}/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+              "client_id": public.client_id},
+    )  # fmt: skip
+    assert refreshed.status_code == 200, refreshed.text
+    sid = id_token_claims(server, refreshed.json()["id_token"], public.client_id)["sid"]
+    assert sid == claims["sid"]
     with ConfigApiClient(server.url, ADMIN_ID, ADMIN_SECRET) as api:
         entries = api.tokens_of_client(public.client_id)["entries"]
     assert entries and {e["sessionDn"] for e in entries} == {claims["sid"]}
