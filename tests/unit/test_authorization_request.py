@@ -21,7 +21,7 @@ from tokenrevoke.oauth.authz_request import (
 ISSUER = "https://login.example"
 CB = "https://app.example/cb"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
-VERIFIER = "dBjftJeZ4CVP-mJ92K9TkGcTZzwLKlBhS2nLfPuRSL8"
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
 
 def config(**values: Any) -> AppConfiguration:
