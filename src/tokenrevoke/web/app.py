@@ -20,7 +20,7 @@ from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_
 from tokenrevoke.paths import AUTH, CONFIG_API, GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, routes, status_routes
+from tokenrevoke.web import configapi, routes, signin, status_routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
@@ -87,6 +87,9 @@ def create_app(settings: Settings) -> HotPathApp:
                 methods=["GET", "POST"],
             ),
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
+            Route(f"{AUTH}/authorize", signin.authorize, methods=["GET", "POST"]),
+            Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),
+            Route(f"{AUTH}/userinfo", routes.userinfo, methods=["GET", "POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route(STATUS_LIST_PATH, status_routes.status_list, methods=["GET"]),
