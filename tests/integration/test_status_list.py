@@ -18,6 +18,7 @@ import jwt
 import pytest
 
 from tests.integration.test_configapi_support import ConfigApi, admin_api, sha256_hex
+from tests.support.browser import Browser, exchange, pkce_pair
 from tests.support.server import AUTH, Client, Server
 from tests.support.stores import STORES, server_on
 from tokenrevoke.oauth.status_list import INVALID, VALID, StatusList
@@ -251,3 +252,46 @@ def test_flag_off_then_on_without_restart(setup: Setup) -> None:
     assert "status_list_endpoint" in server.discovery()
     access = server.fetch_token(client)["access_token"]
     assert status(server, access) == VALID
+
+
+# -- browser sign-in: the authorization code's tokens, code reuse, ending the session -------
+def test_code_reuse_and_ending_the_session(setup: Setup) -> None:
+    server = setup.server
+    redirect = "https://app.example/callback"
+    spa = server.create_client(
+        "--auth-method", "none", "--grant-type", "authorization_code", "--scope", "openid",
+        "--redirect-uri", redirect, "--access-token-as-jwt",
+    )  # fmt: skip
+    revoker = setup.api.create_client(
+        grantTypes=["client_credentials"],
+        scopes=[setup.api.scope_dn("global_token_revocation")],
+    )
+
+    def sign_in(browser: Browser) -> tuple[str, str]:
+        """(a code, its PKCE verifier), from a sign-in of users[1] in this browser."""
+        verifier, challenge = pkce_pair()
+        back = browser.code(
+            setup.users[1], PASSWORD, response_type="code", client_id=spa.client_id,
+            redirect_uri=redirect, scope="openid", code_challenge=challenge,
+            code_challenge_method="S256",
+        )  # fmt: skip
+        return back["code"], verifier
+
+    def redeem(code: str, verifier: str) -> httpx.Response:
+        return exchange(server, code, redirect, client_id=spa.client_id, code_verifier=verifier)
+
+    with Browser(server) as first, Browser(server) as second:
+        code, verifier = sign_in(first)
+        reused = redeem(code, verifier).json()["access_token"]
+        assert status(server, reused) == VALID
+        ended = redeem(*sign_in(second)).json()
+        kept = server.fetch_token(app(setup))["access_token"]
+        assert redeem(code, verifier).status_code == 400  # a reused code: its grant goes
+        eventually_invalid(server, [reused], [ended["access_token"], kept])
+        sid = jwt.decode(ended["id_token"], options={"verify_signature": False})["sid"]
+        body = {"sub_id": {"format": "session_id", "id": sid}}
+        response = server.session.post(
+            f"{AUTH}/global-token-revocation", json=body, auth=revoker.basic
+        )
+        ok(response, 204)
+        eventually_invalid(server, [ended["access_token"]], [kept])
