@@ -22,6 +22,7 @@ from tests.support.browser import Browser, exchange, pkce_pair
 from tests.support.server import AUTH, Client, Server
 from tests.support.stores import STORES, server_on
 from tokenrevoke.oauth.status_list import INVALID, VALID, StatusList
+from tokenrevoke.oauth.status_lists import REBUILD_SECONDS
 
 STATUS_LIST = f"{AUTH}/status_list"
 JWT_TYPE = "application/statuslist+jwt"
@@ -225,6 +226,13 @@ def test_negotiation_etag_caching_and_cors(setup: Setup) -> None:
     assert as_json.headers["access-control-allow-origin"] in ("*", "https://rp.example")
     again = httpx.get(uri, headers={"Accept": JSON_TYPE, "If-None-Match": as_json.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+    # Rebuilt, the unchanged list keeps its signed token, and so its validator.
+    as_jwt = httpx.get(uri, headers={"Accept": JWT_TYPE})
+    time.sleep(REBUILD_SECONDS)
+    revalidated = httpx.get(
+        uri, headers={"Accept": JWT_TYPE, "If-None-Match": as_jwt.headers["etag"]}
+    )
+    assert revalidated.status_code == 304, revalidated.text
     # No Accept: a Status List Token, as Janssen answers; the bare endpoint is the current list.
     bare = httpx.get(server.url + STATUS_LIST)
     assert bare.status_code == 200 and bare.headers["content-type"].startswith(JWT_TYPE)

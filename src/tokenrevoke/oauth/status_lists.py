@@ -150,12 +150,14 @@ class IndexAllocator:
 
 @dataclass(frozen=True, slots=True)
 class PublishedList:
-    """One build of a list: its JSON form, its signed token and a validator."""
+    """One build of a list: its JSON form and its signed token, each with a validator."""
 
     list_id: int
     status_list: dict[str, object]
+    json_etag: str
     jwt: str
-    etag: str
+    jwt_etag: str
+    signed_at: int
     ttl: int
     built_at: float
 
@@ -238,9 +240,26 @@ class StatusLists:
         body = status_list.to_json(rle=True)  # level 9 would take seconds at 10M entries
         lifetime = int(cfg["statusListResponseJwtLifetime"])
         ttl = min(int(cfg["statusListTtlSeconds"]), lifetime)
-        claims = token_claims(
-            list_uri(cfg, list_id), cfg["issuer"], int(time.time()), lifetime, ttl, body
+        json_etag = _etag(orjson.dumps(body))
+        now = int(time.time())
+        # The same list keeps its token while a verifier that caches it for `ttl` from now
+        # would not hold it past its `exp`: its ETag then still answers 304, and a token
+        # that validator names is never an expired one.
+        previous = self._built.get(list_id)
+        if (
+            previous is not None
+            and previous.json_etag == json_etag
+            and previous.ttl == ttl
+            and now + ttl < previous.signed_at + lifetime
+        ):
+            jwt, signed_at = previous.jwt, previous.signed_at
+        else:
+            claims = token_claims(list_uri(cfg, list_id), cfg["issuer"], now, lifetime, ttl, body)
+            jwt, signed_at = self._keys.sign(claims, typ=JWT_TYP), now
+        return PublishedList(
+            list_id, body, json_etag, jwt, _etag(jwt.encode()), signed_at, ttl, started
         )
-        jwt = self._keys.sign(claims, typ=JWT_TYP)
-        digest = hashlib.sha256(orjson.dumps(body)).hexdigest()[:32]
-        return PublishedList(list_id, body, jwt, f'W/"{digest}"', ttl, started)
+
+
+def _etag(content: bytes) -> str:
+    return f'"{hashlib.sha256(content).hexdigest()[:32]}"'

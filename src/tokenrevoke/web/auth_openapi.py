@@ -420,7 +420,7 @@ def _paths() -> dict[str, dict[str, Any]]:
             "summary": summary,
             "description": "A signed Status List Token (application/statuslist+jwt, the "
             "default) or, with Accept: application/statuslist+json, the list itself. "
-            "Cache-Control: public, max-age=ttl; a weak ETag (If-None-Match: 304). "
+            "Cache-Control: public, max-age=ttl; an ETag (If-None-Match: 304). "
             "403 while the STATUS_LIST flag is off.",
             "operationId": operation_id,
             **({"parameters": parameters} if by_id else {}),

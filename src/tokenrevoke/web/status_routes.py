@@ -3,7 +3,7 @@
 `GET .../status_list` answers the current list, `GET .../status_list/{id}` any list, as a
 signed Status List Token (`application/statuslist+jwt`, the default, as Janssen answers) or,
 asked with `Accept: application/statuslist+json`, the bare list. Verifiers may cache it for
-its `ttl` (Cache-Control says the same); a weak ETag lets them revalidate for free.
+its `ttl` (Cache-Control says the same); an ETag lets them revalidate for free.
 """
 
 from __future__ import annotations
@@ -55,14 +55,16 @@ async def status_list(request: Request) -> Response:
     if published is None:
         raise _not_found("no such status list")
     as_json = _wants_json(request)
-    kind = "json" if as_json else "jwt"
-    etag = f'{published.etag[:-1]}-{kind}"'
+    etag = published.json_etag if as_json else published.jwt_etag
     headers = {
         "Cache-Control": f"public, max-age={published.ttl}",
         "ETag": etag,
         "Vary": "Accept",
     }
-    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+    validators = {
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    }
+    if etag in validators:
         return Response(b"", 304, headers)
     if as_json:
         body = orjson.dumps(published.status_list)
