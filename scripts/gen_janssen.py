@@ -59,6 +59,8 @@ AUTH_SERVED = {
     "get-introspection": "",
     "global-token-revocation": "",
     "jwks": "",
+    "get-status-list": "lists sharded by time, each at /status_list/{id}; here the current one",
+    "get-status-list-aggregation": "gated by STATUS_LIST, as the lists are",
 }
 AUTH_WHY_NOT = (
     "not served: tokenrevoke is a token and revocation server, not a full OpenID provider"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
-from tokenrevoke.oauth import global_revocation, pkce
+from tokenrevoke.oauth import global_revocation, pkce, status_lists
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
@@ -55,6 +55,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         doc["global_token_revocation_endpoint_auth_methods_supported"] = list(
             global_revocation.AUTH_METHODS
         )
+    if cfg.enabled(FeatureFlag.STATUS_LIST):  # Janssen's key; the draft's aggregation key
+        doc["status_list_endpoint"] = status_lists.endpoint_url(cfg)
+        doc["status_list_aggregation_endpoint"] = status_lists.aggregation_url(cfg)
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "scopes_supported": scopes,
