@@ -11,8 +11,11 @@ presented token code (the plans, i.e. client rights and hints, need the records)
 single statement over arrays (`unnest`) that checks the clients (`FOR KEY SHARE`), inserts
 the tokens, tombstones the planned grants and writes their audit records and outbox
 events. A single statement is its own transaction, committed before its answer comes
-back: two round trips per batch, however many requests it holds. Should the batch fail
-(a duplicate token, a value PostgreSQL cannot store, a deadlock with another node), each
+back: two round trips per batch, however many requests it holds. It runs REPEATABLE
+READ (the connections' default): should a refresh of a token of those grants commit
+during it, the statement fails rather than miss the successor, and the round runs again
+(lookup, plans, statement) and revokes that too (the store's contract, base.py `revoke`).
+Should the batch fail otherwise (a duplicate token, a value PostgreSQL cannot store), each
 job runs again alone, so only the failing one fails. A lost connection fails them all
 (503): whether that statement committed is unknown, so nobody hears it succeeded.
 """
@@ -32,6 +35,7 @@ from tokenrevoke.model import AuditEvent, TokenRecord
 from tokenrevoke.store import codec
 from tokenrevoke.store.base import GrantPlanner
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+from tokenrevoke.store.postgres.revoking import RETRYABLE, SERIALIZATION_RETRIES
 
 log = logging.getLogger("tokenrevoke.store")
 
@@ -142,9 +146,21 @@ class RevokeJob:
 WriteJob = IssueJob | RevokeJob
 
 _TYPES = {"iat": "bigint", "exp": "bigint", "del": "smallint", "revoked_at": "bigint"}
-_TOKEN_ARRAYS = ", ".join(
-    f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(TOKEN_COLUMNS, start=1)
-)
+
+
+def token_arrays(first: int) -> str:
+    """One typed array parameter per token column from $first, for `unnest`."""
+    return ", ".join(
+        f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(TOKEN_COLUMNS, start=first)
+    )
+
+
+def token_columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows (codec.token_to_row) as one list per column, for `token_arrays`."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in TOKEN_COLUMNS]
+
+
+_TOKEN_ARRAYS = token_arrays(1)
 _N = len(TOKEN_COLUMNS)
 # Issuance: the clients named are locked FOR KEY SHARE (a deletion waits for this
 # statement, and once committed makes it find no row: docs/security.md), and only the
@@ -202,26 +218,32 @@ LOOKUP = f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[]
 
 async def run_writes(pool: asyncpg.Pool, jobs: list[WriteJob]) -> list[Outcome]:
     """One outcome per job: see the module's docstring."""
+    outcomes: dict[int, Outcome] = {}  # filled as each round commits
+    todo = list(range(len(jobs)))
     try:
         async with pool.acquire() as conn:
-            return await _together(conn, jobs)
+            attempts = 0
+            while todo:  # a revocation touching a grant claimed earlier waits a round
+                try:
+                    todo = await _round(conn, jobs, todo, outcomes)
+                except RETRYABLE:
+                    # A write on one of its rows committed after its snapshot (REPEATABLE
+                    # READ): the round again, from the lookup, sees it.
+                    attempts += 1
+                    if attempts >= SERIALIZATION_RETRIES:
+                        raise
+                    todo = [i for i in todo if i not in outcomes]
     except UNAVAILABLE as exc:
-        return [(False, exc)] * len(jobs)
+        for i in todo:
+            outcomes.setdefault(i, (False, exc))
     except asyncpg.PostgresError as exc:
-        if len(jobs) == 1:
-            return [(False, exc)]
-        log.info("a batch of %d writes failed (%s); each runs alone", len(jobs), type(exc).__name__)
-    outcomes: list[Outcome] = []
-    for job in jobs:
-        outcomes += await run_writes(pool, [job])
-    return outcomes
-
-
-async def _together(conn: Any, jobs: list[WriteJob]) -> list[Outcome]:
-    outcomes: dict[int, Outcome] = {}
-    todo = list(range(len(jobs)))
-    while todo:  # rounds: a revocation touching a grant claimed earlier waits for the next
-        todo = await _round(conn, jobs, todo, outcomes)
+        todo = [i for i in todo if i not in outcomes]  # those decided need no write
+        if len(todo) == 1:
+            outcomes[todo[0]] = (False, exc)
+        else:
+            log.info("a batch of %d writes failed (%s); each runs alone", len(todo), exc)
+            for i in todo:
+                (outcomes[i],) = await run_writes(pool, [jobs[i]])
     return [outcomes[i] for i in range(len(jobs))]
 
 
@@ -281,10 +303,10 @@ async def _round(
 
 
 def _issue_params(jobs: Sequence[IssueJob]) -> list[Any]:
-    rows = [(*row, job.client_id is not None) for job in jobs for row in job.rows]
-    columns: list[Any] = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * (_N + 1)
+    rows = [row for job in jobs for row in job.rows]
+    checked = [job.client_id is not None for job in jobs for _ in job.rows]
     clients = sorted({job.client_id for job in jobs if job.client_id is not None})
-    return [*columns[:_N], clients, columns[_N]]
+    return [*token_columns(rows), clients, checked]
 
 
 Planned = tuple[int, RevokeJob, list[TokenRecord], tuple[str, ...], AuditEvent]

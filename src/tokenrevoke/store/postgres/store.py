@@ -68,6 +68,8 @@ from tokenrevoke.store.postgres.batcher import (
     RevokeJob,
     WriteJob,
     run_writes,
+    token_arrays,
+    token_columns,
 )
 from tokenrevoke.store.postgres.revoking import revoke_scope
 
@@ -75,6 +77,12 @@ T = TypeVar("T")
 _INSERT_TOKENS = (
     f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
     f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
+)
+_ROTATE = (
+    "WITH r AS (UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
+    "revoke_reason = 'rotated' WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1 "
+    f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
+    f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
 )
 _MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
 _PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
@@ -229,22 +237,11 @@ class PostgresStore(Store):
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> bool:
-        rows = [codec.token_to_row(t) for t in new_tokens]
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute(
-                "UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
-                "revoke_reason = 'rotated' "
-                "WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1",
-                at,
-                old_code,
-            )
-            if _count(status) != 1:
-                return False
-            await conn.executemany(_INSERT_TOKENS, rows)
-            return True
-
-        return await self._run(work, transaction=True)
+        # One statement, one round trip: a concurrent rotation's UPDATE waits for this
+        # one's row lock, then finds the token revoked and inserts nothing.
+        columns = token_columns([codec.token_to_row(t) for t in new_tokens])
+        retired = await self._run(lambda conn: conn.fetchval(_ROTATE, at, old_code, *columns))
+        return bool(retired)
 
     async def exchange_previous_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
@@ -550,10 +547,14 @@ class PostgresStore(Store):
 
     async def revisions(self) -> Revisions:
         async def work(conn: Any) -> Revisions:
-            rows = dict(await conn.fetch("SELECT kind, revision FROM revisions"))
-            config = await conn.fetchval("SELECT revision FROM app_config WHERE id = 1")
+            rows = dict(
+                await conn.fetch(
+                    "SELECT kind, revision FROM revisions UNION ALL "
+                    "SELECT 'config', revision FROM app_config WHERE id = 1"
+                )
+            )
             return Revisions(
-                config=int(config),
+                config=int(rows["config"]),
                 clients=int(rows["clients"]),
                 scripts=int(rows["scripts"]),
                 keys=int(rows["keys"]),
