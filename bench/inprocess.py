@@ -169,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     uvloop.install()
     asyncio.run(
         run(
-            args.workload, args.requests, args.tokens, args.concurrency, args.rounds,
+            args.workload,
+            args.requests,
+            args.tokens,
+            args.concurrency,
+            args.rounds,
             args.database_url,
         )
     )
