@@ -11,6 +11,7 @@ other connections) never wait for a revoke-all.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -72,14 +73,18 @@ def _statements(column: str, after: bool, last: bool) -> tuple[str, str]:
     return read, write
 
 
+Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
+
+
 async def revoke_scope(
-    conn: Any, serial: Any, target: RevocationTarget, at: int, audit: AuditEvent
+    run: Runner, run_serial: Runner, target: RevocationTarget, at: int, audit: AuditEvent
 ) -> int:
-    """Revoke a client, user or session target (without NUL keys) in committed batches on
-    `conn`, then once more over the whole target on `serial` (REPEATABLE READ by default):
-    a refresh that committed its successor behind the walk, or commits it during that last
-    statement (which then fails and runs again, seeing it), leaves nothing live (the
-    store's contract, base.py). Returns how many tokens were newly revoked."""
+    """Revoke a client, user or session target (without NUL keys) in committed batches
+    (each `run` on a connection of its own), then once more over the whole target with
+    `run_serial` (REPEATABLE READ by default there): a refresh that committed its
+    successor behind the walk, or commits it during that last statement (which then fails
+    and runs again, seeing it), leaves nothing live (the store's contract, base.py).
+    Returns how many tokens were newly revoked."""
     column = TARGET_COLUMN[target.column]
     (value,) = target.values
     types = [t.value for t in target.token_types] if target.token_types else None
@@ -91,20 +96,31 @@ async def revoke_scope(
     total = 0
     number = 1
     after: tuple[Any, ...] = ()
-    while True:
+
+    async def batch(conn: Any) -> tuple[int, tuple[Any, ...] | None]:
         read, _ = _statements(column, bool(after), False)
         last = await conn.fetchrow(read, value, *after)
         if last is None:  # the rest is the last statement's
-            break
+            return 0, None
         _, write = _statements(column, bool(after), True)
-        count = int(await conn.fetchval(write, *fixed, number, *tail, total, False, *after, *last))
+        count = await conn.fetchval(write, *fixed, number, *tail, total, False, *after, *last)
+        return int(count), tuple(last)
+
+    while True:
+        count, last = await run(batch)
         total += count
         number += 1 if count else 0
-        after = tuple(last)
+        if last is None:
+            break
+        after = last
     _, finish = _statements(column, False, False)
     for _ in range(SERIALIZATION_RETRIES):
         try:
-            return total + int(await serial.fetchval(finish, *fixed, number, *tail, total, True))
+            rest = await run_serial(
+                lambda conn: conn.fetchval(finish, *fixed, number, *tail, total, True)
+            )
+            revoked: int = total + int(rest)
+            return revoked
         except RETRYABLE:
             continue  # a write on one of its rows committed first: the retry sees it
     raise StoreUnavailable("postgres: the revocation kept losing to concurrent writes")

@@ -159,6 +159,14 @@ class PostgresStore(Store):
         except _UNSTORABLE as exc:  # a write of a value with a NUL (lookups never send one)
             raise UnstorableText("a value holds a character that cannot be stored") from exc
 
+    async def _run_serial(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`_run` on a connection whose transactions are REPEATABLE READ."""
+        try:
+            async with self._serial.acquire() as conn:
+                return await work(conn)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"postgres: {exc}") from exc
+
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         rows: list[Any] = await self._run(lambda conn: conn.fetch(sql, *args))
         return rows
@@ -219,11 +227,7 @@ class PostgresStore(Store):
             job = RevokeJob([], None, at, new_id(), (storable.values, audit))
             _, revoked = await self._batched(job)
             return int(revoked)
-        try:
-            async with self._serial.acquire() as serial:
-                return await self._run(lambda conn: revoke_scope(conn, serial, storable, at, audit))
-        except _UNAVAILABLE as exc:
-            raise StoreUnavailable(f"postgres: {exc}") from exc
+        return await revoke_scope(self._run, self._run_serial, storable, at, audit)
 
     async def revoke_grants_of(
         self, codes: Sequence[str], plan: GrantPlanner, at: int
