@@ -22,13 +22,17 @@ from tokenrevoke.events.deliverer import EventDeliverer, receivers
 from tokenrevoke.events.feed import EventFeed
 from tokenrevoke.events.stream import EventStream
 from tokenrevoke.model import AppConfiguration, Client, PublishedEvents, User
+from tokenrevoke.oauth.authorize import AuthorizationService
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.sessions import SessionService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.oauth.userinfo import UserInfoService
 from tokenrevoke.observability.logs import set_level
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
 from tokenrevoke.scripts.revoke_token import RevokeTokenScripts
@@ -63,6 +67,7 @@ class Runtime:
         # self-signed certificates of self_signed_tls_client_auth clients this way).
         self.client_listeners: list[Callable[[list[Client]], None]] = []
         ca = _load_certificates(settings.tls_client_ca) if settings.tls_client_ca else []
+        self._limits_of: tuple[AppConfiguration, ThrottleLimits] | None = None
         self.throttle = AuthThrottle(self._throttle_limits)
         self.authenticator = ClientAuthenticator(
             self.get_client, store, box, self._accepted_audiences, self.throttle, ca
@@ -71,6 +76,13 @@ class Runtime:
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
+        # Browser sign-in (docs/sign-in.md): sessions, the authorization endpoint, userinfo.
+        self.sessions = SessionService(store, self.config)
+        self.authorization = AuthorizationService(
+            store, self.get_client, self.config, self.sessions,
+            PasswordChecker(self.get_user, self.throttle), box,
+        )  # fmt: skip
+        self.userinfo = UserInfoService(store, self.config)
         # Revocation events: the outbox, published and pushed by every node's deliverer
         # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
         self.event_feed = EventFeed(store)
@@ -116,8 +128,12 @@ class Runtime:
         ]
 
     def _throttle_limits(self) -> ThrottleLimits:
+        # Asked on every authentication (a success too): built once per configuration.
         cfg = self.config()
-        return ThrottleLimits(
+        cached = self._limits_of
+        if cached is not None and cached[0] is cfg:
+            return cached[1]
+        limits = ThrottleLimits(
             cfg["clientAuthFailureLimitPerClient"],
             cfg["clientAuthFailureLimitPerAddress"],
             cfg["clientAuthFailureWindowSeconds"],
@@ -125,6 +141,8 @@ class Runtime:
             per_user=cfg["passwordFailureLimitPerUser"],
             ceiling_per_user=cfg["passwordFailureCeilingPerUser"],
         )
+        self._limits_of = (cfg, limits)
+        return limits
 
     async def refresh(self, force: bool = False) -> None:
         """Reload whatever changed since the last look."""

@@ -56,13 +56,15 @@ class FeatureFlag(StrEnum):
 
 
 # The flags that gate something here (oauth/revocation.py, introspection.py,
-# global_revocation.py and discovery.py check them). The other names are Janssen's features
-# that tokenrevoke does not have: accepted and stored, so a Janssen `featureFlags` value
-# round-trips, but they change nothing. The CLI and the TUI show the difference from here.
+# global_revocation.py, userinfo.py and discovery.py check them). The other names are
+# Janssen's features that tokenrevoke does not have: accepted and stored, so a Janssen
+# `featureFlags` value round-trips, but they change nothing. The CLI and the TUI show the
+# difference from here.
 IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.REVOKE_TOKEN,
     FeatureFlag.INTROSPECTION,
     FeatureFlag.GLOBAL_TOKEN_REVOCATION,
+    FeatureFlag.USERINFO,
 )
 
 
@@ -130,6 +132,8 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "mtlsIntrospectionEndpoint": (_URL, None),
     "mtlsTokenEndpoint": (_URL, None),
     "jwksUri": (_URL, None),
+    "authorizationEndpoint": (_URL, None),
+    "userInfoEndpoint": (_URL, None),
     "allowAllValueForRevokeEndpoint": ("bool", False),
     "allowRevokeForOtherClients": ("bool", False),
     # Ours: true restores Janssen's rule that an access_token/tx_token hint finds only
@@ -141,6 +145,17 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "accessTokenLifetime": ("posint", 300),
     "refreshTokenLifetime": ("posint", 86400),
     "idTokenLifetime": ("posint", 3600),
+    # Browser sign-in (docs/sign-in.md), with Janssen's defaults: codes live a minute;
+    # a session at most sessionIdLifetime from sign-in, and sessionIdUnusedLifetime
+    # without use; PKCE is required of public clients always, of the others when
+    # requirePkce is true.
+    "authorizationCodeLifetime": ("posint", 60),
+    "sessionIdLifetime": ("posint", 86400),
+    "sessionIdUnusedLifetime": ("posint", 86400),
+    "requirePkce": ("bool", False),
+    # How long a sign-in form may wait for its password (Janssen's unauthenticated
+    # session: 120 s there, which a slow typist or a password manager can miss).
+    "sessionIdUnauthenticatedUnusedLifetime": ("posint", 600),
     # Janssen's default is false: any live access token could introspect every token
     # (RFC 7662 section 4, token scanning). Ours is true; false restores Janssen's.
     "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", True),
@@ -381,6 +396,8 @@ class AppConfiguration:
             "tokenRevocationEndpoint": f"{AUTH}/revoke",
             "introspectionEndpoint": f"{AUTH}/introspection",
             "jwksUri": f"{AUTH}/jwks",
+            "authorizationEndpoint": f"{AUTH}/authorize",
+            "userInfoEndpoint": f"{AUTH}/userinfo",
         }
         for name, path in derived.items():
             values[name] = values[name] or issuer + path

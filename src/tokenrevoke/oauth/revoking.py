@@ -23,6 +23,7 @@ class Action(StrEnum):
     REVOKE = "revoke"  # named grants
     REVOKE_ALL = "revoke_all"  # every token of a client
     GLOBAL_REVOKE = "global_revoke"  # a user or a session, whichever client holds it
+    END_SESSION = "end_session"  # browser sessions, with every token issued in them
 
 
 class Actor(StrEnum):
@@ -31,6 +32,7 @@ class Actor(StrEnum):
     CLIENT = "client"  # a client at /revoke or /global-token-revocation
     ADMIN = "admin"  # a config-API caller
     REUSE_DETECTION = "refresh_token_reuse_detection"  # RFC 9700 section 4.14.2
+    CODE_REUSE_DETECTION = "authorization_code_reuse_detection"  # RFC 6749 section 4.1.2
     SECRET_RESET = "admin reset-secret"  # `tokenrevoke admin reset-secret`, locally
 
     def of(self, client_id: str) -> str:
@@ -44,6 +46,8 @@ class Reason(StrEnum):
     SECRET_RESET = "secret_reset"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"
     GLOBAL_TOKEN_REVOCATION = "global_token_revocation"
+    AUTHORIZATION_CODE_REUSE = "authorization_code_reuse"
+    REPLACED_BY_SIGN_IN = "replaced_by_sign_in"  # another user signed in in that browser
 
 
 class MetricPath(StrEnum):

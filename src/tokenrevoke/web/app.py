@@ -19,7 +19,7 @@ from tokenrevoke.oauth.client_auth import jwks_certificates
 from tokenrevoke.paths import AUTH, CONFIG_API, GLOBAL_TOKEN_REVOCATION_PATH
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, routes
+from tokenrevoke.web import configapi, routes, signin
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
@@ -86,6 +86,9 @@ def create_app(settings: Settings) -> HotPathApp:
                 methods=["GET", "POST"],
             ),
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
+            Route(f"{AUTH}/authorize", signin.authorize, methods=["GET", "POST"]),
+            Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),
+            Route(f"{AUTH}/userinfo", routes.userinfo, methods=["GET", "POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
