@@ -3,10 +3,11 @@
 Each batch is two round trips and no explicit transaction: a read of the batch's last key
 (the REVOKE_BATCH-th key after the previous batch's, on the scope's index), then one
 statement that tombstones the rows between the two keys and writes the batch's outbox
-event (and, with the last batch, the audit record). One statement is one transaction, so
-the event exists exactly when its tombstones do. Between batches nothing is held, and a
-batch locks only this scope's rows, so the writes of other requests (the batcher's, on
-other connections) never wait for a revoke-all.
+event. One statement is one transaction, so the event exists exactly when its tombstones
+do. The walk ends with one statement over the whole target (REPEATABLE READ, with the
+audit record: see `revoke_scope`). Between batches nothing is held, and a batch locks
+only this scope's rows, so the writes of other requests (the batcher's, on other
+connections) never wait for a revoke-all.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from tokenrevoke.model import AuditEvent
 from tokenrevoke.store.base import REVOKE_BATCH, RevocationTarget, StoreUnavailable
 from tokenrevoke.store.codec import TARGET_COLUMN
 
-# The keyset the batches walk per scope column: the order of the scope's index after the
-# scope column, which ends with the token hash (migration 0005: a client's tokens are
-# indexed by issue time).
 # Attempts at a REPEATABLE READ statement before giving up (503): each failure means a
 # write on one of its rows committed first, which a retry then sees.
 SERIALIZATION_RETRIES = 20
 RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+# The keyset the batches walk per scope column: the order of the scope's index after the
+# scope column, which ends with the token hash (migration 0005: a client's tokens are
+# indexed by issue time).
 _KEYSET = {"cln_id": ("iat", "tkn_cde"), "usr_id": ("tkn_cde",), "ssn_id": ("tkn_cde",)}
 
 
