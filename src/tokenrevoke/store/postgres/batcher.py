@@ -145,7 +145,10 @@ class RevokeJob:
 
 WriteJob = IssueJob | RevokeJob
 
-_TYPES = {"iat": "bigint", "exp": "bigint", "del": "smallint", "revoked_at": "bigint"}
+_TYPES = {
+    "iat": "bigint", "exp": "bigint", "del": "smallint", "status_list": "bigint",
+    "status_idx": "bigint", "revoked_at": "bigint",
+}  # fmt: skip
 
 
 def token_arrays(first: int) -> str:
