@@ -14,6 +14,7 @@ from typing import Any
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenRecord, TokenType
 from tokenrevoke.model.scopes import INTROSPECTION, UMA_PROTECTION
+from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,
@@ -104,15 +105,10 @@ class IntrospectionService:
         return result
 
     async def _bearer_caller(self, token: str, cfg: AppConfiguration) -> AuthenticatedClient:
-        now = int(time.time())
-        record = await self._store.get_token(sha256_hex(token)) if token else None
-        if (
-            record is None
-            or record.token_type is not TokenType.ACCESS_TOKEN
-            or not record.is_live(now)
-        ):
+        owner = await bearer_owner(self._store, self._auth.lookup, token)
+        if owner is None:
             raise invalid_token("the access token is not active")
-        scopes = set(record.scope.split())
+        scopes = set(owner.token.scope.split())
         if (
             cfg["introspectionAccessTokenMustHaveIntrospectionScope"]
             and INTROSPECTION not in scopes
@@ -123,20 +119,15 @@ class IntrospectionService:
             and UMA_PROTECTION not in scopes
         ):
             raise invalid_token("the access token lacks the uma_protection scope")
-        client = await self._auth_lookup(record.client_id)
-        return AuthenticatedClient(client, "bearer", bearer=record)
+        if owner.client is None:
+            raise invalid_token("the access token's client no longer exists")
+        return AuthenticatedClient(owner.client, "bearer", bearer=owner.token)
 
     async def _client_live(self, client_id: str) -> bool:
         """A disabled or deleted client's tokens are dead (docs/security.md): whatever raced
         the deletion and stayed in the store is never reported active."""
         client = await self._auth.lookup(client_id)
         return client is not None and not client.disabled
-
-    async def _auth_lookup(self, client_id: str) -> Any:
-        result = await self._auth.lookup(client_id)
-        if result is None or result.disabled:
-            raise invalid_token("the access token's client no longer exists")
-        return result
 
     @staticmethod
     def _claims(record: TokenRecord, cfg: AppConfiguration) -> dict[str, Any]:
