@@ -90,7 +90,11 @@ async def token(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
 
 async def revoke(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
     oauth = await oauth_request(scope, receive, runtime.settings)
-    outcome = await runtime.revocation.revoke(oauth, lambda client: narrow_cors(scope, client))
+    # Authenticated first, so that CORS is narrowed to the client's origins for the
+    # revocation's errors too.
+    auth = await runtime.revocation.authenticate(oauth)
+    narrow_cors(scope, auth.client)
+    outcome = await runtime.revocation.revoke(oauth, auth)
     return empty_response(outcome.headers)
 
 
