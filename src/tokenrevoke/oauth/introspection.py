@@ -72,7 +72,7 @@ class IntrospectionService:
             # Whatever the caller's credential (Janssen: Basic only, so a Bearer token of the
             # same client was a way around it).
             restricted = (
-                cfg["introspectionRestrictBasicAuthnToOwnTokens"]
+                cfg.introspection_restrict_basic_authn_to_own_tokens
                 and caller is not None
                 and record.client_id != caller.client.client_id
             )
@@ -82,13 +82,13 @@ class IntrospectionService:
         if (request.param("response_as_jwt") or "").lower() == "true":
             # The token's own claims win: `iat`/`iss` of an active token mean the same in the
             # JWT as in the JSON form; only an inactive answer gets the response's own.
-            jwt_response = self._keys.sign({"iss": cfg["issuer"], "iat": now, **claims}, typ="JWT")
+            jwt_response = self._keys.sign({"iss": cfg.issuer, "iat": now, **claims}, typ="JWT")
         return claims, jwt_response
 
     async def _authorize(
         self, request: OAuthRequest, cfg: AppConfiguration
     ) -> AuthenticatedClient | None:
-        if cfg["introspectionSkipAuthorization"]:
+        if cfg.introspection_skip_authorization:
             return None
         scheme, _, value = (request.authorization or "").partition(" ")
         if scheme.lower() == "bearer":
@@ -110,12 +110,12 @@ class IntrospectionService:
             raise invalid_token("the access token is not active")
         scopes = set(owner.token.scope.split())
         if (
-            cfg["introspectionAccessTokenMustHaveIntrospectionScope"]
+            cfg.introspection_access_token_must_have_introspection_scope
             and INTROSPECTION not in scopes
         ):
             raise invalid_token("the access token lacks the introspection scope")
         if (
-            cfg["introspectionAccessTokenMustHaveUmaProtectionScope"]
+            cfg.introspection_access_token_must_have_uma_protection_scope
             and UMA_PROTECTION not in scopes
         ):
             raise invalid_token("the access token lacks the uma_protection scope")
@@ -136,7 +136,7 @@ class IntrospectionService:
             "scope": record.scope,
             "client_id": record.client_id,
             "sub": record.user_id or record.client_id,
-            "iss": cfg["issuer"],
+            "iss": cfg.issuer,
             "aud": record.client_id,
             "exp": record.expires_at,
             "iat": record.created_at,
