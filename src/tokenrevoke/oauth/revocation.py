@@ -145,7 +145,7 @@ class RevocationService:
         hint = request.param("token_type_hint")
         # Not for public clients (unlike Janssen): their client_id is no secret, so anyone
         # could end every session of every user of the app. For them `all` is ordinary.
-        if cfg["allowAllValueForRevokeEndpoint"] and not result.client.is_public:
+        if cfg.allow_all_value_for_revoke_endpoint and not result.client.is_public:
             every = (hint or "").lower() == "all" or token.lower() == "all"
             if every and result.bearer is not None:
                 # A bearer token is a credential a resource server may hold: it must not end
@@ -225,11 +225,11 @@ class _GrantPlan:
     ) -> None:
         self._client = client
         # Janssen's rule (our property): an access_token/tx_token hint finds only those.
-        self._hint = hint if cfg["revokeTokenTypeHintRestrictsSearch"] else None
+        self._hint = hint if cfg.revoke_token_type_hint_restricts_search else None
         # The client's current scopes, and a bearer token's own grant (it is never worth
         # more than what it was granted).
         self._may_revoke_others = bool(
-            cfg["allowRevokeForOtherClients"]
+            cfg.allow_revoke_for_other_clients
             and REVOKE_ANY_TOKEN in client.scopes
             and (bearer is None or REVOKE_ANY_TOKEN in bearer.scope.split())
         )
