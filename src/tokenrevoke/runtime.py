@@ -125,10 +125,10 @@ class Runtime:
     def _accepted_audiences(self) -> list[str]:
         cfg = self.config()
         return [
-            cfg["issuer"],
-            cfg["tokenEndpoint"],
-            cfg["tokenRevocationEndpoint"],
-            cfg["introspectionEndpoint"],
+            cfg.issuer,
+            cfg.token_endpoint,
+            cfg.token_revocation_endpoint,
+            cfg.introspection_endpoint,
             endpoint_url(cfg),
         ]
 
@@ -139,12 +139,12 @@ class Runtime:
         if cached is not None and cached[0] is cfg:
             return cached[1]
         limits = ThrottleLimits(
-            cfg["clientAuthFailureLimitPerClient"],
-            cfg["clientAuthFailureLimitPerAddress"],
-            cfg["clientAuthFailureWindowSeconds"],
-            ceiling_per_client=cfg["clientAuthFailureCeilingPerClient"],
-            per_user=cfg["passwordFailureLimitPerUser"],
-            ceiling_per_user=cfg["passwordFailureCeilingPerUser"],
+            cfg.client_auth_failure_limit_per_client,
+            cfg.client_auth_failure_limit_per_address,
+            cfg.client_auth_failure_window_seconds,
+            ceiling_per_client=cfg.client_auth_failure_ceiling_per_client,
+            per_user=cfg.password_failure_limit_per_user,
+            ceiling_per_user=cfg.password_failure_ceiling_per_user,
         )
         self._limits_of = (cfg, limits)
         return limits
@@ -156,8 +156,8 @@ class Runtime:
         if force or old is None or revisions.config != old.config:
             stored, revision = await self.store.load_config()
             self._config = AppConfiguration.build(stored, revision, self.settings.base_url)
-            self.scripts.set_timeout(self._config["revokeTokenScriptTimeoutMs"] / 1000)
-            level = self._config["loggingLevel"]
+            self.scripts.set_timeout(self._config.revoke_token_script_timeout_ms / 1000)
+            level = self._config.logging_level
             if level != self._log_level:  # touch the root logger only on a change
                 set_level(level, self.settings.log_level)
                 self._log_level = level
@@ -184,13 +184,13 @@ class Runtime:
 
     async def rotate_keys(self) -> None:
         cfg = self.config()
-        if self.keys.current is None or cfg["keyRegenerationEnabled"]:
+        if self.keys.current is None or cfg.key_regeneration_enabled:
             # A retired key stays published until the longest-lived JWT it signed expires,
             # per-client lifetimes included.
             longest = max(
-                cfg["accessTokenLifetime"], cfg["idTokenLifetime"], self._longest_client_lifetime
+                cfg.access_token_lifetime, cfg.id_token_lifetime, self._longest_client_lifetime
             )
-            if await self.keys.rotate_if_due(cfg["keyRegenerationInterval"], longest):
+            if await self.keys.rotate_if_due(cfg.key_regeneration_interval, longest):
                 await self.announce_change("keys")
 
     # -- background work --------------------------------------------------------------
@@ -239,7 +239,7 @@ class Runtime:
 
     async def _purge_if_due(self) -> None:
         cfg = self.config()
-        if time.monotonic() - self._last_purge < cfg["cleanServiceInterval"]:
+        if time.monotonic() - self._last_purge < cfg.clean_service_interval:
             return
         self._last_purge = time.monotonic()
         total = 0
@@ -249,17 +249,17 @@ class Runtime:
             # hand out its indices: the current list and its neighbours (clock skew).
             current = current_list(cfg, now)
             deleted = await self.store.purge_expired(
-                now, cfg["cleanServiceBatchChunkSize"], (current - 1, current, current + 1)
+                now, cfg.clean_service_batch_chunk_size, (current - 1, current, current + 1)
             )
             total += deleted
-            if deleted < cfg["cleanServiceBatchChunkSize"]:
+            if deleted < cfg.clean_service_batch_chunk_size:
                 break
             await asyncio.sleep(0)  # let requests through between batches
         if total:
             log.info("purged %d expired tokens", total)
-        before = int(time.time()) - cfg["revocationEventRetentionSeconds"]
+        before = int(time.time()) - cfg.revocation_event_retention_seconds
         urls = [r.url for r in receivers(cfg)]
-        batch = cfg["cleanServiceBatchChunkSize"]
+        batch = cfg.clean_service_batch_chunk_size
         while True:
             if await self.store.purge_events(before, batch, urls) < batch:
                 break

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import typing
+from typing import Any
+
 import pytest
 
 from tokenrevoke.model import AppConfiguration, ConfigError, FeatureFlag
@@ -13,6 +17,7 @@ from tokenrevoke.model.config import (
     parse_property_value,
     validate_document,
 )
+from tokenrevoke.model.typed_config import Prop, TypedProperties
 
 BASE = "https://as.example.com"
 
@@ -219,3 +224,38 @@ def test_janssen_properties_of_the_wrong_type_are_refused(
 @given(no_effect_properties())
 def test_every_schema_conformant_document_is_kept_as_given(doc: dict[str, object]) -> None:
     assert validate_document(doc) == doc
+
+
+# What each kind of property validates to; URLs the configuration derives from the issuer
+# are never None.
+_KIND_TYPES: dict[str, object] = {
+    "bool": bool,
+    "posint": int,
+    "nonnegint": int,
+    "count": int,
+    "window": int,
+    "url": str | None,
+    "strlist": list[str],
+    "flags": list[str],
+    "cors": list[dict[str, Any]],
+    "receivers": list[dict[str, str]],
+    "loglevel": str | None,
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def test_typed_properties_read_the_property_they_name_with_its_type() -> None:
+    cfg = AppConfiguration.build({"loggingLevel": "INFO"}, 1, BASE)
+    props = {k: v for k, v in vars(TypedProperties).items() if isinstance(v, Prop)}
+    assert len(props) >= 40
+    for attribute, prop in props.items():
+        assert prop.name in PROPERTIES, prop.name
+        assert attribute == _snake(prop.name)
+        assert getattr(cfg, attribute) is cfg[prop.name]
+        declared = typing.get_args(prop.__orig_class__)[0]  # type: ignore[attr-defined]
+        kind = PROPERTIES[prop.name][0]
+        expected = str if kind == "url" and cfg[prop.name] is not None else _KIND_TYPES[kind]
+        assert declared == expected, prop.name

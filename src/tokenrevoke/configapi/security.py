@@ -3,14 +3,13 @@ any one of the scopes an operation accepts (Janssen's per-operation scope lists)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from tokenrevoke.configapi.errors import ApiError
-from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model import Client, TokenType
+from tokenrevoke.model import Client
 from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
+from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.store.base import Store
 
 _CHALLENGE = 'Bearer realm="jans-config-api"'
@@ -146,19 +145,15 @@ async def authorize(
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "a bearer access token is required", {"WWW-Authenticate": _CHALLENGE})
-    record = await store.get_token(sha256_hex(token))
-    if (
-        record is None
-        or record.token_type is not TokenType.ACCESS_TOKEN
-        or not record.is_live(int(time.time()))
-    ):
+    owner = await bearer_owner(store, clients, token)
+    if owner is None:
         raise ApiError(
             401,
             "the access token is not active",
             {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
-    client = await clients(record.client_id)
-    if client is None or client.disabled:
+    client, record = owner.client, owner.token
+    if client is None:
         raise ApiError(
             401,
             "the access token's client is disabled or no longer exists",

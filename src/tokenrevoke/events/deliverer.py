@@ -44,7 +44,7 @@ def receivers(cfg: AppConfiguration, box: SecretBox | None = None) -> list[Recei
         Receiver.from_config(
             {**item, "authorization": reveal_authorization(box, item)} if box else item
         )
-        for item in cfg["revocationEventReceivers"]
+        for item in cfg.revocation_event_receivers
     ]
 
 
@@ -91,8 +91,8 @@ class EventDeliverer:
         by_receiver: dict[str, list[Delivery]] = {}
         for delivery in claimed:
             by_receiver.setdefault(delivery.receiver, []).append(delivery)
-        cap = cfg["revocationEventRetryMaxSeconds"]
-        issuer = cfg["issuer"]
+        cap = cfg.revocation_event_retry_max_seconds
+        issuer = cfg.issuer
         await asyncio.gather(
             *(
                 self._deliver(targets[url], deliveries, issuer, cap)

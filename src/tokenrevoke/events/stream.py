@@ -94,7 +94,7 @@ class EventStream:
         try:
             check_at = time.monotonic()
             while True:
-                heartbeat = self._config()["revocationEventHeartbeatSeconds"]
+                heartbeat = self._config().revocation_event_heartbeat_seconds
                 if time.monotonic() >= check_at:  # also while events keep flowing
                     if not await self._still_allowed(code):
                         return

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.model.property_types import PropertyTypeError, check_value
+from tokenrevoke.model.typed_config import TypedProperties
 from tokenrevoke.paths import AUTH
 
 INT32_MAX = 2**31 - 1
@@ -406,8 +407,9 @@ def parse_flag(name: str) -> FeatureFlag:
 
 
 @dataclass(frozen=True, slots=True)
-class AppConfiguration:
-    """The effective configuration: stored values over defaults, plus derived URLs."""
+class AppConfiguration(TypedProperties):
+    """The effective configuration: stored values over defaults, plus derived URLs. The
+    properties the code acts on read typed by name (`cfg.issuer`: model/typed_config.py)."""
 
     values: Mapping[str, Any]
     revision: int

@@ -112,7 +112,7 @@ class AuthorizationService:
         user = await self._session_user(session)
         if session is None or user is None or self._must_authenticate(parsed, session, now):
             if "none" in parsed.prompt:
-                return parsed.error(cfg["issuer"], "login_required", "the user must sign in")
+                return parsed.error(cfg.issuer, "login_required", "the user must sign in")
             return SignInForm(parsed, client, username=parsed.login_hint or "")
         if "consent" in parsed.prompt:
             return ConsentForm(parsed, client, user)
@@ -182,7 +182,7 @@ class AuthorizationService:
         if isinstance(checked, ErrorPage):
             return Step(checked)
         assert client is not None
-        issuer = self._config()["issuer"]
+        issuer = self._config().issuer
         action = form.get("action", "signin")
         if action in ("cancel", "deny"):
             return Step(request.error(issuer, "access_denied", "the user declined"))
@@ -249,4 +249,4 @@ class AuthorizationService:
         )  # fmt: skip
         if not await self._store.issue_tokens([record]):  # the client was deleted meanwhile
             return ErrorPage(400, "unauthorized_client", "The application is not known here.")
-        return request.back(cfg["issuer"], {"code": raw})
+        return request.back(cfg.issuer, {"code": raw})

@@ -135,7 +135,7 @@ def parse(
         (), state if state is not None and len(state) <= _MAX_TEXT else None, None,
         frozenset(), None, None, None,
     )  # fmt: skip
-    issuer = config["issuer"]
+    issuer = config.issuer
 
     def fail(error: str, description: str) -> Redirect:
         return trusted.error(issuer, error, description)

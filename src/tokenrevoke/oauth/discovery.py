@@ -34,13 +34,13 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
     revoke_on = cfg.enabled(FeatureFlag.REVOKE_TOKEN)
     introspect_on = cfg.enabled(FeatureFlag.INTROSPECTION)
     doc: dict[str, Any] = {
-        "issuer": cfg["issuer"],
+        "issuer": cfg.issuer,
         "authorization_endpoint": cfg["authorizationEndpoint"],
-        "token_endpoint": cfg["tokenEndpoint"],
+        "token_endpoint": cfg.token_endpoint,
         "userinfo_endpoint": cfg["userInfoEndpoint"] if cfg.enabled(FeatureFlag.USERINFO) else None,
-        "jwks_uri": cfg["jwksUri"],
-        "revocation_endpoint": cfg["tokenRevocationEndpoint"] if revoke_on else None,
-        "introspection_endpoint": cfg["introspectionEndpoint"] if introspect_on else None,
+        "jwks_uri": cfg.jwks_uri,
+        "revocation_endpoint": cfg.token_revocation_endpoint if revoke_on else None,
+        "introspection_endpoint": cfg.introspection_endpoint if introspect_on else None,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": _SIGNING_ALGS,
     }
@@ -75,9 +75,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         "tls_client_certificate_bound_access_tokens": True,
     }
     aliases = {
-        "token_endpoint": cfg["mtlsTokenEndpoint"],
-        "revocation_endpoint": cfg["mtlsTokenRevocationEndpoint"] if revoke_on else None,
-        "introspection_endpoint": cfg["mtlsIntrospectionEndpoint"] if introspect_on else None,
+        "token_endpoint": cfg.mtls_token_endpoint,
+        "revocation_endpoint": cfg.mtls_token_revocation_endpoint if revoke_on else None,
+        "introspection_endpoint": cfg.mtls_introspection_endpoint if introspect_on else None,
     }
     doc["mtls_endpoint_aliases"] = {k: v for k, v in aliases.items() if v}
     # `false` values stay: they say what is not supported.
@@ -90,8 +90,8 @@ def _drop_blank(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _filter_keys(doc: dict[str, Any], cfg: AppConfiguration) -> dict[str, Any]:
-    allowed = cfg["discoveryAllowedKeys"]
-    denied = set(cfg["discoveryDenyKeys"])
+    allowed = cfg.discovery_allowed_keys
+    denied = set(cfg.discovery_deny_keys)
     if allowed:
         doc = {k: v for k, v in doc.items() if k in allowed}
     return {k: v for k, v in doc.items() if k not in denied}

@@ -198,7 +198,7 @@ class GlobalRevocationService:
         if not _has_scope(auth):
             raise insufficient_scope()
         subject = parse_subject(document)
-        if subject.format == ISS_SUB and subject.iss != cfg["issuer"]:
+        if subject.format == ISS_SUB and subject.iss != cfg.issuer:
             # Not "unknown user" (204): the issuer is public, and a caller that sent the
             # wrong one must not believe the user was logged out.
             raise invalid_request("iss is not this server's issuer", f"issuer is {cfg['issuer']}")

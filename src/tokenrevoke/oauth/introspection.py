@@ -14,6 +14,7 @@ from typing import Any
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenRecord, TokenType
 from tokenrevoke.model.scopes import INTROSPECTION, UMA_PROTECTION
+from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,
@@ -71,7 +72,7 @@ class IntrospectionService:
             # Whatever the caller's credential (Janssen: Basic only, so a Bearer token of the
             # same client was a way around it).
             restricted = (
-                cfg["introspectionRestrictBasicAuthnToOwnTokens"]
+                cfg.introspection_restrict_basic_authn_to_own_tokens
                 and caller is not None
                 and record.client_id != caller.client.client_id
             )
@@ -81,13 +82,13 @@ class IntrospectionService:
         if (request.param("response_as_jwt") or "").lower() == "true":
             # The token's own claims win: `iat`/`iss` of an active token mean the same in the
             # JWT as in the JSON form; only an inactive answer gets the response's own.
-            jwt_response = self._keys.sign({"iss": cfg["issuer"], "iat": now, **claims}, typ="JWT")
+            jwt_response = self._keys.sign({"iss": cfg.issuer, "iat": now, **claims}, typ="JWT")
         return claims, jwt_response
 
     async def _authorize(
         self, request: OAuthRequest, cfg: AppConfiguration
     ) -> AuthenticatedClient | None:
-        if cfg["introspectionSkipAuthorization"]:
+        if cfg.introspection_skip_authorization:
             return None
         scheme, _, value = (request.authorization or "").partition(" ")
         if scheme.lower() == "bearer":
@@ -104,39 +105,29 @@ class IntrospectionService:
         return result
 
     async def _bearer_caller(self, token: str, cfg: AppConfiguration) -> AuthenticatedClient:
-        now = int(time.time())
-        record = await self._store.get_token(sha256_hex(token)) if token else None
-        if (
-            record is None
-            or record.token_type is not TokenType.ACCESS_TOKEN
-            or not record.is_live(now)
-        ):
+        owner = await bearer_owner(self._store, self._auth.lookup, token)
+        if owner is None:
             raise invalid_token("the access token is not active")
-        scopes = set(record.scope.split())
+        scopes = set(owner.token.scope.split())
         if (
-            cfg["introspectionAccessTokenMustHaveIntrospectionScope"]
+            cfg.introspection_access_token_must_have_introspection_scope
             and INTROSPECTION not in scopes
         ):
             raise invalid_token("the access token lacks the introspection scope")
         if (
-            cfg["introspectionAccessTokenMustHaveUmaProtectionScope"]
+            cfg.introspection_access_token_must_have_uma_protection_scope
             and UMA_PROTECTION not in scopes
         ):
             raise invalid_token("the access token lacks the uma_protection scope")
-        client = await self._auth_lookup(record.client_id)
-        return AuthenticatedClient(client, "bearer", bearer=record)
+        if owner.client is None:
+            raise invalid_token("the access token's client no longer exists")
+        return AuthenticatedClient(owner.client, "bearer", bearer=owner.token)
 
     async def _client_live(self, client_id: str) -> bool:
         """A disabled or deleted client's tokens are dead (docs/security.md): whatever raced
         the deletion and stayed in the store is never reported active."""
         client = await self._auth.lookup(client_id)
         return client is not None and not client.disabled
-
-    async def _auth_lookup(self, client_id: str) -> Any:
-        result = await self._auth.lookup(client_id)
-        if result is None or result.disabled:
-            raise invalid_token("the access token's client no longer exists")
-        return result
 
     @staticmethod
     def _claims(record: TokenRecord, cfg: AppConfiguration) -> dict[str, Any]:
@@ -145,7 +136,7 @@ class IntrospectionService:
             "scope": record.scope,
             "client_id": record.client_id,
             "sub": record.user_id or record.client_id,
-            "iss": cfg["issuer"],
+            "iss": cfg.issuer,
             "aud": record.client_id,
             "exp": record.expires_at,
             "iat": record.created_at,

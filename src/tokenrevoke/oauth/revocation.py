@@ -93,35 +93,38 @@ class RevocationService:
         self._config = config
         self._scripts = scripts
 
-    async def revoke(
-        self, request: OAuthRequest, on_client: Callable[[Client], None] | None = None
-    ) -> RevokeOutcome:
-        """`on_client` is told the authenticated client as soon as it is known (the web
-        layer narrows CORS to its authorized origins, for errors too)."""
+    async def authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
+        """The client a revocation request authenticates: the first step of `revoke`,
+        apart so that the web layer can narrow CORS to the client's authorized origins
+        before the rest, whose errors it answers too."""
         try:
-            outcome = await self._revoke(request, on_client)
-        except StoreUnavailable:
-            count(MetricPath.REVOKE_ENDPOINT, Outcome.STORE_ERROR)
+            result = await self._auth.authenticate(request, allow_bearer=True)
+        except Exception as error:
+            _count_failure(error)
             raise
-        except OAuthError as error:
-            if error.status not in (401, 429):  # those are authentication's own metrics
-                count(MetricPath.REVOKE_ENDPOINT, Outcome.REFUSED)
-            raise
-        path, result = outcome.metric
-        count(path, result, outcome.revoked)
-        return outcome
-
-    async def _revoke(
-        self, request: OAuthRequest, on_client: Callable[[Client], None] | None
-    ) -> RevokeOutcome:
-        result = await self._auth.authenticate(request, allow_bearer=True)
         if not isinstance(result, AuthenticatedClient):
             # No credentials, or a client_id naming no public client: nobody authenticated
             # (RFC 6749 sections 2.3, 5.2).
             reason = "no client credentials" if result is None else "client_id without credentials"
             raise unauthenticated(request, "client authentication is required", reason)
-        if on_client is not None:
-            on_client(result.client)
+        return result
+
+    async def revoke(
+        self, request: OAuthRequest, auth: AuthenticatedClient | None = None
+    ) -> RevokeOutcome:
+        """`auth`: what `authenticate` returned for this request; None authenticates here."""
+        if auth is None:
+            auth = await self.authenticate(request)
+        try:
+            outcome = await self._revoke(request, auth)
+        except Exception as error:
+            _count_failure(error)
+            raise
+        path, result = outcome.metric
+        count(path, result, outcome.revoked)
+        return outcome
+
+    async def _revoke(self, request: OAuthRequest, result: AuthenticatedClient) -> RevokeOutcome:
         cfg = self._config()
         if not cfg.enabled(FeatureFlag.REVOKE_TOKEN):
             raise access_denied("the revocation endpoint is disabled", "REVOKE_TOKEN is off")
@@ -142,7 +145,7 @@ class RevocationService:
         hint = request.param("token_type_hint")
         # Not for public clients (unlike Janssen): their client_id is no secret, so anyone
         # could end every session of every user of the app. For them `all` is ordinary.
-        if cfg["allowAllValueForRevokeEndpoint"] and not result.client.is_public:
+        if cfg.allow_all_value_for_revoke_endpoint and not result.client.is_public:
             every = (hint or "").lower() == "all" or token.lower() == "all"
             if every and result.bearer is not None:
                 # A bearer token is a credential a resource server may hold: it must not end
@@ -182,8 +185,8 @@ class RevocationService:
             )
         now = int(time.time())
         plan = _GrantPlan(auth.client, auth.bearer, hint, cfg, now)
-        _, revoked = await self._store.revoke_grants_of([sha256_hex(t) for t in raw], plan, now)
-        if plan.refused:
+        found, revoked = await self._store.revoke_grants_of([sha256_hex(t) for t in raw], plan, now)
+        if plan.refuses(found):  # then it revoked nothing
             raise invalid_request(
                 "the token was not issued to this client", "token belongs to another client"
             )
@@ -199,10 +202,18 @@ class RevocationService:
         )
 
 
+def _count_failure(error: Exception) -> None:
+    if isinstance(error, StoreUnavailable):
+        count(MetricPath.REVOKE_ENDPOINT, Outcome.STORE_ERROR)
+    elif isinstance(error, OAuthError) and error.status not in (401, 429):
+        count(MetricPath.REVOKE_ENDPOINT, Outcome.REFUSED)  # 401, 429: authentication's
+
+
 class _GrantPlan:
     """Which grants the presented tokens revoke. The store runs it inside its write
-    transaction (store.base.GrantPlanner), so it decides and records, never raises: a
-    token of another client, without permission, revokes nothing and sets `refused`."""
+    transaction (store.base.GrantPlanner), so it decides, never raises: a token of another
+    client, without permission, revokes nothing, and `refuses` tells the caller so from
+    the records the store returns (the ones the plan was given)."""
 
     def __init__(
         self,
@@ -214,26 +225,26 @@ class _GrantPlan:
     ) -> None:
         self._client = client
         # Janssen's rule (our property): an access_token/tx_token hint finds only those.
-        self._hint = hint if cfg["revokeTokenTypeHintRestrictsSearch"] else None
+        self._hint = hint if cfg.revoke_token_type_hint_restricts_search else None
         # The client's current scopes, and a bearer token's own grant (it is never worth
         # more than what it was granted).
         self._may_revoke_others = bool(
-            cfg["allowRevokeForOtherClients"]
+            cfg.allow_revoke_for_other_clients
             and REVOKE_ANY_TOKEN in client.scopes
             and (bearer is None or REVOKE_ANY_TOKEN in bearer.scope.split())
         )
         self._now = now
-        self.refused = False
+
+    def refuses(self, records: list[TokenRecord]) -> bool:
+        """Another client's token is refused whether it is live, revoked or expired: the
+        answer must not tell a caller whether a token it may not touch is still alive."""
+        client_id = self._client.client_id
+        return not self._may_revoke_others and any(r.client_id != client_id for r in records)
 
     def __call__(self, records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
-        self.refused = False  # the store may run a plan again (a retried batch)
-        client_id = self._client.client_id
-        # Another client's token is refused whether it is live, revoked or expired: the
-        # answer must not tell a caller whether a token it may not touch is still alive.
-        foreign = [r for r in records if r.client_id != client_id]
-        if foreign and not self._may_revoke_others:
-            self.refused = True
+        if self.refuses(records):
             return None
+        client_id = self._client.client_id
         matches = [r for r in records if r.is_live(self._now) and _hint_matches(r, self._hint)]
         if not matches:
             return None

@@ -254,7 +254,7 @@ class StatusLists:
         ):
             jwt, signed_at = previous.jwt, previous.signed_at
         else:
-            claims = token_claims(list_uri(cfg, list_id), cfg["issuer"], now, lifetime, ttl, body)
+            claims = token_claims(list_uri(cfg, list_id), cfg.issuer, now, lifetime, ttl, body)
             jwt, signed_at = self._keys.sign(claims, typ=JWT_TYP), now
         return PublishedList(
             list_id, body, json_etag, jwt, _etag(jwt.encode()), signed_at, ttl, started

@@ -79,8 +79,8 @@ class ReusePolicy:
         detect = client.refresh_token_reuse_detection
         grace = client.refresh_token_reuse_grace_seconds
         return cls(
-            detect=bool(config["refreshTokenReuseDetection"]) if detect is None else detect,
-            grace_seconds=int(config["refreshTokenReuseGraceSeconds"]) if grace is None else grace,
+            detect=bool(config.refresh_token_reuse_detection) if detect is None else detect,
+            grace_seconds=int(config.refresh_token_reuse_grace_seconds) if grace is None else grace,
         )
 
     def verdict(self, presented: TokenRecord, now: int) -> PreviousRefreshToken:
@@ -199,7 +199,7 @@ class TokenService:
         # Janssen (refreshTokenExtendLifetimeOnRotation, default false): the rotated refresh
         # token keeps the expiry of the one it replaces, so a grant cannot be kept alive for
         # ever just by refreshing.
-        extend = bool(self._config()["refreshTokenExtendLifetimeOnRotation"])
+        extend = bool(self._config().refresh_token_extend_lifetime_on_rotation)
         status = await self._status_ref(auth.client)
         response, records = self._build(
             grant,
@@ -365,12 +365,12 @@ class TokenService:
                 reference_id=jti or new_id(), attributes=dict(attributes),
             )  # fmt: skip
 
-        access_lifetime = client.access_token_lifetime or cfg["accessTokenLifetime"]
+        access_lifetime = client.access_token_lifetime or cfg.access_token_lifetime
         jti = None
         if client.access_token_as_jwt:
             jti = new_id()
             claims: dict[str, Any] = {
-                "iss": cfg["issuer"], "sub": subject, "aud": client.client_id,
+                "iss": cfg.issuer, "sub": subject, "aud": client.client_id,
                 "client_id": client.client_id, "iat": now, "nbf": now,
                 "exp": now + access_lifetime, "jti": jti, "scope": " ".join(grant.scopes),
             }  # fmt: skip
@@ -397,7 +397,7 @@ class TokenService:
         }
         if with_refresh and client.allows_grant("refresh_token"):
             refresh = new_token()
-            lifetime = client.refresh_token_lifetime or cfg["refreshTokenLifetime"]
+            lifetime = client.refresh_token_lifetime or cfg.refresh_token_lifetime
             if refresh_expires_at is not None:
                 lifetime = refresh_expires_at - now
             scope = keep_refresh_scope if keep_refresh_scope is not None else grant.scopes
@@ -407,11 +407,11 @@ class TokenService:
             records.append(refresh_record)
             response["refresh_token"] = refresh
         if OPENID in grant.scopes and grant.user is not None:
-            lifetime = client.id_token_lifetime or cfg["idTokenLifetime"]
+            lifetime = client.id_token_lifetime or cfg.id_token_lifetime
             id_jti = new_id()
             id_token = self._keys.sign(
                 id_token_claims(
-                    issuer=cfg["issuer"], subject=subject, audience=client.client_id,
+                    issuer=cfg.issuer, subject=subject, audience=client.client_id,
                     issued_at=now, lifetime=lifetime, auth_time=grant.auth_time or now,
                     jti=id_jti, access_token=access, nonce=grant.nonce, sid=grant.session_id,
                 )

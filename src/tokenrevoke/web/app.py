@@ -23,7 +23,7 @@ from tokenrevoke.settings import Settings
 from tokenrevoke.web import configapi, routes, signin, status_routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
-from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
+from tokenrevoke.web.hotpath import HotPathApp, starlette_routes
 from tokenrevoke.web.observe import ObservedApp
 from tokenrevoke.web.openapi import docs_page, openapi_document
 from tokenrevoke.web.responses import json_response
@@ -79,13 +79,7 @@ def create_app(settings: Settings) -> HotPathApp:
 
     starlette = Starlette(
         routes=[
-            Route(f"{AUTH}/token", starlette_endpoint(routes.token), methods=["POST"]),
-            Route(f"{AUTH}/revoke", starlette_endpoint(routes.revoke), methods=["POST"]),
-            Route(
-                f"{AUTH}/introspection",
-                starlette_endpoint(routes.introspect),
-                methods=["GET", "POST"],
-            ),
+            *starlette_routes(),  # the hot endpoints' table (hotpath.py)
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/authorize", signin.authorize, methods=["GET", "POST"]),
             Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),

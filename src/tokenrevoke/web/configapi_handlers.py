@@ -141,9 +141,9 @@ def _clients(rt: Runtime, caller: Caller) -> Clients:
     return Clients(
         rt.store,
         rt.box,
-        int(cfg["clientSecretMinimumLength"]),
+        cfg.client_secret_minimum_length,
         caller,
-        bool(cfg["outboundAllowPrivateNetworks"]),
+        cfg.outbound_allow_private_networks,
     )
 
 
@@ -262,4 +262,4 @@ async def config_jwks(request: Request, rt: Runtime, _: Caller) -> Response:
 
 async def feature_flags(request: Request, rt: Runtime, _: Caller) -> Response:
     cfg = await config_admin.effective(rt.store, rt.settings.base_url)
-    return api_json(list(cfg["featureFlags"]))
+    return api_json(list(cfg.feature_flags))

@@ -65,7 +65,7 @@ class CorsMiddleware:
         return send_with_cors
 
     def _filter(self) -> dict[str, Any] | None:
-        for rules in self.config()["corsConfigurationFilters"]:
+        for rules in self.config().cors_configuration_filters:
             if rules.get("corsEnabled"):
                 return dict(rules)
         return None

@@ -6,7 +6,8 @@ and the generic observation wrapper, and do what those do in one place: the requ
 metrics and access log (observe.py's helpers), CORS (only for a request with an
 `Origin`), shaped errors (`routes.shaped_error`), and a response sent from its encoded
 headers. Their handlers are in `routes.py`. Every other path, and these paths with another
-method (Starlette's 405), go to the wrapped app.
+method (Starlette's 405), go to the wrapped app, whose route table takes these paths from
+`HOT` too (`starlette_routes`): one table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tokenrevoke.model import AppConfiguration
@@ -40,9 +42,21 @@ HOT: dict[tuple[str, str], HotHandler] = {
 }
 
 
-def starlette_endpoint(handler: HotHandler) -> Callable[[Request], Awaitable[Response]]:
-    """The same handler behind a Starlette route, so that the route table knows these
-    paths (another method gets 405, not 404). HotPathApp answers before it is reached."""
+def starlette_routes() -> list[Route]:
+    """`HOT`'s paths as Starlette routes, one per path and handler with its methods, so
+    that the route table knows these paths (another method gets 405, not 404; HEAD goes
+    with GET). HotPathApp answers the methods of `HOT` before they are reached."""
+    methods: dict[tuple[str, HotHandler], list[str]] = {}
+    for (method, path), handler in HOT.items():
+        methods.setdefault((path, handler), []).append(method)
+    return [
+        Route(path, _starlette_endpoint(handler), methods=names)
+        for (path, handler), names in methods.items()
+    ]
+
+
+def _starlette_endpoint(handler: HotHandler) -> Callable[[Request], Awaitable[Response]]:
+    """The same handler behind a Starlette route."""
 
     async def endpoint(request: Request) -> Response:
         runtime = routes.runtime_of(request)

@@ -47,7 +47,7 @@ def shaped_error(exc: Exception, runtime: Runtime, scope: Scope) -> Response:
     """A failure as the client sees it: OAuthError as is, a store outage as 503, and
     anything unexpected as a bare 500 (logged, never a stack trace on the wire)."""
     if isinstance(exc, OAuthError):
-        return error_response(exc, runtime.config()["errorReasonEnabled"])
+        return error_response(exc, runtime.config().error_reason_enabled)
     if isinstance(exc, ClientDisconnect):  # gone, or cut off (web/protocol.py): no error
         return error_response(invalid_request("the request was not received whole"), False)
     if isinstance(exc, UnstorableText):  # a NUL the store cannot hold (PostgreSQL)
@@ -90,7 +90,11 @@ async def token(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
 
 async def revoke(runtime: Runtime, scope: Scope, receive: Receive) -> Response:
     oauth = await oauth_request(scope, receive, runtime.settings)
-    outcome = await runtime.revocation.revoke(oauth, lambda client: narrow_cors(scope, client))
+    # Authenticated first, so that CORS is narrowed to the client's origins for the
+    # revocation's errors too.
+    auth = await runtime.revocation.authenticate(oauth)
+    narrow_cors(scope, auth.client)
+    outcome = await runtime.revocation.revoke(oauth, auth)
     return empty_response(outcome.headers)
 
 
@@ -152,7 +156,7 @@ async def authorization_server_metadata(request: Request) -> Response:
     runtime = runtime_of(request)
     cfg = runtime.config()
     suffix = request.path_params.get("suffix")
-    if suffix is not None and "/" + suffix.strip("/") != urlsplit(cfg["issuer"]).path.rstrip("/"):
+    if suffix is not None and "/" + suffix.strip("/") != urlsplit(cfg.issuer).path.rstrip("/"):
         return json_response(
             {"error": "not_found", "error_description": "no authorization server metadata here"},
             404,

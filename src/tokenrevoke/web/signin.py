@@ -139,7 +139,7 @@ class _Pages:
 
     def __init__(self, runtime: Runtime, request: Request) -> None:
         self.runtime = runtime
-        self.secure = request.url.scheme == "https" or str(runtime.config()["issuer"]).startswith(
+        self.secure = request.url.scheme == "https" or str(runtime.config().issuer).startswith(
             "https://"
         )
         cookie = request.cookies.get(PRELOGIN_COOKIE, "")
