@@ -87,7 +87,7 @@ class Runtime:
             store, self.get_client, self.config, self.sessions,
             PasswordChecker(self.get_user, self.throttle), box,
         )  # fmt: skip
-        self.userinfo = UserInfoService(store, self.config)
+        self.userinfo = UserInfoService(store, self.authenticator.lookup, self.config)
         # Revocation events: the outbox, published and pushed by every node's deliverer
         # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
         self.event_feed = EventFeed(store)

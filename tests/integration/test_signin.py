@@ -365,3 +365,29 @@ def test_userinfo_refuses_tokens_without_openid_or_in_the_url(server: Server) ->
     assert 'error="invalid_token"' in anonymous.headers["www-authenticate"]
     in_url = server.session.get(f"{AUTH}/userinfo", params={"access_token": token})
     assert in_url.status_code == 400
+
+
+def test_userinfo_refuses_the_tokens_of_a_disabled_client(
+    server: Server, public: Client, browser: Browser
+) -> None:
+    """A token outlives nothing its client lost (docs/security.md): userinfo included."""
+    app = server.create_client(
+        "--name", "Soon disabled", "--auth-method", "none",
+        "--grant-type", "authorization_code", "--scope", "openid", "--redirect-uri", APP,
+    )  # fmt: skip
+    verifier, challenge = pkce_pair()
+    page = browser.authorize(**request_for(app, challenge, scope="openid"))
+    answer = browser.submit(page, username=USER, password=PASSWORD)  # `public` made USER
+    assert answer.status_code == 303, answer.text
+    code = params_of(answer.headers["location"])["code"]
+    token = exchange(server, code, APP, client_id=app.client_id, code_verifier=verifier).json()[
+        "access_token"
+    ]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert server.session.get(f"{AUTH}/userinfo", headers=bearer).status_code == 200
+    server.admin("client", "disable", app.client_id)
+    refused = server.session.get(f"{AUTH}/userinfo", headers=bearer)
+    assert (
+        refused.status_code == 401
+        and 'error="invalid_token"' in refused.headers["www-authenticate"]
+    )

@@ -6,13 +6,12 @@ the error, 403 for a missing scope."""
 from __future__ import annotations
 
 import hmac
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenType
+from tokenrevoke.model import AppConfiguration, Client, FeatureFlag
 from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.oauth.client_auth import cert_thumbprint
 from tokenrevoke.oauth.errors import OAuthError, access_denied
 from tokenrevoke.oauth.request import OAuthRequest
@@ -29,23 +28,25 @@ def _invalid_token() -> OAuthError:
 
 
 class UserInfoService:
-    def __init__(self, store: Store, config: Callable[[], AppConfiguration]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clients: Callable[[str], Awaitable[Client | None]],
+        config: Callable[[], AppConfiguration],
+    ) -> None:
         self._store = store
+        self._clients = clients
         self._config = config
 
     async def claims(self, request: OAuthRequest) -> dict[str, Any]:
         if not self._config().enabled(FeatureFlag.USERINFO):
             raise access_denied("the userinfo endpoint is disabled", "USERINFO is off")
         token = self._token(request)
-        record = await self._store.get_token(sha256_hex(token))
-        now = int(time.time())
-        if (
-            record is None
-            or record.token_type is not TokenType.ACCESS_TOKEN
-            or not record.is_live(now)
-            or record.user_id is None
-        ):
+        owner = await bearer_owner(self._store, self._clients, token)
+        # A token of a disabled or deleted client is void here as everywhere.
+        if owner is None or owner.client is None or owner.token.user_id is None:
             raise _invalid_token()
+        record = owner.token
         bound = record.attributes.get("x5t#S256")
         if bound is not None:  # RFC 8705 section 3: only with the certificate it is bound to
             presented = cert_thumbprint(request.client_cert) if request.client_cert else ""
@@ -54,7 +55,7 @@ class UserInfoService:
         scopes = record.scope.split()
         if OPENID not in scopes:
             raise _bearer_error(403, "insufficient_scope", "the access token lacks openid")
-        user = await self._store.get_user(record.user_id)
+        user = await self._store.get_user(owner.token.user_id)
         if user is None or user.disabled:
             raise _invalid_token()
         # OpenID Connect Core 5.4: the claims each scope asks for, of those a user has here.
