@@ -56,13 +56,15 @@ class FeatureFlag(StrEnum):
 
 
 # The flags that gate something here (oauth/revocation.py, introspection.py,
-# global_revocation.py and discovery.py check them). The other names are Janssen's features
+# global_revocation.py, end_session.py, session_revocation.py and discovery.py check them). The other names are Janssen's features
 # that tokenrevoke does not have: accepted and stored, so a Janssen `featureFlags` value
 # round-trips, but they change nothing. The CLI and the TUI show the difference from here.
 IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.REVOKE_TOKEN,
     FeatureFlag.INTROSPECTION,
     FeatureFlag.GLOBAL_TOKEN_REVOCATION,
+    FeatureFlag.END_SESSION,
+    FeatureFlag.REVOKE_SESSION,
 )
 
 
@@ -130,6 +132,7 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "mtlsIntrospectionEndpoint": (_URL, None),
     "mtlsTokenEndpoint": (_URL, None),
     "jwksUri": (_URL, None),
+    "endSessionEndpoint": (_URL, None),
     "allowAllValueForRevokeEndpoint": ("bool", False),
     "allowRevokeForOtherClients": ("bool", False),
     # Ours: true restores Janssen's rule that an access_token/tx_token hint finds only
@@ -149,6 +152,10 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "introspectionSkipAuthorization": ("bool", False),
     "persistRefreshToken": ("bool", True),
     "refreshTokenExtendLifetimeOnRotation": ("bool", False),
+    # RP-initiated logout (oauth/end_session.py), Janssen's names and defaults: refuse an
+    # expired id_token_hint; require one.
+    "rejectEndSessionIfIdTokenExpired": ("bool", False),
+    "forceIdTokenHintPresence": ("bool", False),
     "corsConfigurationFilters": ("cors", [DEFAULT_CORS_FILTER]),
     "discoveryAllowedKeys": ("strlist", []),
     "discoveryDenyKeys": ("strlist", []),
@@ -381,6 +388,7 @@ class AppConfiguration:
             "tokenRevocationEndpoint": f"{AUTH}/revoke",
             "introspectionEndpoint": f"{AUTH}/introspection",
             "jwksUri": f"{AUTH}/jwks",
+            "endSessionEndpoint": f"{AUTH}/end_session",
         }
         for name, path in derived.items():
             values[name] = values[name] or issuer + path
