@@ -15,6 +15,10 @@ SUPERSEDED = "superseded"
 # The attribute of a rotated-in refresh token naming the tknCde of the one it replaced: the
 # link the grace window follows from a family's live refresh token to its predecessor.
 ROTATED_FROM = "rotated_from"
+# A redeemed authorization code's tombstone: presenting it again is a replay, which
+# revokes every token issued from it (RFC 6749 section 4.1.2).
+REDEMPTION = "redemption"
+REDEEMED = "redeemed"
 
 
 class TokenType(StrEnum):

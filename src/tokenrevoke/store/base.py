@@ -26,6 +26,7 @@ from tokenrevoke.model import (
     TokenType,
     User,
 )
+from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
 
 
 class StoreUnavailable(RuntimeError):
@@ -227,7 +228,7 @@ class Store(ABC):
     @abstractmethod
     async def purge_expired(self, now: int, batch_size: int) -> int:
         """Delete up to `batch_size` tokens (tombstones included) past their expiry, and
-        expired replay-cache entries. Returns how many tokens were deleted."""
+        expired replay-cache entries and sessions. Returns how many tokens were deleted."""
 
     @abstractmethod
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
@@ -282,6 +283,56 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_scope(self, inum: str) -> bool: ...
+
+    # -- browser sessions (store/<backend>/sessions.py) --------------------------------
+    @abstractmethod
+    async def create_session(self, session: SessionRecord) -> None: ...
+
+    @abstractmethod
+    async def get_session(self, sid: str) -> SessionRecord | None: ...
+
+    @abstractmethod
+    async def get_session_by_cookie(self, cookie_hash: str) -> SessionRecord | None:
+        """The session whose current cookie hashes to this, ended or not (the caller
+        checks `is_live`); a cookie replaced by `touch_session` names nothing."""
+
+    @abstractmethod
+    async def touch_session(
+        self,
+        sid: str,
+        at: int,
+        idle_expires_at: int,
+        *,
+        cookie_hash: str | None = None,
+        auth_time: int | None = None,
+    ) -> SessionRecord | None:
+        """Mark a session live at `at` used: its idle expiry becomes `idle_expires_at`
+        (never past its absolute expiry); with `cookie_hash` its cookie is replaced (the
+        old one names nothing from the commit on); with `auth_time` the user has just
+        authenticated again. None, and no change, when it is not live at `at`."""
+
+    @abstractmethod
+    async def list_sessions(self, user_id: str, live_at: int | None = None) -> list[SessionRecord]:
+        """The user's stored sessions (ended ones too, unless `live_at` asks for those
+        live then), oldest first."""
+
+    @abstractmethod
+    async def end_sessions(self, which: SessionEnd, at: int, audit: AuditEvent) -> EndedSessions:
+        """End the chosen sessions that are not ended yet (expired ones too: their tokens
+        may outlive them), with `audit.reason` as their end reason, and in the same
+        transaction revoke every live token issued in them (ssnId), with one audit record
+        and, when a token was revoked, one revocation event (target "session", the sids).
+        Nothing is written when no session was ended."""
+
+    @abstractmethod
+    async def redeem_code(
+        self, code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> CodeRedemption:
+        """Retire a live authorization code (revoked_by REDEMPTION) and insert the tokens
+        issued for it, in one transaction, if the code's session (its ssnId, when it has
+        one) is live at `at`: serialised with `end_sessions`, so no token outlives the
+        session's end. SESSION_ENDED retires the code and inserts nothing; SPENT and
+        UNKNOWN change nothing."""
 
     # -- configuration, scripts, keys -------------------------------------------------
     @abstractmethod
@@ -395,3 +446,13 @@ def without_nul_patterns(query: TokenQuery) -> TokenQuery | None:
     if (query.patterns and not patterns) or any(holds_nul(v) for _, v in query.fields):
         return None
     return dataclasses.replace(query, patterns=patterns)
+
+
+def storable_session_end(which: SessionEnd) -> SessionEnd | None:
+    """The choice without the sids that name nothing (None when nothing is left to end)."""
+    if holds_nul(which.user_id):
+        return None
+    if which.sids is None:
+        return which
+    sids = tuple(sid for sid in which.sids if not holds_nul(sid))
+    return dataclasses.replace(which, sids=sids) if sids else None

@@ -23,6 +23,7 @@ from tokenrevoke.model import (
 )
 from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.model.scope import ScopeType
+from tokenrevoke.model.session import SessionRecord, SessionState
 from tokenrevoke.store.base import SigningKey
 
 # A token's values in `token_to_row` / `token_from_row` order. SQLite keeps the last two
@@ -35,6 +36,37 @@ TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
 TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
 # What a revocation statement RETURNs about each token it newly revoked (for its event).
 REVOKED_COLUMNS = "tkn_cde, grt_id, cln_id, usr_id"
+
+# A session's values in `session_to_row` / `session_from_row` order (migration 0011).
+SESSION_COLUMNS = (
+    "sid, cookie_hash, usr_id, auth_time, created_at, last_used, idle_exp, exp, state, "
+    "ended_at, end_reason, attr"
+)
+
+
+def session_to_row(s: SessionRecord) -> tuple[Any, ...]:
+    return (
+        s.sid, s.cookie_hash, s.user_id, s.auth_time, s.created_at, s.last_used_at,
+        s.idle_expires_at, s.expires_at, s.state.value, s.ended_at, s.end_reason,
+        orjson.dumps(s.attributes).decode() if s.attributes else None,
+    )  # fmt: skip
+
+
+def session_from_row(row: Sequence[Any]) -> SessionRecord:
+    return SessionRecord(
+        sid=row[0],
+        cookie_hash=row[1],
+        user_id=row[2],
+        auth_time=int(row[3]),
+        created_at=int(row[4]),
+        last_used_at=int(row[5]),
+        idle_expires_at=int(row[6]),
+        expires_at=int(row[7]),
+        state=SessionState(row[8]),
+        ended_at=None if row[9] is None else int(row[9]),
+        end_reason=row[10],
+        attributes=orjson.loads(row[11]) if row[11] else {},
+    )
 
 
 # TokenType by value without the Enum call (a lookup per token read on the hot path).

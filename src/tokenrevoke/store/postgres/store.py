@@ -35,6 +35,7 @@ from tokenrevoke.model import (
     TokenType,
     User,
 )
+from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
 from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
@@ -52,6 +53,7 @@ from tokenrevoke.store.base import (
     UnstorableText,
     holds_nul,
     previous_refresh_verdict,
+    storable_session_end,
     without_nul_keys,
     without_nul_patterns,
 )
@@ -61,6 +63,7 @@ from tokenrevoke.store.codec import (
     TOKEN_COLUMN_LIST,
     TOKEN_COLUMNS,
 )
+from tokenrevoke.store.postgres import sessions
 
 T = TypeVar("T")
 # The keyset that batched revocations (client, user, session) walk per scope column: the
@@ -347,6 +350,7 @@ class PostgresStore(Store):
                 now,
                 batch_size,
             )
+            await sessions.purge(conn, now, batch_size)
             return _count(status)
 
         return await self._run(work, transaction=True)
@@ -477,6 +481,60 @@ class PostgresStore(Store):
             user_id,
         )
         return sorted(r[0] for r in rows)  # one order on both backends (no collation)
+
+    # -- browser sessions: their SQL is in sessions.py ---------------------------------
+    async def create_session(self, session: SessionRecord) -> None:
+        await self._run(lambda conn: sessions.insert(conn, session))
+
+    async def get_session(self, sid: str) -> SessionRecord | None:
+        if holds_nul(sid):
+            return None
+        rows = await self._fetch(sessions.SELECT_BY_SID, sid)
+        return codec.session_from_row(rows[0]) if rows else None
+
+    async def get_session_by_cookie(self, cookie_hash: str) -> SessionRecord | None:
+        if holds_nul(cookie_hash):
+            return None
+        rows = await self._fetch(sessions.SELECT_BY_COOKIE, cookie_hash)
+        return codec.session_from_row(rows[0]) if rows else None
+
+    async def touch_session(
+        self,
+        sid: str,
+        at: int,
+        idle_expires_at: int,
+        *,
+        cookie_hash: str | None = None,
+        auth_time: int | None = None,
+    ) -> SessionRecord | None:
+        if holds_nul(sid):
+            return None
+        return await self._run(
+            lambda conn: sessions.touch(conn, sid, at, idle_expires_at, cookie_hash, auth_time)
+        )
+
+    async def list_sessions(self, user_id: str, live_at: int | None = None) -> list[SessionRecord]:
+        if holds_nul(user_id):
+            return []
+        return await self._run(lambda conn: sessions.of_user(conn, user_id, live_at))
+
+    async def end_sessions(self, which: SessionEnd, at: int, audit: AuditEvent) -> EndedSessions:
+        storable = storable_session_end(which)
+        if storable is None:
+            return EndedSessions((), 0)
+        revocation_id = new_id()
+        return await self._run(
+            lambda conn: sessions.end(conn, storable, at, audit, revocation_id), transaction=True
+        )
+
+    async def redeem_code(
+        self, code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> CodeRedemption:
+        if holds_nul(code):
+            return CodeRedemption.UNKNOWN
+        return await self._run(
+            lambda conn: sessions.redeem(conn, code, new_tokens, at), transaction=True
+        )
 
     async def list_scopes(self) -> list[Scope]:
         rows = await self._fetch("SELECT data FROM scopes ORDER BY id")

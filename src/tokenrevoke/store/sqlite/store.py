@@ -30,7 +30,15 @@ from tokenrevoke.model import (
     TokenType,
     User,
 )
-from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
+from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
+from tokenrevoke.model.token import (
+    REDEEMED,
+    REDEMPTION,
+    ROTATED,
+    ROTATED_FROM,
+    ROTATION,
+    SUPERSEDED,
+)
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
@@ -47,6 +55,7 @@ from tokenrevoke.store.base import (
     TokenQuery,
     holds_nul,
     previous_refresh_verdict,
+    storable_session_end,
     without_nul_keys,
     without_nul_patterns,
 )
@@ -57,6 +66,7 @@ from tokenrevoke.store.codec import (
     token_from_row,
     token_to_row,
 )
+from tokenrevoke.store.sqlite import sessions
 from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
 from tokenrevoke.store.sqlite.files import make_private
 from tokenrevoke.store.sqlite.reader import SnapshotReader, WalIndexHeader
@@ -561,6 +571,7 @@ class SqliteStore(Store):
                 "(SELECT cln_id, jti FROM jti_seen WHERE exp <= ? LIMIT ?)",
                 (now, batch_size),
             )
+            sessions.purge(conn, now, batch_size)
             return cur.rowcount
 
         return await self._write(work)
@@ -674,6 +685,89 @@ class SqliteStore(Store):
             (user_id,),
         )
         return sorted(r[0] for r in rows)  # one order on both backends (no collation)
+
+    # -- browser sessions: their SQL is in sessions.py ---------------------------------
+    async def create_session(self, session: SessionRecord) -> None:
+        await self._write(lambda conn: sessions.insert(conn, session))
+
+    async def get_session(self, sid: str) -> SessionRecord | None:
+        rows = self._read(sessions.SELECT_BY_SID, (sid,))
+        return codec.session_from_row(rows[0]) if rows else None
+
+    async def get_session_by_cookie(self, cookie_hash: str) -> SessionRecord | None:
+        rows = self._read(sessions.SELECT_BY_COOKIE, (cookie_hash,))
+        return codec.session_from_row(rows[0]) if rows else None
+
+    async def touch_session(
+        self,
+        sid: str,
+        at: int,
+        idle_expires_at: int,
+        *,
+        cookie_hash: str | None = None,
+        auth_time: int | None = None,
+    ) -> SessionRecord | None:
+        return await self._write(
+            lambda conn: sessions.touch(conn, sid, at, idle_expires_at, cookie_hash, auth_time)
+        )
+
+    async def list_sessions(self, user_id: str, live_at: int | None = None) -> list[SessionRecord]:
+        if live_at is None:
+            rows = self._read(sessions.SELECT_OF_USER + sessions.ORDER, (user_id,))
+        else:
+            sql = sessions.SELECT_OF_USER + sessions.LIVE + sessions.ORDER
+            rows = self._read(sql, (user_id, live_at, live_at))
+        return [codec.session_from_row(r) for r in rows]
+
+    async def end_sessions(self, which: SessionEnd, at: int, audit: AuditEvent) -> EndedSessions:
+        storable = storable_session_end(which)  # (json_each would cut "s1\0" to "s1")
+        if storable is None:
+            return EndedSessions((), 0)
+        revocation_id = new_id()  # outside the job: a job run again keeps it
+
+        def work(conn: sqlite3.Connection) -> EndedSessions:
+            sids = sessions.end(conn, storable, at, audit.reason)
+            if not sids:
+                return EndedSessions((), 0)
+            target = RevocationTarget("session", tuple(sids))
+            in_sessions = "ssn_id IN (SELECT value FROM json_each(?))"
+            revoked = _tombstone(
+                conn, target, at, audit, in_sessions, (orjson.dumps(sids).decode(),)
+            )
+            _write_audits(conn, [(at, audit, len(revoked))])
+            if revoked:
+                _write_events(conn, [(revocation_id, at, audit, target, 1, revoked)])
+            return EndedSessions(tuple(sids), len(revoked))
+
+        return await self._write(work)
+
+    async def redeem_code(
+        self, code: str, new_tokens: Sequence[TokenRecord], at: int
+    ) -> CodeRedemption:
+        rows = [token_to_row(t) for t in new_tokens]
+
+        # The single writer serialises this with `end_sessions`.
+        def work(conn: sqlite3.Connection) -> CodeRedemption:
+            found = conn.execute(
+                "SELECT ssn_id, revoked_at IS NULL AND exp > ? FROM tokens "
+                "WHERE tkn_cde = ? AND tkn_typ = ?",
+                (at, code, TokenType.AUTHORIZATION_CODE.value),
+            ).fetchone()
+            if found is None:
+                return CodeRedemption.UNKNOWN
+            session_id, live = found
+            if not live:
+                return CodeRedemption.SPENT
+            conn.execute(
+                f"UPDATE tokens SET {TOMBSTONE_SET} WHERE tkn_cde = ?",
+                (at, _revoker(conn, REDEMPTION, REDEEMED), code),
+            )
+            if session_id is not None and not sessions.is_live(conn, session_id, at):
+                return CodeRedemption.SESSION_ENDED
+            _insert_tokens(conn, rows)
+            return CodeRedemption.REDEEMED
+
+        return await self._write(work)
 
     async def list_scopes(self) -> list[Scope]:
         return [
