@@ -23,10 +23,12 @@ from tokenrevoke.events.feed import EventFeed
 from tokenrevoke.events.stream import EventStream
 from tokenrevoke.model import AppConfiguration, Client, PublishedEvents, User
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
+from tokenrevoke.oauth.end_session import EndSessionService
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.session_revocation import SessionRevocationService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
 from tokenrevoke.observability.logs import set_level
@@ -71,6 +73,8 @@ class Runtime:
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
+        self.end_session = EndSessionService(store, self.keys, self.config, self.get_client)
+        self.session_revocation = SessionRevocationService(store, self.authenticator, self.config)
         # Revocation events: the outbox, published and pushed by every node's deliverer
         # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
         self.event_feed = EventFeed(store)

@@ -56,9 +56,10 @@ class FeatureFlag(StrEnum):
 
 
 # The flags that gate something here (oauth/revocation.py, introspection.py,
-# global_revocation.py, end_session.py, session_revocation.py and discovery.py check them). The other names are Janssen's features
-# that tokenrevoke does not have: accepted and stored, so a Janssen `featureFlags` value
-# round-trips, but they change nothing. The CLI and the TUI show the difference from here.
+# global_revocation.py, end_session.py, session_revocation.py and discovery.py check
+# them). The other names are Janssen's features that tokenrevoke does not have: accepted
+# and stored, so a Janssen `featureFlags` value round-trips, but they change nothing.
+# The CLI and the TUI show the difference from here.
 IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.REVOKE_TOKEN,
     FeatureFlag.INTROSPECTION,

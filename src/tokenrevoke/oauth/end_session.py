@@ -141,7 +141,8 @@ class EndSessionService:
             # Any page could have sent the browser here: the user decides (section 6).
             name = client.client_name if client is not None else None
             return LogoutOutcome(True, redirect_to, clear_cookie=False, client_name=name)
-        ended, revoked = (), 0
+        ended: tuple[str, ...] = ()
+        revoked = 0
         if sid is not None:
             user = hint.user_id if hint is not None else live.user_id if live else None
             audit = AuditEvent(

@@ -16,10 +16,16 @@ from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
 from tokenrevoke.oauth.client_auth import jwks_certificates
-from tokenrevoke.paths import AUTH, CONFIG_API, GLOBAL_TOKEN_REVOCATION_PATH
+from tokenrevoke.paths import (
+    AUTH,
+    CONFIG_API,
+    END_SESSION_PATH,
+    GLOBAL_TOKEN_REVOCATION_PATH,
+    REVOKE_SESSION_PATH,
+)
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, routes
+from tokenrevoke.web import configapi, logout, routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
@@ -87,6 +93,8 @@ def create_app(settings: Settings) -> HotPathApp:
             ),
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route(END_SESSION_PATH, logout.end_session, methods=["GET", "POST"]),
+            Route(REVOKE_SESSION_PATH, logout.revoke_session, methods=["POST"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),

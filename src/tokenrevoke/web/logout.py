@@ -1,0 +1,128 @@
+"""Ending sessions over HTTP: `/end_session` (RP-initiated logout, a browser endpoint: a
+redirect or a page) and `/revoke_session` (Janssen's, for a client's back end). The rules
+are in oauth/end_session.py and oauth/session_revocation.py.
+
+`/end_session` takes GET and POST (OpenID RP-Initiated Logout 1.0 section 2). Without an
+id_token_hint it asks the user first, on a form that posts back here with a token bound
+to the browser's session cookie (an HMAC under the server's key), so another site cannot
+sign the user out by sending the browser here; the page may not be framed (clickjacking).
+"""
+
+from __future__ import annotations
+
+import hmac
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tokenrevoke.crypto import SecretBox, sha256_hex
+from tokenrevoke.oauth.end_session import LogoutOutcome, LogoutRequest
+from tokenrevoke.paths import END_SESSION_PATH
+from tokenrevoke.web.requests import oauth_request
+from tokenrevoke.web.responses import NO_STORE, empty_response
+from tokenrevoke.web.routes import guarded, runtime_of
+
+SESSION_COOKIE = "session_id"
+CSRF_FIELD = "csrf_token"
+CONFIRM_FIELD = "confirm"
+# Pages here run no script, load nothing from elsewhere and may not be framed.
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def csrf_token(box: SecretBox, cookie: str) -> str:
+    """The confirmation form's token: an HMAC of the session cookie's hash, under a key
+    derived from the master key. Another site can neither read the cookie nor the page."""
+    return box.hash_secret("end_session csrf\0" + sha256_hex(cookie))
+
+
+def _confirmed(box: SecretBox, method: str, params: dict[str, str], cookie: str | None) -> bool:
+    if method != "POST" or cookie is None or params.get(CONFIRM_FIELD) != "yes":
+        return False
+    sent = params.get(CSRF_FIELD) or ""
+    return hmac.compare_digest(sent.encode(), csrf_token(box, cookie).encode())
+
+
+@guarded
+async def end_session(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request.scope, request.receive, runtime.settings)
+    params = dict(oauth.params)
+    logout = LogoutRequest.parse(params)
+    cookie = request.cookies.get(SESSION_COOKIE) or None
+    browser = await runtime.end_session.browser_session(cookie)
+    confirmed = _confirmed(runtime.box, request.method, params, cookie)
+    outcome = await runtime.end_session.end(logout, browser, confirmed)
+    if outcome.confirm:
+        assert cookie is not None  # confirmation is asked only of a signed-in browser
+        return _page(_confirm_body(logout, outcome, csrf_token(runtime.box, cookie)))
+    response = _after(outcome)
+    if outcome.clear_cookie and cookie is not None:
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", secure=request.url.scheme == "https", httponly=True
+        )
+    return response
+
+
+def _after(outcome: LogoutOutcome) -> Response:
+    if outcome.redirect_to is not None:
+        return Response(b"", 302, {**NO_STORE, "Location": outcome.redirect_to})
+    return _page(
+        "<h1>You are signed out</h1>"
+        "<p>Your session has ended: the applications you signed in to through it can no "
+        "longer act for you. You may close this window.</p>"
+    )
+
+
+def _confirm_body(logout: LogoutRequest, outcome: LogoutOutcome, token: str) -> str:
+    hidden = {
+        "post_logout_redirect_uri": logout.post_logout_redirect_uri,
+        "state": logout.state,
+        "client_id": logout.client_id,
+        CSRF_FIELD: token,
+        CONFIRM_FIELD: "yes",
+    }
+    fields = "".join(
+        f'<input type="hidden" name="{name}" value="{escape(value)}">'
+        for name, value in hidden.items()
+        if value is not None
+    )
+    who = f" (asked by {escape(outcome.client_name)})" if outcome.client_name else ""
+    return (
+        f"<h1>Sign out?</h1><p>Do you want to sign out{who}? Every application you signed "
+        "in to in this session will be signed out too.</p>"
+        f'<form method="post" action="{END_SESSION_PATH}">{fields}'
+        '<button type="submit" autofocus>Sign out</button></form>'
+    )
+
+
+def _page(body: str) -> Response:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Sign out \u2013 tokenrevoke</title><style>"
+        "body{font-family:system-ui,sans-serif;background:#f4f6f8;color:#1b1f24;margin:0}"
+        "main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;"
+        "border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}"
+        "h1{font-size:1.5rem;margin-top:0}"
+        "button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:4px;"
+        "background:#0b5394;color:#fff;cursor:pointer}"
+        "button:focus{outline:3px solid #f1a20b;outline-offset:2px}"
+        f"</style></head><body><main>{body}</main></body></html>"
+    )
+    return Response(html.encode(), 200, PAGE_HEADERS, media_type="text/html; charset=utf-8")
+
+
+@guarded
+async def revoke_session(request: Request) -> Response:
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request.scope, request.receive, runtime.settings)
+    await runtime.session_revocation.revoke(oauth)
+    return empty_response()  # Janssen's 200, after every session has ended (committed)
