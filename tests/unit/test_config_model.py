@@ -180,7 +180,7 @@ from tests.support.appconfig_strategy import no_effect_properties  # noqa: E402
     [
         ({"httpLoggingEnabled": True}, {"httpLoggingEnabled": True}),
         ({"useNestedJwtDuringEncryption": "true"}, {"useNestedJwtDuringEncryption": True}),
-        ({"authorizationCodeLifetime": "60"}, {"authorizationCodeLifetime": 60}),
+        ({"userInfoLifetime": "60"}, {"userInfoLifetime": 60}),
         ({"authenticationFilters": [{}]}, {"authenticationFilters": [{}]}),
         ({"responseTypesSupported": [["code"], ["code", "id_token"]]},
          {"responseTypesSupported": [["code"], ["code", "id_token"]]}),
@@ -197,8 +197,8 @@ def test_janssen_properties_are_typed(doc: dict[str, object], expected: object) 
     ("doc", "message"),
     [
         ({"httpLoggingEnabled": "yes"}, "httpLoggingEnabled must be true or false"),
-        ({"authorizationCodeLifetime": 2**31}, "must be an integer from"),
-        ({"authorizationCodeLifetime": 1.5}, "must be an integer from"),
+        ({"userInfoLifetime": 2**31}, "must be an integer from"),
+        ({"userInfoLifetime": 1.5}, "must be an integer from"),
         ({"loggingLayout": 3}, "loggingLayout must be a string"),
         ({"responseTypesSupported": [["code", "bogus"]]}, r"responseTypesSupported\[0\]\[1\]"),
         ({"grantTypesSupported": "password"}, "must be a list"),

@@ -133,6 +133,8 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "mtlsIntrospectionEndpoint": (_URL, None),
     "mtlsTokenEndpoint": (_URL, None),
     "jwksUri": (_URL, None),
+    "authorizationEndpoint": (_URL, None),
+    "userInfoEndpoint": (_URL, None),
     "endSessionEndpoint": (_URL, None),
     "allowAllValueForRevokeEndpoint": ("bool", False),
     "allowRevokeForOtherClients": ("bool", False),
@@ -145,6 +147,14 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "accessTokenLifetime": ("posint", 300),
     "refreshTokenLifetime": ("posint", 86400),
     "idTokenLifetime": ("posint", 3600),
+    # Browser sign-in (docs/sign-in.md), with Janssen's defaults: codes live a minute;
+    # a session at most sessionIdLifetime from sign-in, and sessionIdUnusedLifetime
+    # without use; PKCE is required of public clients always, of the others when
+    # requirePkce is true.
+    "authorizationCodeLifetime": ("posint", 60),
+    "sessionIdLifetime": ("posint", 86400),
+    "sessionIdUnusedLifetime": ("posint", 86400),
+    "requirePkce": ("bool", False),
     # Janssen's default is false: any live access token could introspect every token
     # (RFC 7662 section 4, token scanning). Ours is true; false restores Janssen's.
     "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", True),
@@ -389,6 +399,8 @@ class AppConfiguration:
             "tokenRevocationEndpoint": f"{AUTH}/revoke",
             "introspectionEndpoint": f"{AUTH}/introspection",
             "jwksUri": f"{AUTH}/jwks",
+            "authorizationEndpoint": f"{AUTH}/authorize",
+            "userInfoEndpoint": f"{AUTH}/userinfo",
             "endSessionEndpoint": f"{AUTH}/end_session",
         }
         for name, path in derived.items():
