@@ -28,6 +28,7 @@ from tests.support.server import (
 )
 from tokenrevoke.crypto import new_id, sha256_hex
 from tokenrevoke.model import TokenRecord, TokenType
+from tokenrevoke.model.config import IMPLEMENTED_FLAGS
 from tokenrevoke.model.scopes import CONFIG
 from tokenrevoke.store import open_store
 from tokenrevoke.store.factory import sqlite_url
@@ -224,18 +225,17 @@ def test_feature_list_marks_the_flags_tokenrevoke_does_not_implement(srv: Server
         for line in table.splitlines()
         if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 3
     }
-    for flag in ("REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"):
+    implemented = [f.value for f in IMPLEMENTED_FLAGS]
+    for flag in implemented:
         assert rows[flag] == ["yes", "enabled"], table
     for flag in ("CIBA", "UMA", "U2F", "PAR", "SSA", "HEALTH_CHECK"):
         assert rows[flag] == ["no", "no effect (configured on)"], table
-    assert sum(1 for v in rows.values() if v[1] == "enabled") == 3
-    assert list(rows)[:3] == ["REVOKE_TOKEN", "INTROSPECTION", "GLOBAL_TOKEN_REVOCATION"]
+    assert sum(1 for v in rows.values() if v[1] == "enabled") == len(implemented)
+    assert list(rows)[: len(implemented)] == implemented
 
     state = as_json(srv.admin("feature", "list", "--json"))
     assert isinstance(state, dict)
-    assert [f for f, s in state.items() if s["enabled"]] == [
-        "GLOBAL_TOKEN_REVOCATION", "INTROSPECTION", "REVOKE_TOKEN"
-    ]  # fmt: skip
+    assert [f for f, s in state.items() if s["enabled"]] == sorted(implemented)
     assert state["CIBA"] == {
         "configured": True, "implemented": False, "enabled": False,
         "state": "no effect (configured on)",
