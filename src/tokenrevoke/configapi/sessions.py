@@ -87,6 +87,10 @@ async def _user_or_404(store: Store, name: str) -> User:
 async def search(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
     """A user's sessions: `fieldValuePair=userDn=...` is required (sessions are kept per
     user); `state=authenticated` keeps the live ones only."""
+    pairs = params.get("fieldValuePair") or ""
+    # A whole userDn holds commas, which separate the pairs: its fixed tail goes (the
+    # inum before it names the user), as Janssen's own example sends a bare inum.
+    params = {**params, "fieldValuePair": pairs.replace(",ou=people,o=jans", "")}
     paging = parse_paging(params, sort_default="jansId", sortable=SORT_FIELDS, fields=SEARCH_FIELDS)
     fields = dict(paging.fields)
     if "userDn" not in fields or not fields["userDn"]:

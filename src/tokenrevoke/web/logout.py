@@ -18,12 +18,12 @@ from starlette.responses import Response
 
 from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.oauth.end_session import LogoutOutcome, LogoutRequest
+from tokenrevoke.oauth.sessions import SESSION_COOKIE
 from tokenrevoke.paths import END_SESSION_PATH
 from tokenrevoke.web.requests import oauth_request
 from tokenrevoke.web.responses import NO_STORE, empty_response
 from tokenrevoke.web.routes import guarded, runtime_of
 
-SESSION_COOKIE = "session_id"
 CSRF_FIELD = "csrf_token"
 CONFIRM_FIELD = "confirm"
 # Pages here run no script, load nothing from elsewhere and may not be framed.
