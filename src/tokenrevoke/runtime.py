@@ -22,15 +22,19 @@ from tokenrevoke.events.deliverer import EventDeliverer, receivers
 from tokenrevoke.events.feed import EventFeed
 from tokenrevoke.events.stream import EventStream
 from tokenrevoke.model import AppConfiguration, Client, PublishedEvents, User
+from tokenrevoke.oauth.authorize import AuthorizationService
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
 from tokenrevoke.oauth.end_session import EndSessionService
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.revocation import RevocationService
 from tokenrevoke.oauth.session_revocation import SessionRevocationService
+from tokenrevoke.oauth.sessions import SessionService
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.oauth.userinfo import UserInfoService
 from tokenrevoke.observability.logs import set_level
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable
 from tokenrevoke.scripts.revoke_token import RevokeTokenScripts
@@ -75,6 +79,13 @@ class Runtime:
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
         self.end_session = EndSessionService(store, self.keys, self.config, self.get_client)
         self.session_revocation = SessionRevocationService(store, self.authenticator, self.config)
+        # Browser sign-in (docs/sign-in.md): sessions, the authorization endpoint, userinfo.
+        self.sessions = SessionService(store, self.config)
+        self.authorization = AuthorizationService(
+            store, self.get_client, self.config, self.sessions,
+            PasswordChecker(self.get_user, self.throttle), box,
+        )  # fmt: skip
+        self.userinfo = UserInfoService(store, self.config)
         # Revocation events: the outbox, published and pushed by every node's deliverer
         # (one at a time per event), streamed to SSE subscribers, echoed on Redis.
         self.event_feed = EventFeed(store)

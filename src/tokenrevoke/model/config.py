@@ -56,14 +56,15 @@ class FeatureFlag(StrEnum):
 
 
 # The flags that gate something here (oauth/revocation.py, introspection.py,
-# global_revocation.py, end_session.py, session_revocation.py and discovery.py check
-# them). The other names are Janssen's features that tokenrevoke does not have: accepted
-# and stored, so a Janssen `featureFlags` value round-trips, but they change nothing.
-# The CLI and the TUI show the difference from here.
+# global_revocation.py, userinfo.py, end_session.py, session_revocation.py and
+# discovery.py check them). The other names are Janssen's features that tokenrevoke does
+# not have: accepted and stored, so a Janssen `featureFlags` value round-trips, but they
+# change nothing. The CLI and the TUI show the difference from here.
 IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.REVOKE_TOKEN,
     FeatureFlag.INTROSPECTION,
     FeatureFlag.GLOBAL_TOKEN_REVOCATION,
+    FeatureFlag.USERINFO,
     FeatureFlag.END_SESSION,
     FeatureFlag.REVOKE_SESSION,
 )
@@ -155,6 +156,9 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "sessionIdLifetime": ("posint", 86400),
     "sessionIdUnusedLifetime": ("posint", 86400),
     "requirePkce": ("bool", False),
+    # How long a sign-in form may wait for its password (Janssen's unauthenticated
+    # session: 120 s there, which a slow typist or a password manager can miss).
+    "sessionIdUnauthenticatedUnusedLifetime": ("posint", 600),
     # Janssen's default is false: any live access token could introspect every token
     # (RFC 7662 section 4, token scanning). Ours is true; false restores Janssen's.
     "introspectionAccessTokenMustHaveIntrospectionScope": ("bool", True),

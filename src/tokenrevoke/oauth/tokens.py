@@ -1,4 +1,5 @@
-"""The token endpoint: client_credentials, password and refresh_token grants.
+"""The token endpoint: authorization_code, client_credentials, password and refresh_token
+grants.
 
 All tokens of one grant share a grant id (the revocation cascade key, and the refresh-token
 family). Only sha256_hex of each token is stored.
@@ -6,24 +7,24 @@ family). Only sha256_hex of each token is stored.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
 from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord, TokenType, User
 from tokenrevoke.model.scopes import OPENID
-from tokenrevoke.model.token import ROTATED_FROM
+from tokenrevoke.model.session import CodeRedemption
+from tokenrevoke.model.token import REDEMPTION, ROTATED_FROM
+from tokenrevoke.oauth import pkce
+from tokenrevoke.oauth.authz_request import CodeBinding
 from tokenrevoke.oauth.client_auth import AuthenticatedClient
 from tokenrevoke.oauth.errors import OAuthError, invalid_client, invalid_grant, invalid_request
+from tokenrevoke.oauth.id_token import id_token_claims
 from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
@@ -33,18 +34,13 @@ from tokenrevoke.store.base import (
     previous_refresh_verdict,
 )
 
-SUPPORTED_GRANTS = ("client_credentials", "password", "refresh_token")
+SUPPORTED_GRANTS = ("authorization_code", "client_credentials", "password", "refresh_token")
 # `revoked_by` of the tokens of a family revoked because one of its refresh tokens was replayed.
 REUSE_DETECTION_ACTOR = "refresh_token_reuse_detection"
+# `revoked_by` of the tokens issued from an authorization code presented a second time.
+CODE_REUSE_ACTOR = "authorization_code_reuse_detection"
 log = logging.getLogger("tokenrevoke.tokens")
 _MAX_SCOPE_LENGTH = 4096
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the user does not exist, so the answer takes as
-    long. Made on first use: argon2 needs 64 MiB to make it, which idle servers need not pay."""
-    return PasswordHasher().hash("tokenrevoke-timing-equaliser")
 
 
 @dataclass(slots=True)
@@ -56,6 +52,12 @@ class _Grant:
     user: User | None = None
     auth_time: int | None = None
     cert_thumbprint: str | None = None
+    session_id: str | None = None  # the browser session the grant was made in (ssnId)
+    nonce: str | None = None  # the authorization request's, for the id_token
+
+
+def _bad_code() -> OAuthError:
+    return invalid_grant("authorization code is invalid, expired or already used")
 
 
 def _spent() -> OAuthError:
@@ -102,8 +104,7 @@ class TokenService:
         self._keys = keys
         self._config = config
         self._users = users
-        self._throttle = throttle
-        self._hasher = PasswordHasher()
+        self._passwords = PasswordChecker(users, throttle)
 
     async def issue(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
         grant_type = request.param("grant_type")
@@ -120,6 +121,8 @@ class TokenService:
             )
         if grant_type == "refresh_token":
             return await self._refresh(auth, request)
+        if grant_type == "authorization_code":
+            return await self._authorization_code(auth, request)
         scopes = self._granted_scopes(client, request.param("scope"))
         binding = self._binding(auth)
         grant = _Grant(new_grant_id(), grant_type, client, scopes, cert_thumbprint=binding)
@@ -148,19 +151,9 @@ class TokenService:
             raise invalid_request("username and password are required")
         # Per username and address, like client secrets (oauth/throttle.py): 429 before the
         # password is even checked while locked out.
-        self._throttle.check_user(username, request.client_addr)
-        user: User | None = await self._users(username)
-        stored = user.password_hash if user and not user.disabled else _dummy_hash()
-        try:
-            # argon2 is deliberately slow: keep it off the event loop.
-            await asyncio.to_thread(self._hasher.verify, stored, password)
-        except (VerificationError, InvalidHashError):
-            self._throttle.password_failed(username, request.client_addr)
-            raise invalid_grant("invalid username or password") from None
-        if user is None or user.disabled:
-            self._throttle.password_failed(username, request.client_addr)
+        user = await self._passwords.check(username, password, request.client_addr)
+        if user is None:
             raise invalid_grant("invalid username or password")
-        self._throttle.password_succeeded(username, request.client_addr)
         return user
 
     async def _refresh(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
@@ -198,6 +191,7 @@ class TokenService:
         grant = _Grant(
             old.grant_id, old.grant_type, auth.client, scopes, user=user,
             auth_time=old.attributes.get("auth_time"), cert_thumbprint=self._binding(auth),
+            session_id=old.session_id,
         )  # fmt: skip
         # Janssen (refreshTokenExtendLifetimeOnRotation, default false): the rotated refresh
         # token keeps the expiry of the one it replaces, so a grant cannot be kept alive for
@@ -224,6 +218,71 @@ class TokenService:
         if verdict is PreviousRefreshToken.REUSED:
             await self._revoke_family(old, now)
         raise _spent()
+
+    async def _authorization_code(
+        self, auth: AuthenticatedClient, request: OAuthRequest
+    ) -> dict[str, Any]:
+        raw = request.param("code")
+        if not raw:
+            raise invalid_request("code is required")
+        now = int(time.time())
+        found = await self._store.get_token(sha256_hex(raw))
+        # A code of another client is refused like an unknown one, and revokes nothing:
+        # code injection across clients (RFC 9700 section 4.5) learns nothing either.
+        if (
+            found is None
+            or found.token_type is not TokenType.AUTHORIZATION_CODE
+            or found.client_id != auth.client.client_id
+        ):
+            raise _bad_code()
+        if not found.is_live(now):
+            if found.revoked_by == REDEMPTION:
+                await self._revoke_code_grant(found, now)
+            raise _bad_code()
+        binding = CodeBinding.of(found)
+        redirect_uri = request.param("redirect_uri")
+        # RFC 6749 section 4.1.3: required, and identical, when the authorization request
+        # had it.
+        if redirect_uri is None and binding.redirect_uri_given:
+            raise invalid_grant("redirect_uri is required: the authorization request had it")
+        if redirect_uri is not None and redirect_uri != binding.redirect_uri:
+            raise invalid_grant("redirect_uri does not match the authorization request")
+        verifier = request.param("code_verifier")
+        if binding.code_challenge is None:
+            if verifier is not None:  # RFC 9700 section 2.1.1: a PKCE downgrade
+                raise invalid_grant("code_verifier given, but the request had no code_challenge")
+        elif verifier is None:
+            raise invalid_grant("code_verifier is required")
+        elif not pkce.verifier_matches(verifier, binding.code_challenge):
+            raise invalid_grant("code_verifier does not match the code_challenge")
+        user = await self._grant_user(found)
+        scopes = [s for s in found.scope.split() if s in auth.client.scopes]
+        grant = _Grant(
+            found.grant_id, "authorization_code", auth.client, scopes, user=user,
+            auth_time=binding.auth_time, cert_thumbprint=self._binding(auth),
+            session_id=found.session_id, nonce=binding.nonce,
+        )  # fmt: skip
+        response, records = self._build(grant, with_refresh=True)
+        outcome = await self._store.redeem_code(found.code, records, now)
+        if outcome is CodeRedemption.REDEEMED:
+            return response
+        if outcome is CodeRedemption.SPENT:  # a concurrent exchange of it won: a reuse
+            await self._revoke_code_grant(found, now)
+        raise _bad_code()
+
+    async def _revoke_code_grant(self, presented: TokenRecord, now: int) -> None:
+        """RFC 6749 section 4.1.2: a code used twice SHOULD revoke every token issued from
+        it (the OpenID conformance test oidcc-codereuse checks it): its grant."""
+        log.warning(
+            "authorization code reuse: revoking grant %s of client %s",
+            presented.grant_id,
+            presented.client_id,
+        )
+        audit = AuditEvent(
+            action="revoke", actor=CODE_REUSE_ACTOR, reason="authorization_code_reuse",
+            client_id=presented.client_id, details={"grants": [presented.grant_id]},
+        )  # fmt: skip
+        await self._store.revoke(RevocationTarget.grants([presented.grant_id]), now, audit)
 
     async def _revoke_family(self, presented: TokenRecord, now: int) -> None:
         """RFC 9700 section 4.14.2: a refresh token presented after it was exchanged means
@@ -292,7 +351,7 @@ class TokenService:
                 token_type=token_type, grant_type=grant.grant_type, created_at=now,
                 expires_at=now + lifetime, scope=" ".join(scope),
                 user_id=grant.user.inum if grant.user else None,
-                user_dn=grant.user.dn if grant.user else None,
+                user_dn=grant.user.dn if grant.user else None, session_id=grant.session_id,
                 reference_id=jti or new_id(), attributes=dict(attributes),
             )  # fmt: skip
 
@@ -335,10 +394,13 @@ class TokenService:
         if OPENID in grant.scopes and grant.user is not None:
             lifetime = client.id_token_lifetime or cfg["idTokenLifetime"]
             id_jti = new_id()
-            id_token = self._keys.sign({
-                "iss": cfg["issuer"], "sub": subject, "aud": client.client_id, "iat": now,
-                "exp": now + lifetime, "auth_time": grant.auth_time or now, "jti": id_jti,
-            })  # fmt: skip
+            id_token = self._keys.sign(
+                id_token_claims(
+                    issuer=cfg["issuer"], subject=subject, audience=client.client_id,
+                    issued_at=now, lifetime=lifetime, auth_time=grant.auth_time or now,
+                    jti=id_jti, access_token=access, nonce=grant.nonce, sid=grant.session_id,
+                )
+            )  # fmt: skip
             records.append(
                 record(sha256_hex(id_token), TokenType.ID_TOKEN, lifetime, grant.scopes, id_jti)
             )
