@@ -10,7 +10,7 @@ import functools
 import os
 import socket
 
-from tests.support.browser import browser_problem
+from tests.support.chromium import browser_problem
 from tests.support.postgres import ADMIN_URL
 
 REQUIRE_ENV = "TOKENREVOKE_REQUIRE_SERVICES"

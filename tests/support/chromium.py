@@ -1,9 +1,10 @@
 """A real browser for the suite: Debian's headless Chromium driven by Selenium through
 Debian's chromedriver (`apt-get install chromium chromium-driver`; .ci/run installs them).
+(tests/support/browser.py is another thing: an httpx client that fills in forms.)
 
 Nothing is ever downloaded: the browser binary and the driver are given by path, so
 Selenium Manager has nothing to look up (and SE_OFFLINE tells it not to try). Tests that
-use the `browser` fixture are marked `browser` (tests/conftest.py) and skip with the reason
+use the `chromium` fixture are marked `browser` (tests/conftest.py) and skip with the reason
 where Chromium is missing, except under TOKENREVOKE_REQUIRE_SERVICES=1, where they fail.
 """
 
@@ -79,7 +80,7 @@ def clear_cookies(driver: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     """One headless Chromium per test module (starting one takes a second or two); tests
     clear its cookies when they need a fresh start (`clear_cookies`)."""
     problem = browser_problem()
