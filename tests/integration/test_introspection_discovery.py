@@ -123,22 +123,23 @@ def test_discovery_document_on_every_path(server: Server) -> None:
     }
     for endpoint in ("token", "revocation", "introspection"):
         assert set(first[f"{endpoint}_endpoint_auth_methods_supported"]) <= registered
-    # No authorization endpoint, so no response type: REQUIRED, and true only empty.
-    assert "authorization_endpoint" not in first
-    assert first["response_types_supported"] == []
+    # The authorization endpoint: the code flow, PKCE S256 only (docs/sign-in.md).
+    assert first["authorization_endpoint"] == f"{first['issuer']}/jans-auth/restv1/authorize"
+    assert first["response_types_supported"] == ["code"]
+    assert first["code_challenge_methods_supported"] == ["S256"]
+    assert first["userinfo_endpoint"] == f"{first['issuer']}/jans-auth/restv1/userinfo"
     # RFC 8414 section 2: required since the methods include client_secret_jwt/private_key_jwt.
     for endpoint in ("token", "revocation", "introspection"):
         algs = first[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
         assert {"HS256", "RS256", "ES256"} <= set(algs) and "none" not in algs
     assert set(first["token_endpoint_auth_methods_supported"]) >= {"client_secret_basic", "none"}
-    assert {"client_credentials", "password", "refresh_token"} <= set(
+    assert {"authorization_code", "client_credentials", "password", "refresh_token"} <= set(
         first["grant_types_supported"]
     )
     assert "revoke_any_token" in first["scopes_supported"]
     assert first["tls_client_certificate_bound_access_tokens"] is True
     assert "mtls_endpoint_aliases" not in first  # no alias configured: blank values dropped
-    rest = {k: v for k, v in first.items() if k != "response_types_supported"}
-    assert all(value not in (None, "", [], {}) for value in rest.values())
+    assert all(value not in (None, "", [], {}) for value in first.values())
 
 
 def test_rfc8414_path_follows_the_issuers_path(server: Server) -> None:

@@ -115,18 +115,15 @@ def test_discovery_is_valid_rfc8414_metadata(
 ) -> None:
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test server speaks plain HTTP
     document = httpx.get(f"{server.url}/.well-known/openid-configuration", timeout=10).json()
-    # RFC 8414 requires the member, not a value: with no authorization endpoint the true
-    # answer is []. Authlib reads an empty list as a missing member, so it is checked here
-    # and filled in for the rest of Authlib's validation.
-    assert document["response_types_supported"] == []
-    metadata = AuthorizationServerMetadata({**document, "response_types_supported": ["none"]})
+    assert document["response_types_supported"] == ["code"]
+    metadata = AuthorizationServerMetadata(document)
     metadata.validate()
     assert endpoints.issuer == server.url
     for method in METHODS:
         assert method in metadata.token_endpoint_auth_methods_supported
         assert method in metadata.revocation_endpoint_auth_methods_supported
     assert "client_secret_basic" in metadata.introspection_endpoint_auth_methods_supported
-    for grant in ("client_credentials", "password", "refresh_token"):
+    for grant in ("authorization_code", "client_credentials", "password", "refresh_token"):
         assert grant in metadata.grant_types_supported
     # The Janssen path is an alias of the same document.
     alias = httpx.get(f"{server.url}/jans-auth/.well-known/openid-configuration", timeout=10)

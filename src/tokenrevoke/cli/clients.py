@@ -100,6 +100,10 @@ def client_create(
     jwks_file: Annotated[Path | None, typer.Option(help="JWKS JSON file.")] = None,
     jwks_uri: Annotated[str | None, typer.Option()] = None,
     authorized_origin: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="Where sign-in returns (exact match; docs/sign-in.md). Repeatable."),
+    ] = None,
     access_token_as_jwt: Annotated[bool, typer.Option()] = False,
     access_token_lifetime: Annotated[int | None, typer.Option()] = None,
     refresh_token_lifetime: Annotated[int | None, typer.Option()] = None,
@@ -147,6 +151,8 @@ def client_create(
         del document["inum"]
     if secret:
         document["clientSecret"] = secret
+    if redirect_uri:
+        document["redirectUris"] = redirect_uri
     created = api.create_client(document)
     if as_json:
         print_json(created)

@@ -7,10 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
-from tokenrevoke.oauth import global_revocation, session_revocation
+from tokenrevoke.oauth import global_revocation, pkce, session_revocation
+from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
+# The claims of id_tokens and of userinfo (oauth/id_token.py, oauth/userinfo.py).
+CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+          "preferred_username", "name", "email")  # fmt: skip
 # RFC 8414 section 2: method names from IANA's "OAuth Token Endpoint Authentication
 # Methods" registry, or, for introspection, an access token type from "OAuth Access Token
 # Types" ("Bearer", spelled as registered; the two registries' names never collide,
@@ -31,7 +35,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
     introspect_on = cfg.enabled(FeatureFlag.INTROSPECTION)
     doc: dict[str, Any] = {
         "issuer": cfg["issuer"],
+        "authorization_endpoint": cfg["authorizationEndpoint"],
         "token_endpoint": cfg["tokenEndpoint"],
+        "userinfo_endpoint": cfg["userInfoEndpoint"] if cfg.enabled(FeatureFlag.USERINFO) else None,
         "jwks_uri": cfg["jwksUri"],
         "revocation_endpoint": cfg["tokenRevocationEndpoint"] if revoke_on else None,
         "introspection_endpoint": cfg["introspectionEndpoint"] if introspect_on else None,
@@ -59,6 +65,15 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "scopes_supported": scopes,
+        # The authorization endpoint (docs/sign-in.md): the code flow only, PKCE S256 only.
+        "response_types_supported": ["code"],
+        "response_modes_supported": list(RESPONSE_MODES),
+        "code_challenge_methods_supported": list(pkce.METHODS),
+        "prompt_values_supported": sorted(PROMPTS),
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "claims_supported": list(CLAIMS),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "tls_client_certificate_bound_access_tokens": True,
@@ -69,10 +84,8 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         "introspection_endpoint": cfg["mtlsIntrospectionEndpoint"] if introspect_on else None,
     }
     doc["mtls_endpoint_aliases"] = {k: v for k, v in aliases.items() if v}
+    # `false` values stay: they say what is not supported.
     doc = _drop_blank(doc)
-    # REQUIRED by RFC 8414 and OpenID Discovery, and true only empty: no grant served here
-    # uses an authorization endpoint, so there is no response_type to send to one.
-    doc["response_types_supported"] = []
     return _filter_keys(doc, cfg)
 
 

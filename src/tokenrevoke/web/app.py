@@ -25,7 +25,7 @@ from tokenrevoke.paths import (
 )
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, logout, routes
+from tokenrevoke.web import configapi, logout, routes, signin
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
@@ -92,6 +92,9 @@ def create_app(settings: Settings) -> HotPathApp:
                 methods=["GET", "POST"],
             ),
             Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
+            Route(f"{AUTH}/authorize", signin.authorize, methods=["GET", "POST"]),
+            Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),
+            Route(f"{AUTH}/userinfo", routes.userinfo, methods=["GET", "POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
             Route(END_SESSION_PATH, logout.end_session, methods=["GET", "POST"]),
             Route(REVOKE_SESSION_PATH, logout.revoke_session, methods=["POST"]),

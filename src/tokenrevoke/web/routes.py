@@ -124,6 +124,17 @@ async def revocation_events(request: Request) -> Response:
 
 
 @guarded
+async def userinfo(request: Request) -> Response:
+    """OpenID Connect Core 5.3, GET or POST (oauth/userinfo.py)."""
+    runtime = runtime_of(request)
+    oauth = await oauth_request(request.scope, request.receive, runtime.settings)
+    if request.method == "GET" and "access_token" in oauth.params:
+        # RFC 9700 section 4.3.2: never in a URL (logs, history, Referer).
+        raise invalid_request("send the access token in the Authorization header, not the URL")
+    return json_response(await runtime.userinfo.claims(oauth))
+
+
+@guarded
 async def jwks(request: Request) -> Response:
     return json_response(runtime_of(request).keys.jwks())
 
