@@ -45,6 +45,7 @@ MAX_PARAMETER_LENGTH = 2_048
 # Janssen's EndSessionErrorResponseType names.
 INVALID_GRANT_AND_SESSION = "invalid_grant_and_session"
 URI_NOT_ASSOCIATED = "post_logout_uri_not_associated_with_client"
+_NEVER_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob"})
 
 
 def _error(error: str, description: str, reason: str | None = None) -> OAuthError:
@@ -242,8 +243,15 @@ def _redirect(request: LogoutRequest, client: Client | None) -> str | None:
         return None
     registered = client.extra.get("postLogoutRedirectUris") if client is not None else None
     # Exact string comparison (section 3: "MUST have been previously registered"): no
-    # prefix, no normalisation, so no lookalike host or path can pass.
-    if not isinstance(registered, list) or uri not in registered:
+    # prefix, no normalisation, so no lookalike host or path can pass. Never a fragment,
+    # nor a scheme that runs or reads something in the browser, even if registered.
+    scheme = urlsplit(uri).scheme.lower()
+    if (
+        not isinstance(registered, list)
+        or uri not in registered
+        or "#" in uri
+        or scheme in _NEVER_SCHEMES
+    ):
         raise _error(
             URI_NOT_ASSOCIATED,
             "post_logout_redirect_uri is not registered for the client",

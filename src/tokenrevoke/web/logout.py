@@ -23,18 +23,11 @@ from tokenrevoke.paths import END_SESSION_PATH
 from tokenrevoke.web.requests import oauth_request
 from tokenrevoke.web.responses import NO_STORE, empty_response
 from tokenrevoke.web.routes import guarded, runtime_of
+from tokenrevoke.web.signin import COOKIE_PATH
+from tokenrevoke.web.signin import _page as page  # the sign-in pages' look and headers
 
 CSRF_FIELD = "csrf_token"
 CONFIRM_FIELD = "confirm"
-# Pages here run no script, load nothing from elsewhere and may not be framed.
-PAGE_HEADERS = {
-    **NO_STORE,
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def csrf_token(box: SecretBox, cookie: str) -> str:
@@ -62,11 +55,12 @@ async def end_session(request: Request) -> Response:
     outcome = await runtime.end_session.end(logout, browser, confirmed)
     if outcome.confirm:
         assert cookie is not None  # confirmation is asked only of a signed-in browser
-        return _page(_confirm_body(logout, outcome, csrf_token(runtime.box, cookie)))
+        return page("Sign out", _confirm_body(logout, outcome, csrf_token(runtime.box, cookie)))
     response = _after(outcome)
     if outcome.clear_cookie and cookie is not None:
+        secure = request.url.scheme == "https" or runtime.config()["issuer"].startswith("https:")
         response.delete_cookie(
-            SESSION_COOKIE, path="/", secure=request.url.scheme == "https", httponly=True
+            SESSION_COOKIE, path=COOKIE_PATH, secure=secure, httponly=True, samesite="lax"
         )
     return response
 
@@ -74,10 +68,11 @@ async def end_session(request: Request) -> Response:
 def _after(outcome: LogoutOutcome) -> Response:
     if outcome.redirect_to is not None:
         return Response(b"", 302, {**NO_STORE, "Location": outcome.redirect_to})
-    return _page(
+    return page(
+        "Signed out",
         "<h1>You are signed out</h1>"
         "<p>Your session has ended: the applications you signed in to through it can no "
-        "longer act for you. You may close this window.</p>"
+        "longer act for you. You may close this window.</p>",
     )
 
 
@@ -99,25 +94,9 @@ def _confirm_body(logout: LogoutRequest, outcome: LogoutOutcome, token: str) -> 
         f"<h1>Sign out?</h1><p>Do you want to sign out{who}? Every application you signed "
         "in to in this session will be signed out too.</p>"
         f'<form method="post" action="{END_SESSION_PATH}">{fields}'
-        '<button type="submit" autofocus>Sign out</button></form>'
+        '<div class="actions"><button class="primary" type="submit" autofocus>Sign out'
+        "</button></div></form>"
     )
-
-
-def _page(body: str) -> Response:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Sign out \u2013 tokenrevoke</title><style>"
-        "body{font-family:system-ui,sans-serif;background:#f4f6f8;color:#1b1f24;margin:0}"
-        "main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;"
-        "border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}"
-        "h1{font-size:1.5rem;margin-top:0}"
-        "button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:4px;"
-        "background:#0b5394;color:#fff;cursor:pointer}"
-        "button:focus{outline:3px solid #f1a20b;outline-offset:2px}"
-        f"</style></head><body><main>{body}</main></body></html>"
-    )
-    return Response(html.encode(), 200, PAGE_HEADERS, media_type="text/html; charset=utf-8")
 
 
 @guarded
