@@ -313,3 +313,54 @@ def test_discovery_and_flags(server: Server) -> None:
             assert answer.status_code == 401  # client authentication comes first
     finally:
         server.set_config("featureFlags", [])
+
+
+# -- a real client library ------------------------------------------------------------------
+def test_authlib_code_pkce_refresh_revoke_and_logout(server: Server, rp: Client) -> None:
+    """Authlib's OAuth2Session as a web app's back end would use it: the authorization URL
+    (PKCE S256), the code exchange, userinfo, a refresh (rotation), RFC 7009 revocation,
+    then RP-initiated logout; the browser in between is the httpx one."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    token_url = f"{server.url}{AUTH}/token"
+    oauth = OAuth2Session(
+        rp.client_id, rp.secret, scope="openid profile", redirect_uri=APP,
+        code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic",
+    )  # fmt: skip
+    verifier = generate_token(48)
+    with oauth, Browser(server) as browser:
+        uri, state = oauth.create_authorization_url(
+            f"{server.url}{AUTH}/authorize", code_verifier=verifier, nonce="n-1"
+        )
+        asked = params_of(uri)
+        assert asked["code_challenge_method"] == "S256" and "code_verifier" not in asked
+        page = browser.authorize(**asked)
+        answer = browser.submit(page, username=USER, password=PASSWORD)
+        assert answer.status_code == 303, answer.text
+        back = answer.headers["location"]
+        assert params_of(back)["state"] == state
+        tokens = oauth.fetch_token(token_url, authorization_response=back, code_verifier=verifier)
+        assert {"access_token", "refresh_token", "id_token"} <= set(tokens)
+        info = oauth.get(f"{server.url}{AUTH}/userinfo")
+        assert info.status_code == 200 and info.json()["preferred_username"] == USER
+
+        first = dict(tokens)
+        renewed = oauth.refresh_token(token_url, refresh_token=first["refresh_token"])
+        assert renewed["access_token"] != first["access_token"]
+        assert not server.active(first["refresh_token"])  # rotated
+        assert server.active(renewed["access_token"])
+        # Revoking the refresh token (RFC 7009) revokes its grant: the access token too.
+        oauth.revoke_token(f"{server.url}{AUTH}/revoke", renewed["refresh_token"],
+                           token_type_hint="refresh_token")  # fmt: skip
+        assert not server.active(renewed["refresh_token"])
+        assert not server.active(renewed["access_token"])
+
+        # The browser's session is still on: RP-initiated logout ends it.
+        assert not asks_for_password(server, browser, rp)
+        bye = browser.http.get(
+            END_SESSION,
+            params={"id_token_hint": first["id_token"], "post_logout_redirect_uri": LOGOUT},
+        )
+        assert bye.status_code == 302 and bye.headers["location"] == LOGOUT
+        assert asks_for_password(server, browser, rp)

@@ -55,7 +55,9 @@ async def end_session(request: Request) -> Response:
     outcome = await runtime.end_session.end(logout, browser, confirmed)
     if outcome.confirm:
         assert cookie is not None  # confirmation is asked only of a signed-in browser
-        return page("Sign out", _confirm_body(logout, outcome, csrf_token(runtime.box, cookie)))
+        body = _confirm_body(logout, outcome, csrf_token(runtime.box, cookie))
+        # The form's answer redirects to the client: CSP form-action must allow its origin.
+        return page("Sign out", body, form_to=outcome.redirect_to)
     response = _after(outcome)
     if outcome.clear_cookie and cookie is not None:
         secure = request.url.scheme == "https" or runtime.config()["issuer"].startswith("https:")
@@ -89,10 +91,14 @@ def _confirm_body(logout: LogoutRequest, outcome: LogoutOutcome, token: str) -> 
         for name, value in hidden.items()
         if value is not None
     )
-    who = f" (asked by {escape(outcome.client_name)})" if outcome.client_name else ""
+    asker = (
+        f"<p><strong>{escape(outcome.client_name)}</strong> asks to sign you out.</p>"
+        if outcome.client_name
+        else ""
+    )
     return (
-        f"<h1>Sign out?</h1><p>Do you want to sign out{who}? Every application you signed "
-        "in to in this session will be signed out too.</p>"
+        f"<h1>Sign out?</h1>{asker}<p>Every application you signed in to in this session "
+        "will be signed out too.</p>"
         f'<form method="post" action="{END_SESSION_PATH}">{fields}'
         '<div class="actions"><button class="primary" type="submit" autofocus>Sign out'
         "</button></div></form>"
