@@ -48,7 +48,11 @@ _KEPT = ("type", "format", "enum")
 
 # Auth-server operations we serve (operationId -> note; "" = served as described).
 AUTH_SERVED = {
-    "post-token": "grants: client_credentials, password, refresh_token",
+    "post-token": "grants: authorization_code, client_credentials, password, refresh_token",
+    "get_authorize": "response_type=code only, PKCE S256 (docs/sign-in.md)",
+    "post_authorize": "response_type=code only, PKCE S256 (docs/sign-in.md)",
+    "get-userinfo": "JSON claims (no signed or encrypted responses)",
+    "post-userinfo": "JSON claims (no signed or encrypted responses)",
     "well-known-gluu-configuration": "as GET (the swagger's POST is a copy error)",
     "revoke": "",
     "post-introspection": "",

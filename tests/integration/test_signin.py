@@ -7,6 +7,8 @@ form, CSRF token included, and posts it, as a person without JavaScript would.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,11 +27,26 @@ from tests.support.browser import (
     pkce_pair,
 )
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
+from tests.support.stores import STORES, server_on
 from tokenrevoke.apiclient import ConfigApiClient
 
 USER, PASSWORD = "signin-alice", "correct horse battery staple"
+GUESSED = "signin-bob"  # the user whose password is guessed (and so locked out)
+THROTTLED_AFTER = 3
 APP = "https://app.example/callback"  # never fetched: the test reads the redirect
 OTHER_APP = "https://other.example/cb"
+
+
+@pytest.fixture(scope="module", params=STORES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """This suite's own server, on each store: codes and sessions are stored."""
+    data_dir = tmp_path_factory.mktemp(f"signin-{request.param}") / "data"
+    with server_on(request.param, data_dir) as srv:
+        # Long before the test that reaches it (the throttle is per user and address).
+        srv.configure({"passwordFailureLimitPerUser": THROTTLED_AFTER})
+        yield srv
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,6 +59,7 @@ def _close_session(server: Server) -> Iterator[None]:
 def public(server: Server) -> Client:
     """A browser app without a secret (PKCE required)."""
     server.create_user(USER, PASSWORD)
+    server.create_user(GUESSED, PASSWORD)
     return server.create_client(
         "--name", "Single-page app", "--auth-method", "none",
         "--grant-type", "authorization_code", "--grant-type", "refresh_token",
@@ -107,7 +125,9 @@ def test_code_flow_with_pkce_end_to_end(server: Server, public: Client, browser:
     tokens = response.json()
     assert {"access_token", "refresh_token", "id_token"} <= set(tokens)
     claims = id_token_claims(server, tokens["id_token"], public.client_id)
-    assert claims["nonce"] == "n-456" and claims["sid"] and claims["at_hash"]
+    assert claims["nonce"] == "n-456" and claims["sid"]
+    digest = hashlib.sha256(tokens["access_token"].encode()).digest()
+    assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
     assert abs(claims["auth_time"] - time.time()) < 60
     assert server.is_active(tokens["access_token"]) and server.is_active(tokens["refresh_token"])
 
@@ -116,7 +136,16 @@ def test_code_flow_with_pkce_end_to_end(server: Server, public: Client, browser:
     )
     assert info.status_code == 200, info.text
     assert info.json() == {"sub": claims["sub"], "preferred_username": USER}
-    # Every token issued in the session carries it (ssnId, Janssen's sessionDn).
+    # Every token issued in the session carries it (ssnId, Janssen's sessionDn), refreshed
+    # ones too.
+    refreshed = server.session.post(
+        f"{AUTH}/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+              "client_id": public.client_id},
+    )  # fmt: skip
+    assert refreshed.status_code == 200, refreshed.text
+    sid = id_token_claims(server, refreshed.json()["id_token"], public.client_id)["sid"]
+    assert sid == claims["sid"]
     with ConfigApiClient(server.url, ADMIN_ID, ADMIN_SECRET) as api:
         entries = api.tokens_of_client(public.client_id)["entries"]
     assert entries and {e["sessionDn"] for e in entries} == {claims["sid"]}
@@ -273,23 +302,17 @@ def test_wrong_passwords_are_told_clearly_then_throttled(
     server: Server, public: Client, browser: Browser
 ) -> None:
     _, challenge = pkce_pair()
-    page = browser.authorize(**request_for(public, challenge))
-    wrong = browser.submit(page, username=USER, password="nope")
-    assert wrong.status_code == 401 and 'role="alert"' in wrong.text
-    assert "incorrect" in wrong.text and 'aria-invalid="true"' in wrong.text
-    assert f'value="{USER}"' in wrong.text  # kept; the password field takes the focus
-    server.set_config("passwordFailureLimitPerUser", 2)
-    try:
-        for _ in range(2):  # the second failure reaches the limit
-            wrong = browser.submit(wrong, username=USER, password="nope")
-            assert wrong.status_code == 401
-        wrong = browser.submit(wrong, username=USER, password="nope")
-        assert wrong.status_code == 429 and int(wrong.headers["retry-after"]) > 0
-        # Locked out: even the right password waits.
-        locked = browser.submit(wrong, username=USER, password=PASSWORD)
-        assert locked.status_code == 429 and "Try again in" in locked.text
-    finally:
-        server.set_config("passwordFailureLimitPerUser", 0)
+    wrong = browser.authorize(**request_for(public, challenge))
+    for _ in range(THROTTLED_AFTER):  # the last one reaches the limit
+        wrong = browser.submit(wrong, username=GUESSED, password="nope")
+        assert wrong.status_code == 401 and 'role="alert"' in wrong.text
+        assert "incorrect" in wrong.text and 'aria-invalid="true"' in wrong.text
+        assert f'value="{GUESSED}"' in wrong.text  # kept; the password field has the focus
+    wrong = browser.submit(wrong, username=GUESSED, password="nope")
+    assert wrong.status_code == 429 and int(wrong.headers["retry-after"]) > 0
+    # Locked out: even the right password waits.
+    locked = browser.submit(wrong, username=GUESSED, password=PASSWORD)
+    assert locked.status_code == 429 and "Try again in" in locked.text
 
 
 def test_form_post_response_mode(public: Client, browser: Browser) -> None:

@@ -1,5 +1,6 @@
-"""OpenAPI 3 description of the auth-server endpoints we serve (token, revoke, introspection,
-global token revocation, end_session and revoke_session, the revocation event stream, JWKS,
+"""OpenAPI 3 description of the auth-server endpoints we serve (authorize, token, userinfo,
+revoke, introspection, global token revocation, end_session and revoke_session, the
+revocation event stream, JWKS,
 discovery, health, metrics),
 with the operation ids, parameter names and response codes of Janssen's jans-auth-server
 swagger for those operations, corrected to what goes on the wire (served at
@@ -19,6 +20,8 @@ from typing import Any
 
 from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
 from tokenrevoke.oauth import end_session as logout
+from tokenrevoke.oauth import pkce
+from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.discovery import AUTH_METHODS
 from tokenrevoke.oauth.global_revocation import (
     EMAIL_FORMATS,
@@ -48,6 +51,7 @@ from tokenrevoke.web.openapi import (
 from tokenrevoke.web.responses import INTROSPECTION_JWT, JSON
 
 FORM = "application/x-www-form-urlencoded"
+HTML = "text/html"
 _INT64 = {"type": "integer", "format": "int64"}
 # Blank identifiers are refused (400), hence a non-space character.
 _IDENTIFIER = {"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH,
@@ -151,6 +155,15 @@ SCHEMAS: dict[str, Any] = {
             "scopes_supported": STRINGS,
             "subject_types_supported": STRINGS,
             "id_token_signing_alg_values_supported": STRINGS,
+            "authorization_endpoint": STRING,
+            "userinfo_endpoint": STRING,
+            "response_modes_supported": STRINGS,
+            "code_challenge_methods_supported": STRINGS,
+            "prompt_values_supported": STRINGS,
+            "claims_supported": STRINGS,
+            "authorization_response_iss_parameter_supported": BOOLEAN,
+            "request_parameter_supported": BOOLEAN,
+            "request_uri_parameter_supported": BOOLEAN,
             "tls_client_certificate_bound_access_tokens": BOOLEAN,
             "mtls_endpoint_aliases": {"type": "object"},
             "end_session_endpoint": STRING,
@@ -159,6 +172,11 @@ SCHEMAS: dict[str, Any] = {
             "session_revocation_endpoint": STRING,
         }
     ),
+    "UserInfo": {
+        **object_schema(
+            {"sub": STRING, "preferred_username": STRING, "name": STRING, "email": STRING}, ["sub"]
+        )
+    },
     "Health": object_schema({"status": STRING}, ["status"]),
     "SubjectIdentifier": _subject_identifier(),
     # Janssen's GlobalTokenRevocationRequest; `subject` is draft-00's name for `sub_id`,
@@ -216,7 +234,31 @@ _INTROSPECTION_OK = {
 _ENDPOINT_ERRORS = (400, 401, 403, 413, 500, 503)
 
 
-HTML = "text/html"
+# The authorization request's parameters (Janssen's names and order, those served here).
+_AUTHORIZE_PARAMS: dict[str, Any] = {
+    "scope": {**STRING, "description": "space-separated; `openid` for an id_token"},
+    "response_type": {"type": "string", "enum": ["code"]},
+    "client_id": STRING,
+    "redirect_uri": {**STRING, "description": "exactly one of the client's redirectUris"},
+    "state": STRING,
+    "response_mode": {"type": "string", "enum": list(RESPONSE_MODES)},
+    "nonce": STRING,
+    "prompt": {**STRING, "description": "space-separated: " + ", ".join(sorted(PROMPTS))},
+    "max_age": {"type": "integer", "minimum": 0},
+    "login_hint": STRING,
+    "code_challenge": STRING,
+    "code_challenge_method": {"type": "string", "enum": list(pkce.METHODS)},
+}
+_PAGE = {"content": {HTML: {"schema": STRING}}}
+_AUTHORIZE_RESPONSES = {
+    "200": {"description": "The sign-in or consent page, or a form_post response", **_PAGE},
+    "303": {
+        "description": "Back to the client's redirect URI: `code` (or `error`), `state`, `iss`",
+        "headers": {"Location": {"schema": STRING}},
+    },
+    # A request whose client or redirect URI cannot be trusted: the error is shown here.
+    **{str(c): {"description": _STATUS_TEXT[c], **_PAGE} for c in (400, 413, 500, 503)},
+}
 
 
 def _end_session() -> dict[str, dict[str, Any]]:
@@ -278,6 +320,38 @@ def _revoke_session() -> dict[str, Any]:
 
 
 def _paths() -> dict[str, dict[str, Any]]:
+    authorize_get = {
+        "tags": ["Authorization"],
+        "summary": "The Authorization Endpoint: the user signs in (docs/sign-in.md)",
+        "operationId": "get_authorize",
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in _AUTHORIZE_PARAMS.items()
+        ],
+        "responses": _AUTHORIZE_RESPONSES,
+    }
+    authorize_post = {
+        **authorize_get,
+        "operationId": "post_authorize",
+        "parameters": [],
+        "requestBody": _form(_AUTHORIZE_PARAMS, []),
+    }
+    userinfo_get = {
+        "tags": ["User Info"],
+        "summary": "The signed-in user's claims, for an access token holding `openid`",
+        "operationId": "get-userinfo",
+        "security": _BEARER,
+        # 401 no live token (WWW-Authenticate: Bearer), 403 no `openid` or USERINFO off.
+        "responses": {"200": _json("UserInfo"), **_errors(400, 401, 403, 413, 500, 503)},
+    }
+    userinfo_post = {
+        **userinfo_get,
+        "operationId": "post-userinfo",
+        "requestBody": {
+            "required": False,
+            "content": {FORM: {"schema": object_schema({"access_token": STRING}, [])}},
+        },
+    }
     token = {
         "tags": ["Token"],
         "summary": "Obtain an access token (and a refresh and id token where the grant has them)",
@@ -290,6 +364,9 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "username": STRING,
                 "password": STRING,
                 "refresh_token": STRING,
+                "code": STRING,
+                "redirect_uri": STRING,
+                "code_verifier": STRING,
                 **_CLIENT_PARAMS,
             },
             ["grant_type"],
@@ -411,7 +488,9 @@ def _paths() -> dict[str, dict[str, Any]]:
         }
 
     return {
+        f"{AUTH}/authorize": {"get": authorize_get, "post": authorize_post},
         f"{AUTH}/token": {"post": token},
+        f"{AUTH}/userinfo": {"get": userinfo_get, "post": userinfo_post},
         f"{AUTH}/revoke": {"post": revoke},
         f"{AUTH}/introspection": {"get": introspection_get, "post": introspection_post},
         GLOBAL_TOKEN_REVOCATION_PATH: {"post": global_revocation},

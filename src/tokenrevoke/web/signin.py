@@ -143,8 +143,7 @@ class _Pages:
             "https://"
         )
         cookie = request.cookies.get(PRELOGIN_COOKIE, "")
-        self.prelogin_is_new = len(cookie) != 43
-        self.prelogin = new_token() if self.prelogin_is_new else cookie
+        self.prelogin = cookie if len(cookie) == 43 else new_token()
 
     def render(self, outcome: Outcome) -> Response:
         if isinstance(outcome, ErrorPage):
@@ -155,9 +154,9 @@ class _Pages:
             response = self._sign_in(outcome)
         else:
             response = self._consent(outcome)
-        if self.prelogin_is_new:
-            lifetime = int(self.runtime.config()["sessionIdUnauthenticatedUnusedLifetime"])
-            self._cookie(response, PRELOGIN_COOKIE, self.prelogin, lifetime)
+        # Set again with every form: it lives as long as the newest form it goes with.
+        lifetime = int(self.runtime.config()["sessionIdUnauthenticatedUnusedLifetime"])
+        self._cookie(response, PRELOGIN_COOKIE, self.prelogin, lifetime)
         return response
 
     def _cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
