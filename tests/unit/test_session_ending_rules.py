@@ -182,6 +182,17 @@ def test_an_unregistered_post_logout_uri_is_refused_and_nothing_ends(w: World, u
     assert w.live(sid) and w.h.active(in_session)
 
 
+def test_a_registered_fragment_or_script_uri_is_never_redirected_to(w: World) -> None:
+    """Registered by mistake, still refused: a fragment, or a scheme that runs in the page."""
+    dangerous = ["javascript:alert(document.cookie)", "data:text/html,hi", LOGOUT_URI + "#x"]
+    rp = w.client("careless", postLogoutRedirectUris=dangerous)
+    sid, _ = w.sign_in(w.alice)
+    for uri in dangerous:
+        refused(w, URI_REFUSED, id_token_hint=w.id_token(sid, w.alice, rp),
+                post_logout_redirect_uri=uri)  # fmt: skip
+    assert w.live(sid)
+
+
 def test_the_uri_of_another_client_is_refused(w: World) -> None:
     other = w.client("other", postLogoutRedirectUris=["https://other.example/bye"])
     sid, _ = w.sign_in(w.alice)
