@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -172,6 +173,11 @@ def test_a_reused_code_revokes_what_it_issued(
     assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
     assert not server.is_active(tokens["access_token"])
     assert not server.is_active(tokens["refresh_token"])
+    # An audit record says why (the local command reads the store, as an operator would).
+    records = json.loads(server.cli("audit", "--json", "--limit", "20").stdout)
+    assert any(r["reason"] == "authorization_code_reuse" and r["count"] >= 2 for r in records), (
+        records
+    )
 
 
 def test_pkce_downgrades_are_refused(
@@ -332,6 +338,21 @@ def test_cancel_answers_access_denied(public: Client, browser: Browser) -> None:
     page = browser.authorize(**request_for(public, challenge))
     answer = browser.submit(page, action="cancel")
     assert params_of(answer.headers["location"])["error"] == "access_denied"
+
+
+def test_prompt_consent_asks_the_signed_in_user(public: Client, browser: Browser) -> None:
+    _, challenge = pkce_pair()
+    browser.code(USER, PASSWORD, **request_for(public, challenge))
+    for action, expected in (("allow", "code"), ("deny", "error")):
+        page = browser.authorize(**request_for(public, challenge, prompt="consent"))
+        assert page.status_code == 200 and "Allow access" in page.text
+        answer = browser.submit(page, action=action)
+        assert answer.status_code == 303
+        assert expected in params_of(answer.headers["location"])
+    # Without a session, consent needs the password first.
+    with Browser(browser.server) as fresh:
+        page = fresh.authorize(**request_for(public, challenge, prompt="consent"))
+        assert page.status_code == 200 and 'name="password"' in page.text
 
 
 def test_userinfo_refuses_tokens_without_openid_or_in_the_url(server: Server) -> None:

@@ -84,3 +84,68 @@ def test_purge_runs_on_one_node_at_a_time(
         return blocked, done
 
     assert loop.run_until_complete(scenario()) == (0, 5)
+
+
+def test_a_refresh_committing_during_a_grant_revocation_is_revoked_too(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Another node's refresh holds the family's refresh token when the revocation reaches
+    it, then commits its successor, which the revocation's snapshot cannot see: the
+    revocation runs again (REPEATABLE READ) and takes the successor too."""
+    import time
+
+    from tokenrevoke.crypto import new_id, sha256_hex
+    from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
+    from tokenrevoke.store import RevocationTarget
+    from tokenrevoke.store.codec import TOKEN_COLUMNS
+
+    now = int(time.time())
+    old, access = (
+        TokenRecord(sha256_hex(new_id()), "family", "c", kind, "password", now, now + 300)
+        for kind in (TokenType.REFRESH_TOKEN, TokenType.ACCESS_TOKEN)
+    )
+    successor = sha256_hex(new_id())
+    copied = ", ".join(TOKEN_COLUMNS[1:-3])
+
+    async def scenario() -> tuple[int, list[bool]]:
+        store = await open_store(postgres_url)
+        refresher = await asyncpg.connect(postgres_url)
+        watcher = await asyncpg.connect(postgres_url)
+        try:
+            await store.insert_tokens([old, access])
+            refresh = refresher.transaction()
+            await refresh.start()
+            await refresher.execute(
+                "UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
+                "revoke_reason = 'rotated' WHERE tkn_cde = $2",
+                now,
+                old.code,
+            )
+            await refresher.execute(
+                f"INSERT INTO tokens (tkn_cde, {copied}) SELECT $1, {copied} FROM tokens "
+                "WHERE tkn_cde = $2",
+                successor,
+                old.code,
+            )
+            audit = AuditEvent("revoke", "tester", "race")
+            revoking = asyncio.create_task(
+                store.revoke(RevocationTarget.grants(["family"]), now, audit)
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            for _ in range(500):  # until the revocation waits on the refresh token's row
+                if await watcher.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+            await refresh.commit()
+            revoked = await revoking
+            found = {r.code: r for r in await store.get_tokens([access.code, successor])}
+            return revoked, [found[c].is_live(now) for c in (access.code, successor)]
+        finally:
+            await refresher.close()
+            await watcher.close()
+            await store.close()
+
+    assert loop.run_until_complete(scenario()) == (2, [False, False])

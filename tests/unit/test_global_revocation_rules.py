@@ -4,10 +4,11 @@ and how a user is ended, over a real SQLite store (no HTTP)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -21,7 +22,6 @@ from tokenrevoke.oauth.global_revocation import (
     resolve_users,
     revoke_subject,
 )
-from tokenrevoke.store import RevocationTarget
 from tokenrevoke.store.sqlite.store import SqliteStore
 
 NOW = int(time.time())
@@ -143,24 +143,30 @@ def test_ending_a_user_ends_their_sessions_and_spares_others(
     assert all(a["action"] == "global_revoke" for a in audits)
 
 
+T = TypeVar("T")
+
+
 class RacingStore(SqliteStore):
-    """A refresh that wins against the revocation: right after the first pass over the
-    user's tokens commits, a successor token of theirs is committed too (as a rotation
-    that the keyset walk had already passed would leave it)."""
+    """A refresh that wins against the revocation: right after the first batch of the walk
+    over the user's tokens commits, a successor token of theirs is committed too. The
+    store's contract (tests/store/test_revocation_race_contract.py) has `revoke` take it."""
 
     successor: TokenRecord | None = None
 
-    async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
-        count = await super().revoke(target, at, audit)
-        if self.successor is not None and target.column == "user":
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        result = await super()._write(work)
+        if self.successor is not None:
             late, self.successor = self.successor, None
             await self.insert_tokens([late])
-        return count
+        return result
 
 
 def test_a_token_committed_during_the_revocation_is_revoked_too(
-    tmp_path: Path, loop: asyncio.AbstractEventLoop
+    tmp_path: Path, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tokenrevoke.store.sqlite.store as lite
+
+    monkeypatch.setattr(lite, "REVOKE_BATCH", 1)  # one batch per token: the race has room
     store = loop.run_until_complete(RacingStore.open(tmp_path / "race.db"))
     try:
         first, late = token("U1"), token("U1")

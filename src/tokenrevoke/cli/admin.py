@@ -47,8 +47,7 @@ def reset_secret(
     the config-API tokens issued with it are revoked."""
     from tokenrevoke.configapi.clients import set_secret
     from tokenrevoke.crypto import new_secret
-    from tokenrevoke.model.token import AuditEvent
-    from tokenrevoke.store import RevocationTarget
+    from tokenrevoke.oauth.revoking import Actor, Reason, client_tokens, run
 
     async def work(store: Store, box: SecretBox, _settings: Settings) -> tuple[str, str, int]:
         admins = [c for c in await store.list_clients() if c.client_name == ADMIN_NAME]
@@ -67,11 +66,8 @@ def reset_secret(
         secret = new_secret()
         client = set_secret(chosen[0], box, secret)
         await store.save_client(client)
-        revoked = await store.revoke(
-            RevocationTarget.client(client.client_id),
-            int(time.time()),
-            AuditEvent("revoke_all", "admin reset-secret", "secret_reset", client.client_id),
-        )
+        plan = client_tokens(client.client_id, Actor.SECRET_RESET, Reason.SECRET_RESET)
+        revoked = await run(store, plan, int(time.time()))
         return client.client_id, secret, revoked
 
     client_id, secret, revoked = run_with_store(data_dir, database_url, work)

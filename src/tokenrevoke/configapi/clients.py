@@ -19,12 +19,12 @@ from tokenrevoke.configapi.janssen_schema import GRANT_TYPES
 from tokenrevoke.configapi.outbound import check_outbound_url
 from tokenrevoke.configapi.security import Caller, check_client_write
 from tokenrevoke.crypto import SecretBox, new_id, new_secret
-from tokenrevoke.model import AuditEvent, AuthMethod, Client
+from tokenrevoke.model import AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
 from tokenrevoke.model.config import PROPERTIES
 from tokenrevoke.model.scopes import CONFIG_API_SCOPES
-from tokenrevoke.observability.metrics import revocation
-from tokenrevoke.store.base import RevocationTarget, Store
+from tokenrevoke.oauth.revoking import Actor, MetricPath, Reason, client_tokens, run
+from tokenrevoke.store.base import Store
 
 __all__ = ["ClientError", "Clients", "client_json", "delete_client"]
 
@@ -94,12 +94,8 @@ async def delete_client(store: Store, client_id: str, actor: str) -> bool:
     be issued (`Store.issue_tokens`), so the revocation that follows finds them all."""
     if not await store.delete_client(client_id):
         return False
-    revoked = await store.revoke(
-        RevocationTarget.client(client_id),
-        int(time.time()),
-        AuditEvent("revoke_all", actor, "client_deleted", client_id),
-    )
-    revocation("client_delete", "revoked" if revoked else "no_match", revoked)
+    plan = client_tokens(client_id, actor, Reason.CLIENT_DELETED, path=MetricPath.CLIENT_DELETE)
+    await run(store, plan, int(time.time()))
     return True
 
 
@@ -213,4 +209,4 @@ class Clients:
         return await self.to_json(item)
 
     async def delete(self, key: str) -> bool:
-        return await delete_client(self.store, key, f"admin:{self.caller.client_id}")
+        return await delete_client(self.store, key, Actor.ADMIN.of(self.caller.client_id))

@@ -18,10 +18,17 @@ from tokenrevoke.configapi.security import Caller
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AuditEvent, TokenRecord
 from tokenrevoke.oauth import global_revocation
-from tokenrevoke.observability.metrics import revocation
+from tokenrevoke.oauth.revoking import (
+    Actor,
+    MetricPath,
+    Outcome,
+    Reason,
+    count,
+    global_audit,
+    grant_of,
+)
 from tokenrevoke.store.base import (
     TOKEN_ATTRIBUTES,
-    RevocationTarget,
     Store,
     StoreUnavailable,
     TokenQuery,
@@ -83,11 +90,6 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-async def find(store: Store, code_or_token: str) -> TokenRecord | None:
-    """By hashed code first, then as a raw token."""
-    return await store.get_token(code_or_token) or await store.get_token(sha256_hex(code_or_token))
-
-
 async def get_token(store: Store, code: str) -> dict[str, Any]:
     record = await store.get_token(code)
     if record is None:
@@ -129,31 +131,35 @@ async def by_client(store: Store, client_id: str, params: Mapping[str, str]) -> 
 
 
 async def revoke(store: Store, code_or_token: str, caller: Caller) -> int:
-    """Revoke the token's whole grant. 404 when unknown, expired or already revoked."""
+    """Revoke the token's whole grant. 404 when unknown, expired or already revoked.
+    Looked up and revoked in one store job, as /revoke's tokens are."""
+    now = int(time.time())
+    actor = Actor.ADMIN.of(caller.client_id)
+
+    def plan(records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
+        token = _named(records, code_or_token, now)
+        if token is None:
+            return None
+        return {token.grant_id}, grant_of(token, actor, Reason.CONFIG_API).audit
+
+    codes = [code_or_token, sha256_hex(code_or_token)]
     try:
-        revoked = await _revoke_grant(store, code_or_token, caller)
+        records, revoked = await store.revoke_grants_of(codes, plan, now)
     except StoreUnavailable:
-        revocation("config_api", "store_error")
+        count(MetricPath.CONFIG_API, Outcome.STORE_ERROR)
         raise
-    revocation("config_api", "revoked" if revoked else "no_match", revoked or 0)
-    if revoked is None:
+    count(MetricPath.CONFIG_API, Outcome.of(revoked), revoked)
+    if _named(records, code_or_token, now) is None:
         raise not_found("no such live token (unknown, expired or already revoked)")
     return revoked
 
 
-async def _revoke_grant(store: Store, code_or_token: str, caller: Caller) -> int | None:
-    record = await find(store, code_or_token)
-    now = int(time.time())
-    if record is None or not record.is_live(now):
-        return None
-    audit = AuditEvent(
-        action="revoke",
-        actor=f"admin:{caller.client_id}",
-        reason="config_api",
-        client_id=record.client_id,
-        details={"grants": [record.grant_id], "token_codes": [record.code]},
-    )
-    return await store.revoke(RevocationTarget.grants([record.grant_id]), now, audit)
+def _named(records: list[TokenRecord], code_or_token: str, now: int) -> TokenRecord | None:
+    """The live token `code_or_token` names among those found: by hashed code first, then
+    as a raw token."""
+    by_code = {r.code: r for r in records}
+    token = by_code.get(code_or_token) or by_code.get(sha256_hex(code_or_token))
+    return token if token is not None and token.is_live(now) else None
 
 
 async def revoke_user(store: Store, user_id: str, caller: Caller) -> dict[str, Any]:
@@ -162,12 +168,7 @@ async def revoke_user(store: Store, user_id: str, caller: Caller) -> dict[str, A
     is (a deleted user's); 404 only when it names nobody and nothing was revoked."""
     user = await store.get_user(user_id) or await store.get_user_by_uid(user_id)
     inum = user.inum if user is not None else user_id
-    audit = AuditEvent(
-        global_revocation.ACTION,
-        f"admin:{caller.client_id}",
-        "config_api",
-        details={"format": "config_api"},
-    )
+    audit = global_audit(Actor.ADMIN.of(caller.client_id), Reason.CONFIG_API, "config_api")
     revoked, sessions = await global_revocation.end_user(store, inum, audit, int(time.time()))
     if user is None and not revoked:
         raise not_found(f"no user {user_id} (by inum or uid) and no live tokens of one")

@@ -31,13 +31,12 @@ from tokenrevoke.oauth.client_auth import (
 )
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.revoking import Actor, Reason, global_audit, of_session, of_user, run
 from tokenrevoke.paths import GLOBAL_TOKEN_REVOCATION_PATH
-from tokenrevoke.store.base import RevocationTarget, Store
+from tokenrevoke.store.base import Store
 
 log = logging.getLogger("tokenrevoke.global_revocation")
 
-ACTION = "global_revoke"
-REASON = "global_token_revocation"
 # The formats we resolve. RFC 9493 names (opaque, email, iss_sub) and Janssen's, where
 # `format` is the user attribute to search by (uid, inum, mail); session_id is ours.
 USER_ID_FORMATS = ("opaque", "uid", "inum")
@@ -46,10 +45,6 @@ ISS_SUB = "iss_sub"
 SESSION_ID = "session_id"
 SUPPORTED_FORMATS = (*USER_ID_FORMATS, *EMAIL_FORMATS, ISS_SUB, SESSION_ID)
 MAX_IDENTIFIER_LENGTH = 1024
-# store.revoke walks a user's tokens in committed keyset batches, so a token inserted
-# behind its cursor during the walk (a refresh that won the race) would survive one pass.
-# Another pass catches those; we stop at the first pass that finds nothing.
-MAX_PASSES = 3
 # Client authentication this endpoint accepts: RFC 8414 names, and "Bearer" (an access
 # token of the client), which the draft takes from the OAuth Access Token Types registry.
 AUTH_METHODS = (
@@ -154,14 +149,15 @@ async def end_user(store: Store, user_id: str, audit: AuditEvent, at: int) -> tu
     (tokens revoked, sessions ended) after every commit. Shared by the endpoint and the
     config API, so both end a user the same way. The browser sessions end first: a code
     redeemed into one meanwhile is refused from then on (store.redeem_code)."""
+    details = {**audit.details, "userId": user_id}
     browser = await store.end_sessions(
-        SessionEnd.of_user(user_id), at, _with(audit, {**audit.details, "userId": user_id})
+        SessionEnd.of_user(user_id),
+        at,
+        AuditEvent(audit.action, audit.actor, audit.reason, audit.client_id, details),
     )
     sessions = await store.session_ids_of_user(user_id)
-    details = {**audit.details, "userId": user_id, "sessions": sessions}
-    revoked = browser.tokens_revoked + await _revoke_in_passes(
-        store, RevocationTarget.user(user_id), at, _with(audit, details)
-    )
+    # store.revoke leaves no live token of the user, even one a racing refresh committed.
+    revoked = browser.tokens_revoked + await run(store, of_user(user_id, audit, sessions), at)
     for session_id in sessions:
         revoked += await end_session(store, session_id, audit, at, user_id=user_id)
     return revoked, sorted({*sessions, *browser.sids})
@@ -172,35 +168,15 @@ async def end_session(
 ) -> int:
     """End the browser session (if it is one and still on) and revoke every token issued
     in it."""
-    details = {**audit.details, "sessionId": session_id}
-    if user_id is not None:
-        details["userId"] = user_id
-    ended = await store.end_sessions(SessionEnd.of(session_id), at, _with(audit, details))
-    return ended.tokens_revoked + await _revoke_in_passes(
-        store, RevocationTarget.session(session_id), at, _with(audit, details)
-    )
-
-
-async def _revoke_in_passes(
-    store: Store, target: RevocationTarget, at: int, audit: AuditEvent
-) -> int:
-    total = 0
-    for _ in range(MAX_PASSES):
-        revoked = await store.revoke(target, at, audit)
-        total += revoked
-        if not revoked:
-            break
-    return total
-
-
-def _with(audit: AuditEvent, details: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(audit.action, audit.actor, audit.reason, audit.client_id, details)
+    plan = of_session(session_id, audit, user_id)
+    ended = await store.end_sessions(SessionEnd.of(session_id), at, plan.audit)
+    return ended.tokens_revoked + await run(store, plan, at)
 
 
 async def revoke_subject(store: Store, subject: Subject, actor: str) -> GlobalRevocationOutcome:
     """End every user (or the one session) the subject names, durably."""
     at = int(time.time())
-    audit = AuditEvent(ACTION, actor, REASON, details={"format": subject.format})
+    audit = global_audit(actor, Reason.GLOBAL_TOKEN_REVOCATION, subject.format)
     if subject.format == SESSION_ID:
         revoked = await end_session(store, subject.value, audit, at)
         return GlobalRevocationOutcome((), (subject.value,), revoked)
@@ -239,7 +215,7 @@ class GlobalRevocationService:
             # Not "unknown user" (204): the issuer is public, and a caller that sent the
             # wrong one must not believe the user was logged out.
             raise invalid_request("iss is not this server's issuer", f"issuer is {cfg['issuer']}")
-        outcome = await revoke_subject(self._store, subject, f"client:{auth.client.client_id}")
+        outcome = await revoke_subject(self._store, subject, Actor.CLIENT.of(auth.client.client_id))
         log.info(
             "global token revocation by client %s: format %s, users %s, sessions %d, "
             "%d tokens revoked",

@@ -37,10 +37,19 @@ from tokenrevoke.oauth.client_auth import (
 )
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
-from tokenrevoke.observability.metrics import revocation
+from tokenrevoke.oauth.revoking import (
+    Actor,
+    MetricPath,
+    Outcome,
+    Reason,
+    client_tokens,
+    count,
+    grants_audit,
+    run,
+)
 from tokenrevoke.scripts.revoke_token import RevokeScriptRequest, RevokeTokenScripts
 from tokenrevoke.store import StoreUnavailable
-from tokenrevoke.store.base import RevocationTarget, Store
+from tokenrevoke.store.base import Store
 
 log = logging.getLogger("tokenrevoke.revoke")
 
@@ -63,12 +72,12 @@ class RevokeOutcome:
     vetoed: bool = False  # an interception script stopped it
 
     @property
-    def metric(self) -> tuple[str, str]:
+    def metric(self) -> tuple[MetricPath, Outcome]:
         """(path, outcome) for tokenrevoke_revocations_total."""
-        path = "revoke_endpoint_all" if self.every_token else "revoke_endpoint"
+        path = MetricPath.REVOKE_ENDPOINT_ALL if self.every_token else MetricPath.REVOKE_ENDPOINT
         if self.vetoed:
-            return path, "vetoed"
-        return path, "revoked" if self.revoked else "no_match"
+            return path, Outcome.VETOED
+        return path, Outcome.of(self.revoked)
 
 
 class RevocationService:
@@ -92,14 +101,14 @@ class RevocationService:
         try:
             outcome = await self._revoke(request, on_client)
         except StoreUnavailable:
-            revocation("revoke_endpoint", "store_error")
+            count(MetricPath.REVOKE_ENDPOINT, Outcome.STORE_ERROR)
             raise
         except OAuthError as error:
             if error.status not in (401, 429):  # those are authentication's own metrics
-                revocation("revoke_endpoint", "refused")
+                count(MetricPath.REVOKE_ENDPOINT, Outcome.REFUSED)
             raise
         path, result = outcome.metric
-        revocation(path, result, outcome.revoked)
+        count(path, result, outcome.revoked)
         return outcome
 
     async def _revoke(
@@ -156,15 +165,11 @@ class RevocationService:
         return outcome
 
     async def _revoke_client(self, auth: AuthenticatedClient, types: list[TokenType] | None) -> int:
-        now = int(time.time())
-        audit = AuditEvent(
-            action="revoke_all", actor=f"client:{auth.client.client_id}", reason="revoke_endpoint",
-            client_id=auth.client.client_id,
-            details={"token_types": [t.value for t in types] if types else "all"},
-        )  # fmt: skip
-        return await self._store.revoke(
-            RevocationTarget.client(auth.client.client_id, types), now, audit
+        client_id = auth.client.client_id
+        plan = client_tokens(
+            client_id, Actor.CLIENT.of(client_id), Reason.REVOKE_ENDPOINT, types, with_types=True
         )
+        return await run(self._store, plan, int(time.time()))  # counted by `revoke`
 
     async def _revoke_tokens(
         self, auth: AuthenticatedClient, token: str, hint: str | None, cfg: AppConfiguration
@@ -232,15 +237,9 @@ class _GrantPlan:
         matches = [r for r in records if r.is_live(self._now) and _hint_matches(r, self._hint)]
         if not matches:
             return None
-        foreign = [r for r in matches if r.client_id != client_id]
-        audit = AuditEvent(
-            action="revoke", actor=f"client:{client_id}", reason="revoke_endpoint",
-            client_id=client_id,
-            details={
-                "grants": sorted({r.grant_id for r in matches}),
-                "token_codes": sorted({r.code for r in matches}),
-                "other_clients": sorted({r.client_id for r in foreign}),
-            },
+        audit = grants_audit(
+            Actor.CLIENT.of(client_id), Reason.REVOKE_ENDPOINT, client_id, matches,
+            other_clients=(r.client_id for r in matches if r.client_id != client_id),
         )  # fmt: skip
         return {r.grant_id for r in matches}, audit
 

@@ -17,12 +17,13 @@ from typing import Any
 from tokenrevoke.crypto import new_id, new_token, sha256_hex
 from tokenrevoke.model import AppConfiguration, AuditEvent, User
 from tokenrevoke.model.session import EndedSessions, SessionEnd, SessionRecord
+from tokenrevoke.oauth.revoking import Action, Reason
 from tokenrevoke.store import Store
 
 # Janssen's cookie name.
 SESSION_COOKIE = "session_id"
 # The audit action of every session ending (its reason says why).
-END_SESSION_ACTION = "end_session"
+END_SESSION_ACTION = Action.END_SESSION.value
 # Longer than any cookie value we set (43 characters): anything longer is not looked up.
 _MAX_COOKIE = 128
 
@@ -89,7 +90,10 @@ class SessionService:
         replaced = None
         if current is not None and current.user_id != user.inum:
             replaced = await self.end(
-                SessionEnd.of(current.sid), now, actor=user.inum, reason="replaced_by_sign_in"
+                SessionEnd.of(current.sid),
+                now,
+                actor=user.inum,
+                reason=Reason.REPLACED_BY_SIGN_IN.value,
             )
         record = SessionRecord(
             sid=new_id(),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
-from tokenrevoke.model import AppConfiguration, AuditEvent, Client, TokenRecord, TokenType, User
+from tokenrevoke.model import AppConfiguration, Client, TokenRecord, TokenType, User
 from tokenrevoke.model.scopes import OPENID
 from tokenrevoke.model.session import CodeRedemption
 from tokenrevoke.model.token import REDEMPTION, ROTATED_FROM
@@ -26,19 +26,19 @@ from tokenrevoke.oauth.id_token import id_token_claims
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.revoking import Actor, Reason, grant_of, run
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
     PreviousRefreshToken,
-    RevocationTarget,
     Store,
     previous_refresh_verdict,
 )
 
 SUPPORTED_GRANTS = ("authorization_code", "client_credentials", "password", "refresh_token")
 # `revoked_by` of the tokens of a family revoked because one of its refresh tokens was replayed.
-REUSE_DETECTION_ACTOR = "refresh_token_reuse_detection"
+REUSE_DETECTION_ACTOR = Actor.REUSE_DETECTION.value
 # `revoked_by` of the tokens issued from an authorization code presented a second time.
-CODE_REUSE_ACTOR = "authorization_code_reuse_detection"
+CODE_REUSE_ACTOR = Actor.CODE_REUSE_DETECTION.value
 log = logging.getLogger("tokenrevoke.tokens")
 _MAX_SCOPE_LENGTH = 4096
 
@@ -278,11 +278,8 @@ class TokenService:
             presented.grant_id,
             presented.client_id,
         )
-        audit = AuditEvent(
-            action="revoke", actor=CODE_REUSE_ACTOR, reason="authorization_code_reuse",
-            client_id=presented.client_id, details={"grants": [presented.grant_id]},
-        )  # fmt: skip
-        await self._store.revoke(RevocationTarget.grants([presented.grant_id]), now, audit)
+        plan = grant_of(presented, CODE_REUSE_ACTOR, Reason.AUTHORIZATION_CODE_REUSE)
+        await run(self._store, plan, now)
 
     async def _revoke_family(self, presented: TokenRecord, now: int) -> None:
         """RFC 9700 section 4.14.2: a refresh token presented after it was exchanged means
@@ -293,12 +290,9 @@ class TokenService:
             presented.grant_id,
             presented.client_id,
         )
-        audit = AuditEvent(
-            action="revoke", actor=REUSE_DETECTION_ACTOR, reason="refresh_token_reuse",
-            client_id=presented.client_id,
-            details={"grants": [presented.grant_id], "token_codes": [presented.code]},
-        )  # fmt: skip
-        await self._store.revoke(RevocationTarget.grants([presented.grant_id]), now, audit)
+        await run(
+            self._store, grant_of(presented, REUSE_DETECTION_ACTOR, Reason.REFRESH_TOKEN_REUSE), now
+        )
 
     async def _grant_user(self, record: TokenRecord) -> User | None:
         """The user a refresh token was issued for, who must still exist and be enabled.

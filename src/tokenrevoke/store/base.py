@@ -46,32 +46,41 @@ class UnstorableText(ValueError):
 REVOKE_BATCH = 2_500
 
 
+class TargetKind(StrEnum):
+    """What a revocation names; the value is what events carry (`RevocationEvent.target`)."""
+
+    GRANT = "grant"
+    CLIENT = "client"
+    USER = "user"
+    SESSION = "session"
+
+
 @dataclass(frozen=True, slots=True)
 class RevocationTarget:
     """What to revoke. Each kind is one indexed statement in every backend."""
 
-    column: str  # "grant", "client", "user" or "session"
+    column: TargetKind  # which scope column `values` are keys of
     values: tuple[str, ...]
     token_types: tuple[TokenType, ...] | None = None
 
     @classmethod
     def grants(cls, grant_ids: Collection[str]) -> RevocationTarget:
-        return cls("grant", tuple(sorted(set(grant_ids))))
+        return cls(TargetKind.GRANT, tuple(sorted(set(grant_ids))))
 
     @classmethod
     def client(
         cls, client_id: str, token_types: Collection[TokenType] | None = None
     ) -> RevocationTarget:
         types = tuple(sorted(set(token_types))) if token_types else None
-        return cls("client", (client_id,), types)
+        return cls(TargetKind.CLIENT, (client_id,), types)
 
     @classmethod
     def user(cls, user_id: str) -> RevocationTarget:
-        return cls("user", (user_id,))
+        return cls(TargetKind.USER, (user_id,))
 
     @classmethod
     def session(cls, session_id: str) -> RevocationTarget:
-        return cls("session", (session_id,))
+        return cls(TargetKind.SESSION, (session_id,))
 
 
 class PreviousRefreshToken(StrEnum):
@@ -186,6 +195,11 @@ class Store(ABC):
         target is one transaction; client, user and session targets run in committed
         batches of REVOKE_BATCH (keyset order), the audit record with the last one. Returns
         after every batch has committed, with how many tokens were newly revoked.
+
+        On return no token of the target is live that was live when it began or came from
+        one that was (a refresh racing it, its successor committed behind the walk, or
+        during a grant's one transaction): callers never walk again. A token issued anew
+        meanwhile (not by rotation) is later than the revocation and may live.
 
         Every transaction that revokes at least one token also writes one RevocationEvent
         to the outbox (the hashes, grants, clients and users it newly revoked): one event

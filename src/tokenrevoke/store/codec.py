@@ -24,7 +24,7 @@ from tokenrevoke.model import (
 from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.model.scope import ScopeType
 from tokenrevoke.model.session import SessionRecord, SessionState
-from tokenrevoke.store.base import SigningKey
+from tokenrevoke.store.base import SigningKey, TargetKind
 
 # A token's values in `token_to_row` / `token_from_row` order. SQLite keeps the last two
 # (who revoked it and why) in a table of their own (store/sqlite/store.py, STORED_COLUMNS).
@@ -33,7 +33,12 @@ TOKEN_COLUMNS = (
     "exp", "scp", "jans_id", "attr", "del", "revoked_at", "revoked_by", "revoke_reason",
 )  # fmt: skip
 TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
-TARGET_COLUMN = {"grant": "grt_id", "client": "cln_id", "user": "usr_id", "session": "ssn_id"}
+TARGET_COLUMN = {
+    TargetKind.GRANT: "grt_id",
+    TargetKind.CLIENT: "cln_id",
+    TargetKind.USER: "usr_id",
+    TargetKind.SESSION: "ssn_id",
+}
 # What a revocation statement RETURNs about each token it newly revoked (for its event).
 REVOKED_COLUMNS = "tkn_cde, grt_id, cln_id, usr_id"
 
@@ -156,7 +161,7 @@ def revocation_event_body(
     batch: int,
     at: int,
     audit: AuditEvent,
-    target: tuple[str, tuple[str, ...]],
+    target: tuple[TargetKind, tuple[str, ...]],
     revoked: Sequence[Sequence[Any]],
 ) -> tuple[str, str]:
     """(id, stored body) of the event of one committed batch, from the rows

@@ -19,6 +19,7 @@ from tokenrevoke.model.session import (
 )
 from tokenrevoke.model.token import REDEEMED, REDEMPTION
 from tokenrevoke.store import codec
+from tokenrevoke.store.base import TargetKind
 from tokenrevoke.store.codec import (
     REVOKED_COLUMNS,
     SESSION_COLUMNS,
@@ -112,7 +113,12 @@ async def end(
     )  # fmt: skip
     if revoked:
         event_id, body = codec.revocation_event_body(
-            revocation_id, 1, at, audit, ("session", tuple(sids)), [tuple(r) for r in revoked]
+            revocation_id,
+            1,
+            at,
+            audit,
+            (TargetKind.SESSION, tuple(sids)),
+            [tuple(r) for r in revoked],
         )
         await conn.execute(
             "INSERT INTO revocation_events (id, at, body) VALUES ($1, $2, $3)", event_id, at, body

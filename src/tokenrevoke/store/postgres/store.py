@@ -49,6 +49,7 @@ from tokenrevoke.store.base import (
     SigningKey,
     Store,
     StoreUnavailable,
+    TargetKind,
     TokenQuery,
     UnstorableText,
     holds_nul,
@@ -88,6 +89,11 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+
+
+# Attempts at a revocation's last transaction (REPEATABLE READ) before giving up (503):
+# each failure means a write on one of its rows committed first, which a retry then sees.
+_SERIALIZATION_RETRIES = 20
 
 
 # The database refused a character (a NUL; the encoding of the others is UTF-8).
@@ -210,24 +216,39 @@ class PostgresStore(Store):
                 event_id, at, body,
             )  # fmt: skip
 
-        if target.column == "grant":
+        async def finish(where: str, keys: Any, total: int, number: int) -> int:
+            """The last transaction: every token of the target still live, the event and
+            the audit record. REPEATABLE READ, so that a refresh committing during it (its
+            successor a row this snapshot cannot see) fails it instead of slipping past:
+            retried, it sees that successor. Once it commits, every token of the target
+            that was live, or came from one that was, is revoked."""
 
             async def work(conn: Any) -> int:
-                revoked = await conn.fetch(
-                    f"{update}{column} = ANY($5::text[]) RETURNING {REVOKED_COLUMNS}",
-                    *head,
-                    list(target.values),
-                )
-                if revoked:
-                    await _audit(conn, at, audit, len(revoked))
-                    await write_event(conn, 1, revoked)
-                return len(revoked)
+                async with conn.transaction(isolation="repeatable_read"):
+                    revoked = await conn.fetch(
+                        f"{update}{where} RETURNING {REVOKED_COLUMNS}", *head, keys
+                    )
+                    if revoked:
+                        await write_event(conn, number, revoked)
+                    if total + len(revoked):
+                        await _audit(conn, at, audit, total + len(revoked))
+                    return len(revoked)
 
-            return await self._run(work, transaction=True)
+            for _ in range(_SERIALIZATION_RETRIES):
+                try:
+                    count: int = await self._run(work)
+                    return count
+                except asyncpg.SerializationError:
+                    continue  # a refresh (or a purge) of one of its rows committed first
+            raise StoreUnavailable("postgres: the revocation kept losing to concurrent writes")
+
+        if target.column is TargetKind.GRANT:
+            return await finish(f"{column} = ANY($5::text[])", list(target.values), 0, 1)
 
         (value,) = target.values
         # The batches walk the scope's index in its order, from just after the previous
-        # batch's last key to this batch's last key (the SQLite store does the same).
+        # batch's last key to this batch's last key (the SQLite store does the same); then
+        # `finish` takes what a refresh committed behind the walk (the store's contract).
         keyset = _REVOKE_KEYSET[column]
         keys = ", ".join(keyset)
         width = len(keyset)
@@ -237,9 +258,8 @@ class PostgresStore(Store):
         while True:
 
             async def batch(
-                conn: Any, after: tuple[Any, ...] = after, total: int = total,
-                number: int = events + 1,
-            ) -> tuple[int, tuple[Any, ...] | None]:  # fmt: skip
+                conn: Any, after: tuple[Any, ...] = after, number: int = events + 1
+            ) -> tuple[int, tuple[Any, ...] | None]:
                 def after_key(first: int) -> str:  # the lower bound, from parameter $first
                     return f" AND ({keys}) > ({_params(first, width)})" if after else ""
 
@@ -249,26 +269,25 @@ class PostgresStore(Store):
                     value,
                     *after,
                 )
-                # No key that far: this is the last batch, everything after `after`.
-                up_to = f" AND ({keys}) <= ({_params(6 + len(after), width)})" if last else ""
+                if last is None:  # the rest of the walk is `finish`'s
+                    return 0, None
+                up_to = f" AND ({keys}) <= ({_params(6 + len(after), width)})"
                 revoked = await conn.fetch(
                     f"{update}{column} = $5{after_key(6)}{up_to} RETURNING {REVOKED_COLUMNS}",
                     *head,
                     value,
                     *after,
-                    *(last or ()),
+                    *last,
                 )
                 if revoked:
                     await write_event(conn, number, revoked)
-                if last is None and total + len(revoked):
-                    await _audit(conn, at, audit, total + len(revoked))
-                return len(revoked), None if last is None else tuple(last)
+                return len(revoked), tuple(last)
 
             count, last = await self._run(batch, transaction=True)
             total += count
             events += 1 if count else 0
             if last is None:
-                return total
+                return total + await finish(f"{column} = $5", value, total, events + 1)
             after = last
 
     async def rotate_refresh_token(

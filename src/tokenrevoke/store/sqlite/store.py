@@ -52,6 +52,7 @@ from tokenrevoke.store.base import (
     SigningKey,
     Store,
     StoreUnavailable,
+    TargetKind,
     TokenQuery,
     holds_nul,
     previous_refresh_verdict,
@@ -282,7 +283,7 @@ def _write_events(conn: sqlite3.Connection, entries: Sequence[EventEntry]) -> No
     _insert_rows(conn, "revocation_events (id, at, body)", 3, rows)
 
 
-_GRANTS_IN = f"{TARGET_COLUMN['grant']} IN (SELECT value FROM json_each(?))"
+_GRANTS_IN = f"{TARGET_COLUMN[TargetKind.GRANT]} IN (SELECT value FROM json_each(?))"
 
 
 def _revoke_grants(
@@ -461,25 +462,34 @@ class SqliteStore(Store):
         # One id for the whole revocation (its batches share it); made here, outside the
         # writer's jobs, so a job the writer runs again keeps it.
         revocation_id = new_id()
-        if target.column == "grant":
+        if target.column is TargetKind.GRANT:
             return await self._write(
                 lambda conn: _revoke_grants(conn, target, at, audit, revocation_id)
             )
 
         (value,) = target.values
         # The batches walk the scope's index in its order (each index ends with the rowid),
-        # from just after the previous batch's last key to this batch's last key.
+        # from just after the previous batch's last key to this batch's last key. A token
+        # committed between two batches may sit behind the walk (a client's tokens are
+        # ordered by issue time, which its issuer read before queueing its write): the last
+        # batch also takes every live token of the target whose rowid is above `mark`, the
+        # highest when the walk began. SQLite numbers a new row after the highest present
+        # (lower only if the newest token expired and was purged during the walk), so when
+        # that batch commits no token of the target is live (the store's contract).
         keys = ", ".join(_REVOKE_KEYSET[column])
         marks = ",".join("?" * len(_REVOKE_KEYSET[column]))
         total = 0
         events = 0
         after: tuple[Any, ...] = ()
+        mark: int | None = None
         while True:
 
             def batch(
                 conn: sqlite3.Connection, after: tuple[Any, ...] = after, total: int = total,
-                number: int = events + 1,
-            ) -> tuple[int, tuple[Any, ...] | None]:  # fmt: skip
+                number: int = events + 1, mark: int | None = mark,
+            ) -> tuple[int, tuple[Any, ...] | None, int]:  # fmt: skip
+                if mark is None:  # the first batch: nothing can come between it and the walk
+                    mark = conn.execute("SELECT coalesce(max(seq), 0) FROM tokens").fetchone()[0]
                 lower = f" AND ({keys}) > ({marks})" if after else ""
                 last = conn.execute(
                     f"SELECT {keys} FROM tokens WHERE {column} = ?{lower} "
@@ -492,13 +502,18 @@ class SqliteStore(Store):
                     conn, target, at, audit, f"{column} = ?{lower}{upper}",
                     (value, *after, *(last or ())),
                 )  # fmt: skip
+                if last is None and after:  # `+`: by rowid, past the mark, not the index
+                    revoked += _tombstone(
+                        conn, target, at, audit, f"seq > ? AND +{column} = ?", (mark, value)
+                    )
                 if revoked:
                     _write_events(conn, [(revocation_id, at, audit, target, number, revoked)])
                 if last is None and total + len(revoked):
                     _write_audits(conn, [(at, audit, total + len(revoked))])
-                return len(revoked), last
+                assert mark is not None
+                return len(revoked), last, mark
 
-            count, last = await self._write(batch)
+            count, last, mark = await self._write(batch)
             total += count
             events += 1 if count else 0
             if last is None:
@@ -729,7 +744,7 @@ class SqliteStore(Store):
             sids = sessions.end(conn, storable, at, audit.reason)
             if not sids:
                 return EndedSessions((), 0)
-            target = RevocationTarget("session", tuple(sids))
+            target = RevocationTarget(TargetKind.SESSION, tuple(sids))
             in_sessions = "ssn_id IN (SELECT value FROM json_each(?))"
             revoked = _tombstone(
                 conn, target, at, audit, in_sessions, (orjson.dumps(sids).decode(),)
