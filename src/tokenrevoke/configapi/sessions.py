@@ -19,11 +19,10 @@ from tokenrevoke.configapi.security import Caller
 from tokenrevoke.configapi.tokens import janssen_date
 from tokenrevoke.model import AuditEvent, User
 from tokenrevoke.model.session import SessionEnd, SessionRecord
+from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event
 from tokenrevoke.oauth.session_revocation import end_user_sessions
 from tokenrevoke.store.base import Store
 
-ACTION = "end_session"
-REASON = "config_api"
 # What a search may filter and sort by (Janssen's attribute names).
 SEARCH_FIELDS = ("userDn", "state")
 SORT_FIELDS = ("jansId", "creationDate", "lastUsedAt", "expirationDate")
@@ -114,7 +113,9 @@ async def get(store: Store, sid: str) -> dict[str, Any]:
 
 
 def _audit(caller: Caller, details: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(ACTION, f"admin:{caller.client_id}", REASON, details=details)
+    return audit_event(
+        Action.END_SESSION, Actor.ADMIN.of(caller.client_id), Reason.CONFIG_API, None, details
+    )
 
 
 async def end(store: Store, sid: str, caller: Caller) -> dict[str, Any]:

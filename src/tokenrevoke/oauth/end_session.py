@@ -28,15 +28,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import jwt
 
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model import AppConfiguration, AuditEvent, Client, FeatureFlag, TokenType
+from tokenrevoke.model import AppConfiguration, Client, FeatureFlag, TokenType
 from tokenrevoke.model.session import SessionEnd, SessionRecord
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
+from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event
 from tokenrevoke.store.base import Store
 
 log = logging.getLogger("tokenrevoke.end_session")
 
-ACTION = "end_session"
 PARAMETERS = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "sid",
               "session_id", "ui_locales", "logout_hint")  # fmt: skip
 # Long enough for any ID token of ours (a few hundred bytes) or URI a client registers.
@@ -146,10 +146,10 @@ class EndSessionService:
         revoked = 0
         if sid is not None:
             user = hint.user_id if hint is not None else live.user_id if live else None
-            audit = AuditEvent(
-                ACTION,
-                f"client:{hint.client_id}" if hint is not None else f"user:{user}",
-                ACTION,
+            audit = audit_event(
+                Action.END_SESSION,
+                Actor.CLIENT.of(hint.client_id) if hint else Actor.USER.of(str(user)),
+                Reason.END_SESSION_ENDPOINT,
                 client.client_id if client is not None else None,
                 {"sessionId": sid, "userId": user, "via": "id_token_hint" if hint else "browser"},
             )

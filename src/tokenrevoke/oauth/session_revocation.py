@@ -26,12 +26,12 @@ from tokenrevoke.model.session import SessionEnd
 from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator, unauthenticated
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event
 from tokenrevoke.paths import REVOKE_SESSION_PATH
 from tokenrevoke.store.base import Store
 
 log = logging.getLogger("tokenrevoke.revoke_session")
 
-ACTION = "revoke_session"
 # Janssen's user attribute names (its userService.getUserByAttribute takes any); ours are
 # the ones users have here.
 CRITERIA = ("uid", "inum", "mail")
@@ -117,11 +117,12 @@ class SessionRevocationService:
         if user_id is None:
             log.info("revoke_session by client %s: no user matched", auth.client.client_id)
             return SessionRevocationOutcome(None, (), 0)
-        audit = AuditEvent(
-            ACTION,
-            f"client:{auth.client.client_id}",
-            ACTION,
-            auth.client.client_id,
+        client_id = auth.client.client_id
+        audit = audit_event(
+            Action.END_SESSION,
+            Actor.CLIENT.of(client_id),
+            Reason.REVOKE_SESSION_ENDPOINT,
+            client_id,
             {"criterion": key},
         )
         sids, revoked = await end_user_sessions(self._store, user_id, audit, int(time.time()))
