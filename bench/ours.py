@@ -112,7 +112,11 @@ class _Inserter:
         self._pending.clear()
 
 
-async def _seed(url: str, box: SecretBox, plan: Plan, bulk: int, samples: Path) -> SeedResult:
+async def seed_population(
+    url: str, box: SecretBox, plan: Plan, bulk: int, samples: Path
+) -> SeedResult:
+    """The clients and the plan's tokens in the store at `url`; the sampled raw tokens in
+    `samples` (one file per sample)."""
     started = time.perf_counter()
     store = await open_store(url)
     try:
@@ -347,7 +351,7 @@ def run_tokenrevoke(ctx: RunContext, backend: str, database_url: str | None) -> 
         f"+ {ctx.profile.revoke_all_tokens:,} bulk-client tokens {how}"
     )
     seed = asyncio.run(
-        _seed(url, SecretBox(master), ctx.plan, ctx.profile.revoke_all_tokens, samples)
+        seed_population(url, SecretBox(master), ctx.plan, ctx.profile.revoke_all_tokens, samples)
     )
     log(f"{name}: seeded in {seed.seconds:.1f}s ({seed.tokens_per_second:,} tokens/s)")
     quiet = ctx.wait_quiet(name)

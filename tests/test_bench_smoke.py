@@ -148,3 +148,29 @@ def test_sqlite_layout_micro_benchmark() -> None:
     lines = [line for line in proc.stdout.splitlines() if "point read" in line]
     layouts = [line.split()[0] for line in lines]
     assert layouts == ["by-client", "by-time", "issue-order"], proc.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+def test_two_nodes_quick_run(tmp_path: Path) -> None:
+    """`python -m bench.nodes`: both nodes served every workload, with the cross-node
+    checks passed (it exits 1 on a stale answer)."""
+    from tests.support.postgres import ADMIN_URL
+
+    try:
+        ensure_wrk()
+    except BenchError as exc:
+        pytest.skip(f"wrk cannot be obtained here: {exc}")
+    out = tmp_path / "nodes.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.nodes", "--quick", "--tokens", "2000", "--duration", "1",
+         "--postgres-url", ADMIN_URL, "--out", str(out), "--time-limit", "150"],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    result = json.loads(out.read_text())
+    assert result["workloads"]["cross_node_checks"]["stale"] == 0
+    for name in WORKLOADS:
+        for node, w in result["workloads"][name]["nodes"].items():
+            _check_workload(f"node {node} {name}", w)
+        assert result["workloads"][name]["aggregate"]["rps"] > 0

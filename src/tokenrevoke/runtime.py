@@ -69,6 +69,7 @@ class Runtime:
         # self-signed certificates of self_signed_tls_client_auth clients this way).
         self.client_listeners: list[Callable[[list[Client]], None]] = []
         ca = _load_certificates(settings.tls_client_ca) if settings.tls_client_ca else []
+        self._limits_of: tuple[AppConfiguration, ThrottleLimits] | None = None
         self.throttle = AuthThrottle(self._throttle_limits)
         self.authenticator = ClientAuthenticator(
             self.get_client, store, box, self._accepted_audiences, self.throttle, ca
@@ -131,8 +132,12 @@ class Runtime:
         ]
 
     def _throttle_limits(self) -> ThrottleLimits:
+        # Asked on every authentication (a success too): built once per configuration.
         cfg = self.config()
-        return ThrottleLimits(
+        cached = self._limits_of
+        if cached is not None and cached[0] is cfg:
+            return cached[1]
+        limits = ThrottleLimits(
             cfg["clientAuthFailureLimitPerClient"],
             cfg["clientAuthFailureLimitPerAddress"],
             cfg["clientAuthFailureWindowSeconds"],
@@ -140,6 +145,8 @@ class Runtime:
             per_user=cfg["passwordFailureLimitPerUser"],
             ceiling_per_user=cfg["passwordFailureCeilingPerUser"],
         )
+        self._limits_of = (cfg, limits)
+        return limits
 
     async def refresh(self, force: bool = False) -> None:
         """Reload whatever changed since the last look."""

@@ -386,6 +386,30 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     )
 
 
+# An issuance: (the client's id, its tokens' rows); its result, whether the client exists.
+IssueJob = tuple[str, list[tuple[Any, ...]]]
+
+
+def _issue(conn: sqlite3.Connection, job: IssueJob) -> bool:
+    return _issue_many(conn, [job])[0]
+
+
+def _issue_many(conn: sqlite3.Connection, jobs: list[IssueJob]) -> list[bool]:
+    """Tokens of clients that exist, in two statements for them all: the clients' lookup
+    and the INSERT. One writer: nothing can delete a client between the two."""
+    wanted = orjson.dumps(list({client_id for client_id, _ in jobs})).decode()
+    (found,) = conn.execute(
+        "SELECT json_group_array(inum) FROM clients WHERE inum IN (SELECT value FROM json_each(?))",
+        (wanted,),
+    ).fetchone()
+    known = set(orjson.loads(found))
+    _insert_tokens(conn, [row for client_id, rows in jobs if client_id in known for row in rows])
+    return [client_id in known for client_id, _ in jobs]
+
+
+ISSUE_TOKENS = BulkWork(_issue, _issue_many)
+
+
 class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -430,16 +454,8 @@ class SqliteStore(Store):
 
     async def issue_tokens(self, tokens: Sequence[TokenRecord]) -> bool:
         (client_id,) = {t.client_id for t in tokens}
-        rows = [token_to_row(t) for t in tokens]
-
-        def work(conn: sqlite3.Connection) -> bool:
-            # One writer: nothing can delete the client between this look and the insert.
-            if conn.execute("SELECT 1 FROM clients WHERE inum = ?", (client_id,)).fetchone():
-                _insert_tokens(conn, rows)
-                return True
-            return False
-
-        return await self._write(work)
+        job: IssueJob = (client_id, [token_to_row(t) for t in tokens])
+        return await self._write_bulk(ISSUE_TOKENS, job)
 
     async def get_token(self, code: str) -> TokenRecord | None:
         rows = self._read(f"{_SELECT_TOKENS} WHERE t.tkn_cde = ?", (code,))
