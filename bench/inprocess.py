@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ import uvloop
 
 from bench.ours import ADMIN_ID, ADMIN_SECRET
 from tokenrevoke.configapi.clients import ensure_admin_client
+from tokenrevoke.model import FeatureFlag
 from tokenrevoke.paths import AUTH
 from tokenrevoke.settings import Settings
 from tokenrevoke.web.app import create_app, starlette_of
@@ -105,13 +107,27 @@ async def _drive(app: App, path: str, bodies: list[bytes], concurrency: int) -> 
     return sorted(latencies)
 
 
-async def run(workload: str, requests: int, tokens: int, concurrency: int, rounds: int) -> None:
+async def _as_jwt(runtime: Any, status_list: bool) -> None:
+    """The admin client issues JWT access tokens; with the STATUS_LIST flag or without."""
+    client = await runtime.store.get_client(ADMIN_ID)
+    await runtime.store.save_client(dataclasses.replace(client, access_token_as_jwt=True))
+    if not status_list:
+        flags = [f.value for f in FeatureFlag if f is not FeatureFlag.STATUS_LIST]
+        await runtime.store.save_config({"featureFlags": flags}, None)
+
+
+async def run(
+    workload: str, requests: int, tokens: int, concurrency: int, rounds: int,
+    jwt: str | None = None,
+) -> None:  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="tokenrevoke-inprocess-") as data:
         app = create_app(Settings(data_dir=Path(data), log_level="warning"))
         starlette = starlette_of(app)
         async with starlette.router.lifespan_context(starlette):
             runtime = starlette.state.runtime
             await ensure_admin_client(runtime.store, runtime.box, ADMIN_ID, ADMIN_SECRET)
+            if jwt is not None:
+                await _as_jwt(runtime, jwt == "status-list")
             await runtime.refresh(force=True)
             live = await _issue(app, tokens)
             print(f"{workload}: {tokens:,} tokens issued; {requests:,} requests per round, "
@@ -150,11 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=2_000, help="live tokens introspected")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--jwt", choices=("status-list", "no-status-list"),
+        help="JWT access tokens, with a status-list index each (STATUS_LIST on) or not",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.requests < args.concurrency or args.tokens < 1 or args.rounds < 1:
         parser.error("need --requests >= --concurrency, --tokens >= 1 and --rounds >= 1")
     uvloop.install()
-    asyncio.run(run(args.workload, args.requests, args.tokens, args.concurrency, args.rounds))
+    asyncio.run(
+        run(args.workload, args.requests, args.tokens, args.concurrency, args.rounds, args.jwt)
+    )
     return 0
 
 

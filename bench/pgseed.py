@@ -46,7 +46,7 @@ def _row(
     lifetime = _DAY if kind == _ACCESS else 30 * _DAY
     return (
         code, grant_id, client_id, user, None, None, kind, _GRANT_TYPE, now, now + lifetime,
-        _SCOPE, None, None, 1, now - 60 if revoked else None,
+        _SCOPE, None, None, 1, None, None, now - 60 if revoked else None,
         f"client:{client_id}" if revoked else None, "revoke_endpoint" if revoked else None,
     )  # fmt: skip
 

@@ -31,10 +31,12 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
+from tokenrevoke.store.codec import TOKEN_COLUMNS
 from tokenrevoke.store.sqlite.store import INSERT_TOKEN, SPARE, TOMBSTONE_SET, migrate
 
-_INSERT = f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES ({','.join('?' * len(TOKEN_COLUMNS))})"
+# The earlier layouts' columns (0001's: no status-list columns, migration 0010).
+_HISTORIC = [c for c in TOKEN_COLUMNS if c not in ("status_list", "status_idx")]
+_INSERT = f"INSERT INTO tokens ({', '.join(_HISTORIC)}) VALUES ({','.join('?' * len(_HISTORIC))})"
 _PER_COMMIT = 32
 _INUM = "1800.5b7f5a3e-9c1d-4f2a-8e6b-3d2c1b0a9f8e"
 _FRAME = 4096 + 24
@@ -61,8 +63,9 @@ def _row(insert: str, issued: int, grant: str) -> tuple[object, ...]:
         secrets.token_hex(32), grant, "client-1", None, None, None, "access_token",
         "client_credentials", issued, issued + 3600, "openid", None, None, 1, None, None, None,
     )  # fmt: skip
-    # Today: the revoker's id (NULL) and the room for the revocation (migration 0008).
-    return row if insert == _INSERT else (*row[:-3], None, None, SPARE)
+    # Today: no status-list entry, the revoker's id (NULL) and the room for the
+    # revocation (migration 0008).
+    return row if insert == _INSERT else (*row[:-3], None, None, None, None, SPARE)
 
 
 def _grant_id(issued: int, n: int) -> str:

@@ -59,6 +59,8 @@ AUTH_SERVED = {
     "get-introspection": "",
     "global-token-revocation": "",
     "jwks": "",
+    "get-status-list": "lists sharded by time, each at /status_list/{id}; here the current one",
+    "get-status-list-aggregation": "gated by STATUS_LIST, as the lists are",
     "end_session": "POST too; without id_token_hint the user confirms on a page first",
 }
 AUTH_WHY_NOT = (

@@ -32,6 +32,7 @@ from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.revocation import RevocationService
 from tokenrevoke.oauth.session_revocation import SessionRevocationService
 from tokenrevoke.oauth.sessions import SessionService
+from tokenrevoke.oauth.status_lists import IndexAllocator, StatusLists, current_list
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
 from tokenrevoke.oauth.tokens import TokenService
 from tokenrevoke.oauth.userinfo import UserInfoService
@@ -74,7 +75,11 @@ class Runtime:
         self.authenticator = ClientAuthenticator(
             self.get_client, store, box, self._accepted_audiences, self.throttle, ca
         )
-        self.tokens = TokenService(store, self.keys, self.config, self.get_user, self.throttle)
+        self.status_indices = IndexAllocator(store, self.config)
+        self.status_lists = StatusLists(store, self.keys, self.config)
+        self.tokens = TokenService(
+            store, self.keys, self.config, self.get_user, self.throttle, self.status_indices
+        )
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
@@ -243,8 +248,12 @@ class Runtime:
         self._last_purge = time.monotonic()
         total = 0
         while True:
+            now = int(time.time())
+            # A list may retire once none of its tokens is left, unless a node may still
+            # hand out its indices: the current list and its neighbours (clock skew).
+            current = current_list(cfg, now)
             deleted = await self.store.purge_expired(
-                int(time.time()), cfg["cleanServiceBatchChunkSize"]
+                now, cfg["cleanServiceBatchChunkSize"], (current - 1, current, current + 1)
             )
             total += deleted
             if deleted < cfg["cleanServiceBatchChunkSize"]:
@@ -272,6 +281,7 @@ class Runtime:
         if self.bus is not None:
             await self.bus.close()
         await self.authenticator.close()
+        await self.status_indices.close()
         await self.store.close()
 
 

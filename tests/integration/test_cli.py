@@ -215,7 +215,7 @@ def test_feature_list_disable_enable(srv: Server) -> None:
 
 
 def test_feature_list_marks_the_flags_tokenrevoke_does_not_implement(srv: Server) -> None:
-    """With `featureFlags` empty Janssen enables all 25; tokenrevoke implements three, and
+    """With `featureFlags` empty Janssen enables all 25; tokenrevoke implements four, and
     says so: the others are never called enabled."""
     assert as_json(srv.admin("config", "get", "featureFlags")) == []
     table = ok(srv.admin("feature", "list"))

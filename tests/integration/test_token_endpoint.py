@@ -557,7 +557,6 @@ def test_opaque_access_tokens_by_default(setup: Setup, http: httpx.Client) -> No
 @pytest.mark.parametrize(
     "grant",
     [
-        "authorization_code",
         "implicit",
         "urn:ietf:params:oauth:grant-type:device_code",
         "PASSWORD",
@@ -578,6 +577,11 @@ def test_grant_the_client_is_not_registered_for_is_unauthorized_client(
     )
     error(
         post_token(http, setup.cc, grant_type="refresh_token", refresh_token="whatever"),
+        400,
+        "unauthorized_client",
+    )
+    error(
+        post_token(http, setup.cc, grant_type="authorization_code", code="whatever"),
         400,
         "unauthorized_client",
     )

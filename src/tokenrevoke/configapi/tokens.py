@@ -47,14 +47,20 @@ def janssen_date(epoch: int | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def token_attributes(stored: Mapping[str, Any]) -> dict[str, Any]:
+def token_attributes(
+    stored: Mapping[str, Any], record: TokenRecord | None = None
+) -> dict[str, Any]:
     """Janssen's TokenAttributes: the certificate thumbprint a token is bound to as
-    `x5cs256`, the rest of what we keep about it (username, auth_time, the token a refresh
-    token was rotated from) as the `attributes` string map."""
+    `x5cs256`, its Token Status List index as `statusListIndex`, the rest of what we keep
+    about it (username, auth_time, the token a refresh token was rotated from, the id of
+    its status list as `statusList`: Janssen has one list) as the `attributes` string map."""
     out: dict[str, Any] = {}
     others = {k: str(v) for k, v in stored.items() if k != "x5t#S256" and v is not None}
     if stored.get("x5t#S256"):
         out["x5cs256"] = str(stored["x5t#S256"])
+    if record is not None and record.status_idx is not None:
+        out["statusListIndex"] = record.status_idx
+        others["statusList"] = str(record.status_list)
     if others:
         out["attributes"] = others
     return out
@@ -77,7 +83,7 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
         "grantType": record.grant_type,
         "referenceId": record.reference_id,
         "sessionDn": record.session_id,
-        "attributes": token_attributes(record.attributes),
+        "attributes": token_attributes(record.attributes, record),
         "tokenTypeEnum": record.token_type.enum_name,
         "revoked": record.revoked_at is not None,
     }

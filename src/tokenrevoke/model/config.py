@@ -65,6 +65,7 @@ IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.INTROSPECTION,
     FeatureFlag.GLOBAL_TOKEN_REVOCATION,
     FeatureFlag.USERINFO,
+    FeatureFlag.STATUS_LIST,
     FeatureFlag.END_SESSION,
     FeatureFlag.REVOKE_SESSION,
 )
@@ -213,7 +214,20 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     # and private addresses (tests, labs). Off: such URLs are refused when saved, against
     # SSRF (configapi/outbound.py).
     "outboundAllowPrivateNetworks": ("bool", False),
+    # Token Status List (docs/status-list.md), Janssen's names and defaults: bits per token
+    # (1, 2, 4 or 8), the list token's lifetime (its `exp`, seconds), its algorithm (our
+    # signing keys are RS256), how many indices a node takes from the store at once.
+    "statusListBitSize": ("bits", 2),
+    "statusListResponseJwtLifetime": ("posint", 600),
+    "statusListResponseJwtSignatureAlgorithm": ("rs256", "RS256"),
+    "statusListIndexAllocationBlockSize": ("blocksize", 100),
+    # Ours: how long a verifier may cache a list (its `ttl` claim and Cache-Control; at
+    # most the lifetime), and the period of a list: a new list starts every period, so a
+    # whole list retires once its tokens have expired.
+    "statusListTtlSeconds": ("posint", 60),
+    "statusListPeriodSeconds": ("posint", 3600),
 }
+MAX_STATUS_BLOCK = 100_000
 # Our extensions: properties Janssen's AppConfiguration does not have.
 EXTENSIONS = frozenset(name for name in PROPERTIES if name not in JANSSEN_PROPERTIES)
 # Janssen's properties we keep and return but do not act on (docs/configuration.md).
@@ -282,6 +296,20 @@ def _check_value(name: str, kind: str, value: Any) -> Any:
                 raise ConfigError(f"{name}: corsPreflightMaxAge must be a non-negative integer")
             filters.append(merged)
         return filters
+    if kind == "bits":
+        if isinstance(value, bool) or value not in (1, 2, 4, 8):
+            raise ConfigError(f"{name} must be 1, 2, 4 or 8, got {value!r}")
+        return value
+    if kind == "rs256":
+        if value != "RS256":
+            raise ConfigError(f"{name}: the signing keys here are RS256 only, got {value!r}")
+        return value
+    if kind == "blocksize":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer from 1 to {MAX_STATUS_BLOCK}")
+        if not 1 <= value <= MAX_STATUS_BLOCK:
+            raise ConfigError(f"{name} must be an integer from 1 to {MAX_STATUS_BLOCK}")
+        return value
     if kind == "receivers":
         return _check_receivers(name, value)
     if kind == "loglevel":

@@ -56,6 +56,10 @@ class TokenRecord:
     reference_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     deletable: bool = True
+    # Its entry in a Token Status List (oauth/status_list.py): the list's id and the index
+    # in it; None for tokens that have none (opaque tokens, or the STATUS_LIST flag off).
+    status_list: int | None = None
+    status_idx: int | None = None
     revoked_at: int | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
-from tokenrevoke.oauth import global_revocation, pkce, session_revocation
+from tokenrevoke.oauth import global_revocation, pkce, session_revocation, status_lists
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
@@ -62,6 +62,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         doc["backchannel_logout_supported"] = False
     if cfg.enabled(FeatureFlag.REVOKE_SESSION):
         doc["session_revocation_endpoint"] = session_revocation.endpoint_url(cfg)
+    if cfg.enabled(FeatureFlag.STATUS_LIST):  # Janssen's key; the draft's aggregation key
+        doc["status_list_endpoint"] = status_lists.endpoint_url(cfg)
+        doc["status_list_aggregation_endpoint"] = status_lists.aggregation_url(cfg)
     doc |= {
         "grant_types_supported": list(SUPPORTED_GRANTS),
         "scopes_supported": scopes,

@@ -22,6 +22,7 @@ from tokenrevoke.oauth.client_auth import (
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.request import OAuthRequest
+from tokenrevoke.oauth.status_lists import StatusRef
 from tokenrevoke.store.base import Store
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -160,4 +161,7 @@ class IntrospectionService:
         thumbprint = record.attributes.get("x5t#S256")
         if thumbprint:
             claims["cnf"] = {"x5t#S256": thumbprint}
+        if record.status_list is not None and record.status_idx is not None:
+            # The JWT's own `status` claim (draft-ietf-oauth-status-list section 6.1).
+            claims["status"] = StatusRef(record.status_list, record.status_idx).claim(cfg)
         return claims

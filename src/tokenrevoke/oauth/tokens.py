@@ -27,6 +27,7 @@ from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.revoking import Actor, Reason, grant_of, run
+from tokenrevoke.oauth.status_lists import IndexAllocator, StatusRef
 from tokenrevoke.oauth.throttle import AuthThrottle
 from tokenrevoke.store.base import (
     PreviousRefreshToken,
@@ -99,12 +100,14 @@ class TokenService:
         config: Callable[[], AppConfiguration],
         users: Callable[[str], Any],
         throttle: AuthThrottle,
+        status: IndexAllocator | None = None,
     ) -> None:
         self._store = store
         self._keys = keys
         self._config = config
         self._users = users
         self._passwords = PasswordChecker(users, throttle)
+        self._status = status
 
     async def issue(self, auth: AuthenticatedClient, request: OAuthRequest) -> dict[str, Any]:
         grant_type = request.param("grant_type")
@@ -197,8 +200,10 @@ class TokenService:
         # token keeps the expiry of the one it replaces, so a grant cannot be kept alive for
         # ever just by refreshing.
         extend = bool(self._config()["refreshTokenExtendLifetimeOnRotation"])
+        status = await self._status_ref(auth.client)
         response, records = self._build(
             grant,
+            status=status,
             with_refresh=True,
             keep_refresh_scope=original,
             refresh_expires_at=None if extend else old.expires_at,
@@ -262,7 +267,8 @@ class TokenService:
             auth_time=binding.auth_time, cert_thumbprint=self._binding(auth),
             session_id=found.session_id, nonce=binding.nonce,
         )  # fmt: skip
-        response, records = self._build(grant, with_refresh=True)
+        status = await self._status_ref(auth.client)
+        response, records = self._build(grant, with_refresh=True, status=status)
         outcome = await self._store.redeem_code(found.code, records, now)
         if outcome is CodeRedemption.REDEEMED:
             return response
@@ -306,8 +312,17 @@ class TokenService:
             raise invalid_grant("refresh token is invalid, expired or revoked")
         return user
 
+    async def _status_ref(self, client: Client) -> StatusRef | None:
+        """The status-list entry of a JWT access token about to be issued (the STATUS_LIST
+        flag on), taken before the token is built: the same index goes into the JWT's
+        `status` claim and the stored row, whose tombstone becomes its bit."""
+        if self._status is None or not client.access_token_as_jwt or not self._status.enabled():
+            return None
+        return await self._status.allocate(int(time.time()))
+
     async def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
-        response, records = self._build(grant, with_refresh=with_refresh)
+        status = await self._status_ref(grant.client)
+        response, records = self._build(grant, with_refresh=with_refresh, status=status)
         if not await self._store.issue_tokens(records):  # deleted since it authenticated
             raise invalid_client("client authentication failed", "the client was deleted")
         return response
@@ -320,6 +335,7 @@ class TokenService:
         keep_refresh_scope: list[str] | None = None,
         refresh_expires_at: int | None = None,
         rotated_from: str | None = None,
+        status: StatusRef | None = None,
     ) -> tuple[dict[str, Any], list[TokenRecord]]:
         cfg = self._config()
         client = grant.client
@@ -362,12 +378,17 @@ class TokenService:
                 claims["username"] = grant.user.uid
             if grant.cert_thumbprint:
                 claims["cnf"] = {"x5t#S256": grant.cert_thumbprint}
+            if status is not None:  # draft-ietf-oauth-status-list section 6.1
+                claims["status"] = status.claim(cfg)
             access = self._keys.sign(claims, typ="at+jwt")
         else:
             access = new_token()
-        records = [
-            record(sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti)
-        ]
+        access_record = record(
+            sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti
+        )
+        if status is not None and client.access_token_as_jwt:
+            access_record.status_list, access_record.status_idx = status.list_id, status.index
+        records = [access_record]
         response: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",

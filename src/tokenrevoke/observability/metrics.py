@@ -85,9 +85,18 @@ AUTH_THROTTLED = Counter(
     ["scope"],
 )
 
-# Series that exist from the start, at 0, so that rate() and alerts see their first event.
-for _path in ("revoke_endpoint", "revoke_endpoint_all", "config_api", "client_delete"):
-    for _outcome in ("revoked", "no_match", "vetoed", "refused", "store_error"):
+# Series that exist from the start, at 0, so that rate() and alerts see their first event
+# (oauth/revoking.py's MetricPath and Outcome name the same values; this package imports
+# no other layer, so tests/unit/test_revoking.py holds the two together).
+DECLARED_REVOCATION_PATHS = (
+    "revoke_endpoint",
+    "revoke_endpoint_all",
+    "config_api",
+    "client_delete",
+)
+DECLARED_REVOCATION_OUTCOMES = ("revoked", "no_match", "vetoed", "refused", "store_error")
+for _path in DECLARED_REVOCATION_PATHS:
+    for _outcome in DECLARED_REVOCATION_OUTCOMES:
         REVOCATIONS.labels(_path, _outcome)
     REVOKED_TOKENS.labels(_path)
 for _component in ("auth_server", "config_api", "maintenance"):

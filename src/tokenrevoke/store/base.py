@@ -161,6 +161,17 @@ class SigningKey:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusListState:
+    """What a Token Status List is built from, read in one snapshot: how many indices were
+    handed out, the indices of its revoked tokens still stored, and the bits the purge kept
+    of the revoked tokens it deleted (1 bit per index, least significant first)."""
+
+    size: int
+    revoked: list[int]
+    purged: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Revisions:
     """Counters bumped by every write of a cached kind; nodes poll them to invalidate."""
 
@@ -240,9 +251,28 @@ class Store(ABC):
         rotation) or INVALID. The caller revokes the family on REUSED."""
 
     @abstractmethod
-    async def purge_expired(self, now: int, batch_size: int) -> int:
+    async def purge_expired(
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
+    ) -> int:
         """Delete up to `batch_size` tokens (tombstones included) past their expiry, and
-        expired replay-cache entries and sessions. Returns how many tokens were deleted."""
+        expired replay-cache entries and sessions. Returns how many tokens were deleted. In
+        the same transaction, the status-list bits of the revoked ones among them are kept
+        in their list's `purged` bits; with `keep_lists`, every other list none of whose
+        tokens is left is deleted."""
+
+    # -- token status lists (oauth/status_lists.py) -------------------------------------
+    @abstractmethod
+    async def allocate_status_indices(self, list_id: int, count: int) -> int:
+        """Hand out `count` indices of the list never handed out before (creating the
+        list); returns the first. One statement, however many nodes ask at once."""
+
+    @abstractmethod
+    async def read_status_list(self, list_id: int) -> StatusListState | None:
+        """The list's state in one snapshot, or None when no such list exists."""
+
+    @abstractmethod
+    async def status_list_ids(self) -> list[int]:
+        """Every list's id, ascending."""
 
     @abstractmethod
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:

@@ -30,7 +30,8 @@ from tokenrevoke.store.base import SigningKey, TargetKind
 # (who revoked it and why) in a table of their own (store/sqlite/store.py, STORED_COLUMNS).
 TOKEN_COLUMNS = (
     "tkn_cde", "grt_id", "cln_id", "usr_id", "usr_dn", "ssn_id", "tkn_typ", "grt_typ", "iat",
-    "exp", "scp", "jans_id", "attr", "del", "revoked_at", "revoked_by", "revoke_reason",
+    "exp", "scp", "jans_id", "attr", "del", "status_list", "status_idx", "revoked_at",
+    "revoked_by", "revoke_reason",
 )  # fmt: skip
 TOKEN_COLUMN_LIST = ", ".join(TOKEN_COLUMNS)
 TARGET_COLUMN = {
@@ -94,9 +95,11 @@ def token_from_row(row: Sequence[Any]) -> TokenRecord:
         reference_id=row[11],
         attributes=orjson.loads(row[12]) if row[12] else {},
         deletable=bool(row[13]),
-        revoked_at=None if row[14] is None else int(row[14]),
-        revoked_by=row[15],
-        revoke_reason=row[16],
+        status_list=None if row[14] is None else int(row[14]),
+        status_idx=None if row[15] is None else int(row[15]),
+        revoked_at=None if row[16] is None else int(row[16]),
+        revoked_by=row[17],
+        revoke_reason=row[18],
     )
 
 
@@ -105,7 +108,8 @@ def token_to_row(t: TokenRecord) -> tuple[Any, ...]:
         t.code, t.grant_id, t.client_id, t.user_id, t.user_dn, t.session_id,
         t.token_type.value, t.grant_type, t.created_at, t.expires_at, t.scope,
         t.reference_id, orjson.dumps(t.attributes).decode() if t.attributes else None,
-        int(t.deletable), t.revoked_at, t.revoked_by, t.revoke_reason,
+        int(t.deletable), t.status_list, t.status_idx, t.revoked_at, t.revoked_by,
+        t.revoke_reason,
     )  # fmt: skip
 
 
@@ -211,3 +215,15 @@ def settlement(outcome: DeliveryOutcome, now: int) -> tuple[Any, ...]:
         outcome.receiver,
         outcome.position,
     )
+
+
+def merge_one_bit(blob: bytes | None, indices: Sequence[int]) -> bytes:
+    """A status list's purged bits (1 bit per index, least significant first) with these
+    indices' bits set, grown as needed (read by oauth/status_list.one_bit_indices)."""
+    out = bytearray(blob or b"")
+    for index in indices:
+        byte = index // 8
+        if byte >= len(out):
+            out.extend(bytes(byte + 1 - len(out)))
+        out[byte] |= 1 << (index % 8)
+    return bytes(out)

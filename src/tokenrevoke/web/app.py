@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
 from tokenrevoke.oauth.client_auth import jwks_certificates
+from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
 from tokenrevoke.paths import (
     AUTH,
     CONFIG_API,
@@ -25,7 +26,7 @@ from tokenrevoke.paths import (
 )
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, logout, routes, signin
+from tokenrevoke.web import configapi, logout, routes, signin, status_routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_endpoint
@@ -99,6 +100,13 @@ def create_app(settings: Settings) -> HotPathApp:
             Route(END_SESSION_PATH, logout.end_session, methods=["GET", "POST"]),
             Route(REVOKE_SESSION_PATH, logout.revoke_session, methods=["POST"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
+            Route(STATUS_LIST_PATH, status_routes.status_list, methods=["GET"]),
+            Route(f"{STATUS_LIST_PATH}/{{list_id}}", status_routes.status_list, methods=["GET"]),
+            Route(
+                STATUS_LIST_AGGREGATION_PATH,
+                status_routes.status_list_aggregation,
+                methods=["GET"],
+            ),
             Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
             Route(

@@ -32,6 +32,8 @@ from tokenrevoke.oauth.global_revocation import (
     USER_ID_FORMATS,
 )
 from tokenrevoke.oauth.session_revocation import CRITERIA
+from tokenrevoke.oauth.status_list import STATUSLIST_JSON, STATUSLIST_JWT
+from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 from tokenrevoke.paths import (
     AUTH,
@@ -170,6 +172,8 @@ SCHEMAS: dict[str, Any] = {
             "frontchannel_logout_supported": BOOLEAN,
             "backchannel_logout_supported": BOOLEAN,
             "session_revocation_endpoint": STRING,
+            "status_list_endpoint": STRING,
+            "status_list_aggregation_endpoint": STRING,
         }
     ),
     "UserInfo": {
@@ -178,6 +182,13 @@ SCHEMAS: dict[str, Any] = {
         )
     },
     "Health": object_schema({"status": STRING}, ["status"]),
+    # draft-ietf-oauth-status-list section 4.2 (Janssen's StatusListResponseJson).
+    "StatusList": object_schema(
+        {"bits": {"type": "integer", "enum": [1, 2, 4, 8]}, "lst": STRING}, ["bits", "lst"]
+    ),
+    "StatusListAggregation": object_schema(
+        {"status_lists": {"type": "array", "items": STRING}}, ["status_lists"]
+    ),
     "SubjectIdentifier": _subject_identifier(),
     # Janssen's GlobalTokenRevocationRequest; `subject` is draft-00's name for `sub_id`,
     # and the credential members are client_secret_post / JWT assertions in JSON.
@@ -473,6 +484,38 @@ def _paths() -> dict[str, dict[str, Any]]:
         "responses": {"200": _json("WebKeysConfiguration"), **_errors(500, 503)},
     }
 
+    def status_list(operation_id: str, summary: str, by_id: bool) -> dict[str, Any]:
+        list_id = {"type": "string", "pattern": "^[0-9]{1,15}$"}  # else 404
+        parameters = [{"name": "list_id", "in": "path", "required": True, "schema": list_id}]
+        return {
+            "tags": ["Status List"],
+            "summary": summary,
+            "description": "A signed Status List Token (application/statuslist+jwt, the "
+            "default) or, with Accept: application/statuslist+json, the list itself. "
+            "Cache-Control: public, max-age=ttl; an ETag (If-None-Match: 304). "
+            "403 while the STATUS_LIST flag is off.",
+            "operationId": operation_id,
+            **({"parameters": parameters} if by_id else {}),
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        STATUSLIST_JSON: {"schema": schema_ref("StatusList")},
+                        STATUSLIST_JWT: {},  # a compact JWS
+                    },
+                },
+                "304": {"description": "Not modified (If-None-Match)"},
+                **_errors(403, 404, 500, 503),
+            },
+        }
+
+    aggregation = {
+        "tags": ["Status List Aggregation"],
+        "summary": "Every status list's URI (draft-ietf-oauth-status-list section 9)",
+        "operationId": "get-status-list-aggregation",
+        "responses": {"200": _json("StatusListAggregation"), **_errors(403, 500, 503)},
+    }
+
     def discovery(operation_id: str) -> dict[str, Any]:
         return {
             "tags": ["Server Configuration"],
@@ -500,6 +543,11 @@ def _paths() -> dict[str, dict[str, Any]]:
         REVOKE_SESSION_PATH: {"post": _revoke_session()},
         f"{AUTH}/revocation-events": {"get": revocation_events},
         f"{AUTH}/jwks": {"get": jwks},
+        STATUS_LIST_PATH: {"get": status_list("get-status-list", "The current status list", False)},
+        f"{STATUS_LIST_PATH}/{{list_id}}": {
+            "get": status_list("get-status-list-by-id", "A status list, by its id", True)
+        },
+        STATUS_LIST_AGGREGATION_PATH: {"get": aggregation},
         # Janssen's swagger lists this path under a copied operation id
         # (`well-known-gluu-configuration`, method post); ours is GET, as served.
         "/.well-known/openid-configuration": {"get": discovery("openid-configuration")},
@@ -537,6 +585,6 @@ def auth_openapi_document(issuer: str) -> dict[str, Any]:
     )
     doc["info"]["description"] = (
         "Client authentication methods: " + ", ".join(AUTH_METHODS) + ". Every response "
-        "carries Cache-Control: no-store."
+        "carries Cache-Control: no-store, but the JWKS and the status lists (cacheable)."
     )
     return doc

@@ -15,7 +15,7 @@ from tokenrevoke.configapi.janssen_schema import (
     SCOPE_ATTRIBUTES,
     Kind,
 )
-from tokenrevoke.model.config import LOG_LEVELS, NO_EFFECT, PROPERTIES
+from tokenrevoke.model.config import LOG_LEVELS, MAX_STATUS_BLOCK, NO_EFFECT, PROPERTIES
 from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
@@ -100,6 +100,9 @@ _KIND = {
     "nonnegint": {**_I, "minimum": 0},
     "count": _I,
     "window": _I,
+    "bits": {**_I, "enum": [1, 2, 4, 8]},
+    "rs256": {"type": "string", "enum": ["RS256"]},
+    "blocksize": {**_I, "minimum": 1, "maximum": MAX_STATUS_BLOCK},
     "url": _S,  # unset ones are left out
     "loglevel": {"type": "string", "enum": list(LOG_LEVELS)},
     "strlist": _STRINGS,

@@ -47,6 +47,7 @@ from tokenrevoke.store.base import (
     Revisions,
     RevocationTarget,
     SigningKey,
+    StatusListState,
     Store,
     StoreUnavailable,
     TargetKind,
@@ -352,17 +353,40 @@ class PostgresStore(Store):
 
         return await self._run(work, transaction=True)
 
-    async def purge_expired(self, now: int, batch_size: int) -> int:
+    async def purge_expired(
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
+    ) -> int:
         async def work(conn: Any) -> int:
             # One node purges at a time; the others skip this round.
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PURGE_LOCK):
                 return 0
-            status = await conn.execute(
+            gone = await conn.fetch(
                 "DELETE FROM tokens WHERE tkn_cde IN "
-                "(SELECT tkn_cde FROM tokens WHERE exp <= $1 LIMIT $2)",
+                "(SELECT tkn_cde FROM tokens WHERE exp <= $1 LIMIT $2) "
+                "RETURNING status_list, status_idx, revoked_at IS NOT NULL",
                 now,
                 batch_size,
             )
+            # The status-list bits of the revoked ones outlive their rows.
+            by_list: dict[int, list[int]] = {}
+            for list_id, index, revoked in gone:
+                if revoked and list_id is not None:
+                    by_list.setdefault(int(list_id), []).append(int(index))
+            for list_id, indices in sorted(by_list.items()):
+                purged = await conn.fetchval(
+                    "SELECT purged FROM status_lists WHERE id = $1 FOR UPDATE", list_id
+                )
+                await conn.execute(
+                    "UPDATE status_lists SET purged = $2 WHERE id = $1",
+                    list_id,
+                    codec.merge_one_bit(purged, indices),
+                )
+            if keep_lists is not None:
+                await conn.execute(
+                    "DELETE FROM status_lists s WHERE id <> ALL($1::bigint[]) AND NOT EXISTS "
+                    "(SELECT 1 FROM tokens WHERE status_list = s.id)",
+                    list(keep_lists),
+                )
             await conn.execute(
                 "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
                 "(SELECT cln_id, jti FROM jti_seen WHERE exp <= $1 LIMIT $2)",
@@ -370,9 +394,37 @@ class PostgresStore(Store):
                 batch_size,
             )
             await sessions.purge(conn, now, batch_size)
-            return _count(status)
+            return len(gone)
 
         return await self._run(work, transaction=True)
+
+    # -- token status lists -------------------------------------------------------------
+    async def allocate_status_indices(self, list_id: int, count: int) -> int:
+        first = await self._run(
+            lambda conn: conn.fetchval(
+                "INSERT INTO status_lists (id, next_idx) VALUES ($1, $2) ON CONFLICT (id) "
+                "DO UPDATE SET next_idx = status_lists.next_idx + $2 RETURNING next_idx - $2",
+                list_id,
+                count,
+            )
+        )
+        return int(first)
+
+    async def read_status_list(self, list_id: int) -> StatusListState | None:
+        # One statement: one snapshot of both the purged bits and the revoked rows.
+        rows = await self._fetch(
+            "SELECT next_idx, purged, ARRAY(SELECT status_idx FROM tokens "
+            "WHERE status_list = s.id AND revoked_at IS NOT NULL) "
+            "FROM status_lists s WHERE id = $1",
+            list_id,
+        )
+        if not rows:
+            return None
+        size, purged, revoked = rows[0]
+        return StatusListState(int(size), [int(i) for i in revoked], bytes(purged or b""))
+
+    async def status_list_ids(self) -> list[int]:
+        return [int(r[0]) for r in await self._fetch("SELECT id FROM status_lists ORDER BY id")]
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         clauses: list[str] = []

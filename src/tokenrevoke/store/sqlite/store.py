@@ -50,6 +50,7 @@ from tokenrevoke.store.base import (
     Revisions,
     RevocationTarget,
     SigningKey,
+    StatusListState,
     Store,
     StoreUnavailable,
     TargetKind,
@@ -386,6 +387,27 @@ def _insert_tokens(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) ->
     )
 
 
+# Hands out `count` (?2) fresh indices of list ?1, creating it; the first of them.
+ALLOCATE_STATUS_INDICES = (
+    "INSERT INTO status_lists (id, next_idx) VALUES (?1, ?2) ON CONFLICT (id) "
+    "DO UPDATE SET next_idx = next_idx + ?2 RETURNING next_idx - ?2"
+)
+
+
+def _keep_purged_bits(conn: sqlite3.Connection, entries: Sequence[tuple[int, int]]) -> None:
+    """Set the purged bits of these (list, index) pairs of revoked tokens being deleted."""
+    by_list: dict[int, list[int]] = {}
+    for list_id, index in entries:
+        by_list.setdefault(int(list_id), []).append(int(index))
+    for list_id, indices in by_list.items():
+        row = conn.execute("SELECT purged FROM status_lists WHERE id = ?", (list_id,)).fetchone()
+        if row is not None:
+            conn.execute(
+                "UPDATE status_lists SET purged = ? WHERE id = ?",
+                (codec.merge_one_bit(row[0], indices), list_id),
+            )
+
+
 # An issuance: (the client's id, its tokens' rows); its result, whether the client exists.
 IssueJob = tuple[str, list[tuple[Any, ...]]]
 
@@ -591,21 +613,64 @@ class SqliteStore(Store):
 
         return await self._write(work)
 
-    async def purge_expired(self, now: int, batch_size: int) -> int:
+    async def purge_expired(
+        self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
+    ) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "DELETE FROM tokens WHERE seq IN (SELECT seq FROM tokens WHERE exp <= ? LIMIT ?)",
+            # The batch and, of its revoked tokens with a status-list index, the indices
+            # (one step, see `_tombstone`), then the DELETE of exactly those rows.
+            (found,) = conn.execute(
+                "SELECT json_group_array(json_array(seq, status_list, status_idx, "
+                "revoked_at IS NOT NULL)) FROM (SELECT seq, status_list, status_idx, "
+                "revoked_at FROM tokens WHERE exp <= ? LIMIT ?)",
                 (now, batch_size),
-            )
+            ).fetchone()
+            picked: list[Any] = orjson.loads(found)
+            if picked:
+                conn.execute(
+                    "DELETE FROM tokens WHERE seq IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps([row[0] for row in picked]).decode(),),
+                )
+            _keep_purged_bits(conn, [(r[1], r[2]) for r in picked if r[3] and r[1] is not None])
+            if keep_lists is not None:
+                conn.execute(
+                    "DELETE FROM status_lists WHERE id NOT IN (SELECT value FROM json_each(?)) "
+                    "AND NOT EXISTS (SELECT 1 FROM tokens WHERE status_list = status_lists.id)",
+                    (orjson.dumps(list(keep_lists)).decode(),),
+                )
             conn.execute(
                 "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
                 "(SELECT cln_id, jti FROM jti_seen WHERE exp <= ? LIMIT ?)",
                 (now, batch_size),
             )
             sessions.purge(conn, now, batch_size)
-            return cur.rowcount
+            return len(picked)
 
         return await self._write(work)
+
+    # -- token status lists -------------------------------------------------------------
+    async def allocate_status_indices(self, list_id: int, count: int) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            (first,) = conn.execute(ALLOCATE_STATUS_INDICES, (list_id, count)).fetchone()
+            return int(first)
+
+        return await self._write(work)
+
+    async def read_status_list(self, list_id: int) -> StatusListState | None:
+        # One statement: one snapshot of both the purged bits and the revoked rows.
+        rows = self._read(
+            "SELECT next_idx, purged, (SELECT json_group_array(status_idx) FROM tokens "
+            "WHERE status_list = s.id AND revoked_at IS NOT NULL) "
+            "FROM status_lists AS s WHERE id = ?",
+            (list_id,),
+        )
+        if not rows:
+            return None
+        size, purged, revoked = rows[0]
+        return StatusListState(int(size), orjson.loads(revoked), bytes(purged or b""))
+
+    async def status_list_ids(self) -> list[int]:
+        return [int(r[0]) for r in self._read("SELECT id FROM status_lists ORDER BY id")]
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         storable = without_nul_patterns(query)  # (LIKE would cut "c1\0" to "c1")
