@@ -3,7 +3,8 @@
 The wrk loads measure what a client sees, but on two shared CPUs their req/s move with
 whatever else runs. This driver measures what moves much less, and what optimisation work
 steers by: the server's CPU time per request. It opens the real ASGI app (its lifespan,
-a fresh SQLite store in a temporary directory), and drives one workload with
+a fresh SQLite store in a temporary directory, or the empty PostgreSQL database
+`--database-url` names), and drives one workload with
 `--concurrency` requests in flight, each a real ASGI call with the headers and body wrk
 sends, and every answer checked for a 200. No uvicorn, no httptools, no socket: those cost
 the raw ASGI ceiling as much as us (about 20 to 30 us per request here).
@@ -117,11 +118,17 @@ async def _as_jwt(runtime: Any, status_list: bool) -> None:
 
 
 async def run(
-    workload: str, requests: int, tokens: int, concurrency: int, rounds: int,
+    workload: str,
+    requests: int,
+    tokens: int,
+    concurrency: int,
+    rounds: int,
     jwt: str | None = None,
-) -> None:  # fmt: skip
+    database_url: str | None = None,
+) -> None:
     with tempfile.TemporaryDirectory(prefix="tokenrevoke-inprocess-") as data:
-        app = create_app(Settings(data_dir=Path(data), log_level="warning"))
+        settings = Settings(data_dir=Path(data), log_level="warning", database_url=database_url)
+        app = create_app(settings)
         starlette = starlette_of(app)
         async with starlette.router.lifespan_context(starlette):
             runtime = starlette.state.runtime
@@ -170,12 +177,24 @@ def main(argv: list[str] | None = None) -> int:
         "--jwt", choices=("status-list", "no-status-list"),
         help="JWT access tokens, with a status-list index each (STATUS_LIST on) or not",
     )  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database to run on (empty; created beforehand) instead of SQLite",
+    )
     args = parser.parse_args(argv)
     if args.requests < args.concurrency or args.tokens < 1 or args.rounds < 1:
         parser.error("need --requests >= --concurrency, --tokens >= 1 and --rounds >= 1")
     uvloop.install()
     asyncio.run(
-        run(args.workload, args.requests, args.tokens, args.concurrency, args.rounds, args.jwt)
+        run(
+            args.workload,
+            args.requests,
+            args.tokens,
+            args.concurrency,
+            args.rounds,
+            args.jwt,
+            args.database_url,
+        )
     )
     return 0
 

@@ -51,7 +51,7 @@ def test_nothing_revoked_means_no_event(store: Store, loop: asyncio.AbstractEven
 def test_batched_revocations_emit_one_event_per_committed_batch(
     store: Store, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.postgres.revoking as pg
     import tokenrevoke.store.sqlite.store as lite
 
     monkeypatch.setattr(lite, "REVOKE_BATCH", 7)

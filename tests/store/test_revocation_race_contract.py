@@ -52,7 +52,7 @@ def test_a_refresh_racing_the_walk_leaves_nothing_live(
     monkeypatch: pytest.MonkeyPatch,
     target: RevocationTarget,
 ) -> None:
-    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.postgres.revoking as pg
     import tokenrevoke.store.sqlite.store as lite
 
     monkeypatch.setattr(lite, "REVOKE_BATCH", 2)

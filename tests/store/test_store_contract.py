@@ -356,7 +356,7 @@ def test_search_by_pattern_fields_and_pages(store: Store, loop: asyncio.Abstract
 def test_bulk_revocation_runs_in_batches_and_audits_once(
     store: Store, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.postgres.revoking as pg
     import tokenrevoke.store.sqlite.store as lite
 
     monkeypatch.setattr(lite, "REVOKE_BATCH", 7)
@@ -391,7 +391,7 @@ def test_bulk_revocation_batches_cover_tokens_issued_at_different_times(
 ) -> None:
     """Batch boundaries fall between and inside runs of equal issue times; a batch ending
     exactly at the last token is followed by an empty one that still writes the audit."""
-    import tokenrevoke.store.postgres.store as pg
+    import tokenrevoke.store.postgres.revoking as pg
     import tokenrevoke.store.sqlite.store as lite
 
     monkeypatch.setattr(lite, "REVOKE_BATCH", 4)

@@ -1,8 +1,10 @@
 """PostgreSQL implementation of the Store interface (asyncpg).
 
-Any number of server processes and hosts share one database. Every write is its own
-transaction and returns after COMMIT. Connection failures surface as StoreUnavailable
-(503), never as a 200 or as `active:true` for a token that could not be checked.
+Any number of server processes and hosts share one database. Every write returns after
+COMMIT. Issuances and revocations of presented tokens run in group-committed batches
+(batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
+Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
+for a token that could not be checked.
 
 PostgreSQL's text cannot hold a NUL character, which SQLite's can (and which any client
 can send: `client_id=a%00b`). No stored key holds one, so a lookup by a key with a NUL
@@ -40,9 +42,9 @@ from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
     PATTERN_ATTRIBUTES,
-    REVOKE_BATCH,
     TOKEN_ATTRIBUTES,
     ConflictError,
+    GrantPlanner,
     PreviousRefreshToken,
     Revisions,
     RevocationTarget,
@@ -59,42 +61,41 @@ from tokenrevoke.store.base import (
     without_nul_keys,
     without_nul_patterns,
 )
-from tokenrevoke.store.codec import (
-    REVOKED_COLUMNS,
-    TARGET_COLUMN,
-    TOKEN_COLUMN_LIST,
-    TOKEN_COLUMNS,
-)
+from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
 from tokenrevoke.store.postgres import sessions
+from tokenrevoke.store.postgres.batcher import (
+    LOOKUP,
+    UNAVAILABLE,
+    Batcher,
+    IssueJob,
+    Outcome,
+    RevokeJob,
+    WriteJob,
+    run_writes,
+    token_arrays,
+    token_columns,
+)
+from tokenrevoke.store.postgres.revoking import revoke_scope
 
 T = TypeVar("T")
-# The keyset that batched revocations (client, user, session) walk per scope column: the
-# order of the scope's index after the scope column, which ends with the token hash
-# (migration 0005: a client's tokens are indexed by issue time).
-_REVOKE_KEYSET = {"cln_id": ("iat", "tkn_cde"), "usr_id": ("tkn_cde",), "ssn_id": ("tkn_cde",)}
 _INSERT_TOKENS = (
     f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
     f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
 )
+_ROTATE = (
+    "WITH r AS (UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
+    "revoke_reason = 'rotated' WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1 "
+    f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
+    f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
+)
 _MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
 _PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
 _PUBLISH_LOCK = zlib.crc32(b"tokenrevoke-publish-events")
-# Failures that mean "the database is not there right now", as opposed to a bad query.
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-
-
-# Attempts at a revocation's last transaction (REPEATABLE READ) before giving up (503):
-# each failure means a write on one of its rows committed first, which a retry then sees.
-_SERIALIZATION_RETRIES = 20
+_UNAVAILABLE = UNAVAILABLE
+# Bigger writes than this (seeding, imports) run on their own rather than in a batch.
+_BATCH_ROWS = 256
+# Token lookups in flight at once (each shared by the requests that arrived meanwhile).
+_READ_PARALLEL = 4
 
 
 # The database refused a character (a NUL; the encoding of the others is UTF-8).
@@ -119,20 +120,35 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset between uses: nothing to undo (no listeners, cursors or
+    session-level locks are ever used, and a pool's session settings are its own; asyncpg
+    still rolls back an open transaction first), so none of asyncpg's default reset query,
+    a round trip per use."""
+
+
 class PostgresStore(Store):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, serial: asyncpg.Pool) -> None:
         self._pool = pool
+        # Revocations' last statements run REPEATABLE READ by default on these connections
+        # (one statement, one transaction, one round trip): see batcher.py and revoking.py.
+        self._serial = serial
+        self.writes: Batcher[WriteJob] = Batcher(lambda jobs: run_writes(serial, jobs))
+        self.reads: Batcher[str] = Batcher(self._lookup, parallel=_READ_PARALLEL)
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresStore:
         try:
             await migrate(url)
-            pool = await asyncpg.create_pool(
-                url, min_size=min_size, max_size=max_size, command_timeout=30, timeout=10
-            )
+            options: dict[str, Any] = {"command_timeout": 30, "timeout": 10, "reset": _keep_session}
+            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
+            serial = await asyncpg.create_pool(
+                url, min_size=1, max_size=2, **options,
+                server_settings={"default_transaction_isolation": "repeatable read"},
+            )  # fmt: skip
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
-        return cls(pool)
+        return cls(pool, serial)
 
     # -- plumbing ---------------------------------------------------------------------
     async def _run(self, work: Callable[[Any], Awaitable[T]], *, transaction: bool = False) -> T:
@@ -147,39 +163,56 @@ class PostgresStore(Store):
         except _UNSTORABLE as exc:  # a write of a value with a NUL (lookups never send one)
             raise UnstorableText("a value holds a character that cannot be stored") from exc
 
+    async def _run_serial(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`_run` on a connection whose transactions are REPEATABLE READ."""
+        try:
+            async with self._serial.acquire() as conn:
+                return await work(conn)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"postgres: {exc}") from exc
+
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         rows: list[Any] = await self._run(lambda conn: conn.fetch(sql, *args))
         return rows
 
+    async def _batched(self, job: WriteJob) -> Any:
+        try:
+            return await self.writes.submit(job)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"postgres: {exc}") from exc
+        except _UNSTORABLE as exc:
+            raise UnstorableText("a value holds a character that cannot be stored") from exc
+
+    async def _lookup(self, codes: list[str]) -> list[Outcome]:
+        """One read for the token lookups that arrived together (`reads`)."""
+        rows = await self._fetch(LOOKUP, list(dict.fromkeys(codes)))
+        found = {r[0]: r for r in rows}
+        return [(True, found.get(code)) for code in codes]
+
     # -- tokens -----------------------------------------------------------------------
     async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None:
         rows = [codec.token_to_row(t) for t in tokens]
-        await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
+        if len(rows) > _BATCH_ROWS:
+            await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
+        elif rows:
+            await self._batched(IssueJob(rows, None))
 
     async def issue_tokens(self, tokens: Sequence[TokenRecord]) -> bool:
         (client_id,) = {t.client_id for t in tokens}
-        rows = [codec.token_to_row(t) for t in tokens]
-
-        async def work(conn: Any) -> bool:
-            # KEY SHARE conflicts only with a DELETE (or a key change) of the client row:
-            # issuances of one client do not wait for each other, a deletion waits for
-            # those in flight and, once committed, makes this find no row.
-            found = await conn.fetchval(
-                "SELECT 1 FROM clients WHERE inum = $1 FOR KEY SHARE", client_id
-            )
-            if found is None:
-                return False
-            await conn.executemany(_INSERT_TOKENS, rows)
-            return True
-
-        result: bool = await self._run(work, transaction=True)
+        # In a batch whose statement locks the client FOR KEY SHARE (batcher.py).
+        result: bool = await self._batched(
+            IssueJob([codec.token_to_row(t) for t in tokens], client_id)
+        )
         return result
 
     async def get_token(self, code: str) -> TokenRecord | None:
         if holds_nul(code):
             return None
-        rows = await self._fetch(f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1", code)
-        return codec.token_from_row(rows[0]) if rows else None
+        try:
+            row = await self.reads.submit(code)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"postgres: {exc}") from exc
+        return None if row is None else codec.token_from_row(row)
 
     async def get_tokens(self, codes: Sequence[str]) -> list[TokenRecord]:
         storable = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
@@ -194,122 +227,29 @@ class PostgresStore(Store):
         storable = without_nul_keys(target)
         if storable is None:
             return 0
-        target = storable
-        column = TARGET_COLUMN[target.column]
-        update = (
-            "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
-            # `exp + 0`: the expiry index would match every live token; only the scope
-            # column's index may drive this statement (see tokens_by_exp, for the purge).
-            "WHERE revoked_at IS NULL AND exp + 0 > $1 "
-            "AND ($4::text[] IS NULL OR tkn_typ = ANY($4)) AND "
+        if storable.column is TargetKind.GRANT:
+            job = RevokeJob([], None, at, new_id(), (storable.values, audit))
+            _, revoked = await self._batched(job)
+            return int(revoked)
+        return await revoke_scope(self._run, self._run_serial, storable, at, audit)
+
+    async def revoke_grants_of(
+        self, codes: Sequence[str], plan: GrantPlanner, at: int
+    ) -> tuple[list[TokenRecord], int]:
+        unique = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
+        result: tuple[list[TokenRecord], int] = await self._batched(
+            RevokeJob(unique, plan, at, new_id())
         )
-        types = [t.value for t in target.token_types] if target.token_types else None
-        head = (at, audit.actor, audit.reason, types)
-        revocation_id = new_id()
-
-        async def write_event(conn: Any, batch: int, revoked: Sequence[Any]) -> None:
-            event_id, body = codec.revocation_event_body(
-                revocation_id, batch, at, audit, (target.column, target.values),
-                [tuple(r) for r in revoked],
-            )  # fmt: skip
-            await conn.execute(
-                "INSERT INTO revocation_events (id, at, body) VALUES ($1, $2, $3)",
-                event_id, at, body,
-            )  # fmt: skip
-
-        async def finish(where: str, keys: Any, total: int, number: int) -> int:
-            """The last transaction: every token of the target still live, the event and
-            the audit record. REPEATABLE READ, so that a refresh committing during it (its
-            successor a row this snapshot cannot see) fails it instead of slipping past:
-            retried, it sees that successor. Once it commits, every token of the target
-            that was live, or came from one that was, is revoked."""
-
-            async def work(conn: Any) -> int:
-                async with conn.transaction(isolation="repeatable_read"):
-                    revoked = await conn.fetch(
-                        f"{update}{where} RETURNING {REVOKED_COLUMNS}", *head, keys
-                    )
-                    if revoked:
-                        await write_event(conn, number, revoked)
-                    if total + len(revoked):
-                        await _audit(conn, at, audit, total + len(revoked))
-                    return len(revoked)
-
-            for _ in range(_SERIALIZATION_RETRIES):
-                try:
-                    count: int = await self._run(work)
-                    return count
-                except asyncpg.SerializationError:
-                    continue  # a refresh (or a purge) of one of its rows committed first
-            raise StoreUnavailable("postgres: the revocation kept losing to concurrent writes")
-
-        if target.column is TargetKind.GRANT:
-            return await finish(f"{column} = ANY($5::text[])", list(target.values), 0, 1)
-
-        (value,) = target.values
-        # The batches walk the scope's index in its order, from just after the previous
-        # batch's last key to this batch's last key (the SQLite store does the same); then
-        # `finish` takes what a refresh committed behind the walk (the store's contract).
-        keyset = _REVOKE_KEYSET[column]
-        keys = ", ".join(keyset)
-        width = len(keyset)
-        total = 0
-        events = 0
-        after: tuple[Any, ...] = ()
-        while True:
-
-            async def batch(
-                conn: Any, after: tuple[Any, ...] = after, number: int = events + 1
-            ) -> tuple[int, tuple[Any, ...] | None]:
-                def after_key(first: int) -> str:  # the lower bound, from parameter $first
-                    return f" AND ({keys}) > ({_params(first, width)})" if after else ""
-
-                last = await conn.fetchrow(
-                    f"SELECT {keys} FROM tokens WHERE {column} = $1{after_key(2)} "
-                    f"ORDER BY {keys} LIMIT 1 OFFSET {REVOKE_BATCH - 1}",
-                    value,
-                    *after,
-                )
-                if last is None:  # the rest of the walk is `finish`'s
-                    return 0, None
-                up_to = f" AND ({keys}) <= ({_params(6 + len(after), width)})"
-                revoked = await conn.fetch(
-                    f"{update}{column} = $5{after_key(6)}{up_to} RETURNING {REVOKED_COLUMNS}",
-                    *head,
-                    value,
-                    *after,
-                    *last,
-                )
-                if revoked:
-                    await write_event(conn, number, revoked)
-                return len(revoked), tuple(last)
-
-            count, last = await self._run(batch, transaction=True)
-            total += count
-            events += 1 if count else 0
-            if last is None:
-                return total + await finish(f"{column} = $5", value, total, events + 1)
-            after = last
+        return result
 
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> bool:
-        rows = [codec.token_to_row(t) for t in new_tokens]
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute(
-                "UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
-                "revoke_reason = 'rotated' "
-                "WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1",
-                at,
-                old_code,
-            )
-            if _count(status) != 1:
-                return False
-            await conn.executemany(_INSERT_TOKENS, rows)
-            return True
-
-        return await self._run(work, transaction=True)
+        # One statement, one round trip: a concurrent rotation's UPDATE waits for this
+        # one's row lock, then finds the token revoked and inserts nothing.
+        columns = token_columns([codec.token_to_row(t) for t in new_tokens])
+        retired = await self._run(lambda conn: conn.fetchval(_ROTATE, at, old_code, *columns))
+        return bool(retired)
 
     async def exchange_previous_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
@@ -721,10 +661,14 @@ class PostgresStore(Store):
 
     async def revisions(self) -> Revisions:
         async def work(conn: Any) -> Revisions:
-            rows = dict(await conn.fetch("SELECT kind, revision FROM revisions"))
-            config = await conn.fetchval("SELECT revision FROM app_config WHERE id = 1")
+            rows = dict(
+                await conn.fetch(
+                    "SELECT kind, revision FROM revisions UNION ALL "
+                    "SELECT 'config', revision FROM app_config WHERE id = 1"
+                )
+            )
             return Revisions(
-                config=int(config),
+                config=int(rows["config"]),
                 clients=int(rows["clients"]),
                 scripts=int(rows["scripts"]),
                 keys=int(rows["keys"]),
@@ -894,7 +838,10 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def close(self) -> None:
+        await self.writes.close()
+        await self.reads.close()
         await self._pool.close()
+        await self._serial.close()
 
 
 async def migrate(url: str) -> list[str]:
@@ -921,8 +868,3 @@ async def migrate(url: str) -> list[str]:
         return applied
     finally:
         await conn.close()
-
-
-def _params(first: int, count: int) -> str:
-    """`count` numbered parameters from $first: "$6, $7"."""
-    return ", ".join(f"${n}" for n in range(first, first + count))
