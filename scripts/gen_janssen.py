@@ -61,6 +61,7 @@ AUTH_SERVED = {
     "jwks": "",
     "get-status-list": "lists sharded by time, each at /status_list/{id}; here the current one",
     "get-status-list-aggregation": "gated by STATUS_LIST, as the lists are",
+    "end_session": "POST too; without id_token_hint the user confirms on a page first",
 }
 AUTH_WHY_NOT = (
     "not served: tokenrevoke is a token and revocation server, not a full OpenID provider"
@@ -77,6 +78,9 @@ CONFIG_DIFFERENCES = {
     "put-config-logging": "loggingLevel sets the server's log level; the rest is kept",
     "patch-properties": "properties without effect here are kept (docs/configuration.md)",
     "get-config-jwks": "the public signing keys only (no private or encryption keys)",
+    "search-session": "one user's sessions: fieldValuePair=userDn=... is required",
+    "revoke-user-session": "userDn, inum or uid; every token issued in the sessions is revoked",
+    "delete-session": "every token issued in the session is revoked",
 }
 CONFIG_WHY_NOT = "not served: no such feature here"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import services
+from tests.support.chromium import chromium as chromium  # the fixture, for every test
 from tests.support.server import Server
 
 TESTS = Path(__file__).resolve().parent
@@ -13,6 +14,7 @@ TESTS = Path(__file__).resolve().parent
 POSTGRES_FIXTURES = {"postgres_url", "shared_database", "private_postgres"}
 POSTGRES_NAMES = {"throwaway_database", "asyncpg"}
 REDIS_NAMES = {"redis", "Redis"}
+BROWSER_FIXTURES = {"chromium"}
 SLOW_PATHS = ("scaleout/", "test_bench_smoke.py", "schemathesis", "integration/test_durability.py",
               "unit/test_token_lifecycle_model.py")  # fmt: skip
 TERRAFORM_FREE = ("terraform/test_docs.py", "terraform/test_resources_unit.py")
@@ -41,6 +43,8 @@ def needs(item: pytest.Item) -> set[str]:
     if (names & REDIS_NAMES or any(s.startswith("redis://") for s in strings)
             or "redis" in path):  # fmt: skip
         earned.add("redis")
+    if fixtures & BROWSER_FIXTURES:
+        earned.add("browser")
     if path.startswith("terraform/") and not path.startswith(TERRAFORM_FREE):
         earned.add("terraform")
     if any(part in path for part in SLOW_PATHS):

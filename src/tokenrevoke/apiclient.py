@@ -18,10 +18,11 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
+from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import AUTH, CONFIG_API_V1
 
 TOKEN_PATH = f"{AUTH}/token"
+SESSION = "/jans-auth-server/session"
 _EARLY_EXPIRY = 30.0
 
 SCOPE = {
@@ -38,6 +39,8 @@ SCOPE = {
     "scripts.delete": CONFIG + "scripts.delete",
     "properties.read": AUTH_CONFIG + "properties.readonly",
     "properties.write": AUTH_CONFIG + "properties.write",
+    "sessions.read": AUTH_SESSION + "readonly",
+    "sessions.delete": AUTH_SESSION + "delete",
 }
 # Writing a client: the server lets a token give a client only the config-API scopes it
 # carries itself (docs/security.md), so this token also asks for every one of them; the
@@ -335,6 +338,33 @@ class ConfigApiClient:
             "POST", f"/token/revoke/user/{quote(user_id, safe='')}", "token.delete"
         )
         return result
+
+    # -- browser sessions -------------------------------------------------------------------
+    def sessions_of_user(
+        self, user: str, live_only: bool = False, limit: int = 200, start: int = 0
+    ) -> dict[str, Any]:
+        """A user's sessions (user: inum or uid), newest first."""
+        pairs = f"userDn={user}" + (",state=authenticated" if live_only else "")
+        params = {"fieldValuePair": pairs, "limit": limit, "startIndex": start,
+                  "sortBy": "creationDate", "sortOrder": "descending"}  # fmt: skip
+        result: dict[str, Any] = self.request(
+            "GET", f"{SESSION}/search", "sessions.read", params=params
+        )
+        return result
+
+    def get_session(self, sid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.request(
+            "GET", f"{SESSION}/sid/{quote(sid, safe='')}", "sessions.read"
+        )
+        return result
+
+    def end_session(self, sid: str) -> None:
+        """End one session and revoke its tokens (404: no such session, or already over)."""
+        self.request("DELETE", f"{SESSION}/sid/{quote(sid, safe='')}", "sessions.delete")
+
+    def end_user_sessions(self, user: str) -> None:
+        """End every session of a user (inum or uid) and revoke their tokens."""
+        self.request("DELETE", f"{SESSION}/user/{quote(user, safe='')}", "sessions.delete")
 
     # -- clients ----------------------------------------------------------------------------
     def list_clients(self, pattern: str = "", limit: int = 200, start: int = 0) -> dict[str, Any]:

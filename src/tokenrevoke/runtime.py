@@ -24,11 +24,13 @@ from tokenrevoke.events.stream import EventStream
 from tokenrevoke.model import AppConfiguration, Client, PublishedEvents, User
 from tokenrevoke.oauth.authorize import AuthorizationService
 from tokenrevoke.oauth.client_auth import ClientAuthenticator
+from tokenrevoke.oauth.end_session import EndSessionService
 from tokenrevoke.oauth.global_revocation import GlobalRevocationService, endpoint_url
 from tokenrevoke.oauth.introspection import IntrospectionService
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.passwords import PasswordChecker
 from tokenrevoke.oauth.revocation import RevocationService
+from tokenrevoke.oauth.session_revocation import SessionRevocationService
 from tokenrevoke.oauth.sessions import SessionService
 from tokenrevoke.oauth.status_lists import IndexAllocator, StatusLists, current_list
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
@@ -81,6 +83,8 @@ class Runtime:
         self.revocation = RevocationService(store, self.authenticator, self.config, self.scripts)
         self.introspection = IntrospectionService(store, self.authenticator, self.config, self.keys)
         self.global_revocation = GlobalRevocationService(store, self.authenticator, self.config)
+        self.end_session = EndSessionService(store, self.keys, self.config, self.get_client)
+        self.session_revocation = SessionRevocationService(store, self.authenticator, self.config)
         # Browser sign-in (docs/sign-in.md): sessions, the authorization endpoint, userinfo.
         self.sessions = SessionService(store, self.config)
         self.authorization = AuthorizationService(

@@ -159,6 +159,7 @@ def world(server: Server, api: ConfigApi) -> World:
     return World(client, token, scope, script, revoked, expired["access_token"], wrong)
 
 
+SESSION = "/jans-auth-server/session"
 _CONFIG_SCOPES = sorted({scope for op in OPERATIONS for scope in op.scopes})
 
 
@@ -182,6 +183,25 @@ def _new_user(server: Server) -> str:
     name = unique("user")
     server.create_user(name, PASSWORD)
     return name
+
+
+def _signed_in(server: Server) -> str:
+    """A new user signs in through the sign-in form: the id (sid) of their session."""
+    import jwt
+
+    from tests.support.browser import Browser, exchange, pkce_pair
+
+    name, back_to = _new_user(server), "https://app.example/cb"
+    app = server.create_client("--name", unique("app"), "--grant-type", "authorization_code",
+                               "--scope", "openid", "--redirect-uri", back_to)  # fmt: skip
+    verifier, challenge = pkce_pair()
+    with Browser(server) as browser:
+        back = browser.code(name, PASSWORD, response_type="code", client_id=app.client_id,
+                            redirect_uri=back_to, scope="openid", nonce="n",
+                            code_challenge=challenge, code_challenge_method="S256")  # fmt: skip
+    tokens = exchange(server, back["code"], back_to, app.basic, code_verifier=verifier).json()
+    sid: str = jwt.decode(tokens["id_token"], options={"verify_signature": False})["sid"]
+    return sid
 
 
 SUCCESS: dict[str, Callable[[Server, ConfigApi, World], Call]] = {
@@ -292,6 +312,12 @@ SUCCESS: dict[str, Callable[[Server, ConfigApi, World], Call]] = {
     "get-attributes": lambda s, a, w: Call("GET", "/attributes", params={"limit": 100}),
     "get-config-jwks": lambda s, a, w: Call("GET", "/config/jwks"),
     "get-acrs": lambda s, a, w: Call("GET", "/acrs"),
+    "search-session": lambda s, a, w: Call(
+        "GET", f"{SESSION}/search", params={"fieldValuePair": f"userDn={_new_user(s)}"}
+    ),
+    "get-session-by-id": lambda s, a, w: Call("GET", f"{SESSION}/sid/{_signed_in(s)}"),
+    "delete-session": lambda s, a, w: Call("DELETE", f"{SESSION}/sid/{_signed_in(s)}", 204),
+    "revoke-user-session": lambda s, a, w: Call("DELETE", f"{SESSION}/user/{_new_user(s)}", 204),
 }
 
 
@@ -424,6 +450,12 @@ NOT_FOUND: dict[str, Call] = {
         patch=[{"op": "replace", "path": "/enabled", "value": False}],
     ),
     "get-config-scripts-by-inum": Call("GET", "/config/scripts/inum/no-such-script"),
+    "get-session-by-id": Call("GET", "/jans-auth-server/session/sid/no-such-session"),
+    "delete-session": Call("DELETE", "/jans-auth-server/session/sid/no-such-session"),
+    "revoke-user-session": Call("DELETE", "/jans-auth-server/session/user/no-such-user"),
+    "search-session": Call(
+        "GET", "/jans-auth-server/session/search?fieldValuePair=userDn=no-such-user"
+    ),
     "get-custom-script-by-name": Call("GET", "/config/scripts/name/no-such-script"),
     "put-config-scripts": Call(
         "PUT",

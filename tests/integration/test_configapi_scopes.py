@@ -47,6 +47,9 @@ TOKEN, CLIENTS, SCOPES = CFG + "token", CFG + "openid/clients", CFG + "scopes"
 SCRIPTS, PROPS = CFG + "scripts", AS_CFG + "properties"
 OPENID_READ, OPENID_WRITE = CFG + "openid/openid.readonly", CFG + "openid/openid.write"
 OPENID_DELETE = CFG + "openid/openid.delete"
+SESSION = "https://jans.io/oauth/jans-auth-server/session"
+SESSION_READ = (f"{SESSION}.readonly", f"{SESSION}.admin", _READ_ALL, _WRITE_ALL)
+SESSION_DELETE = (f"{SESSION}.delete", f"{SESSION}.admin", _DELETE_ALL)
 
 # (method, path) -> (operationId, accepted scopes), from Janssen's swagger.
 JANSSEN: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
@@ -106,11 +109,19 @@ JANSSEN: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/api/v1/attributes"): ("get-attributes", _read(CFG + "attributes")),
     ("GET", "/api/v1/acrs"): ("get-acrs", _read(CFG + "acrs")),
     ("GET", "/api/v1/config/jwks"): ("get-config-jwks", _read(CFG + "jwks")),
+    ("GET", "/api/v1/jans-auth-server/session/search"): ("search-session", SESSION_READ),
+    ("GET", "/api/v1/jans-auth-server/session/sid/{sid}"): ("get-session-by-id", SESSION_READ),
 }  # fmt: skip
 # Janssen's server-stat has no security; ours takes app-version's scopes (host figures).
+# Janssen's session deletions name session.delete together with revoke_session in one
+# requirement; ours take session.delete alone, never revoke_session (an auth-server scope a
+# relying party may hold) alone.
 STRICTER: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/api/v1/health/server-stat"): (
         "get-server-stat", JANSSEN[("GET", "/api/v1/health/app-version")][1]),
+    ("DELETE", "/api/v1/jans-auth-server/session/sid/{sid}"): ("delete-session", SESSION_DELETE),
+    ("DELETE", "/api/v1/jans-auth-server/session/user/{userDn}"): (
+        "revoke-user-session", SESSION_DELETE),
 }  # fmt: skip
 # Our extensions, not in Janssen's swagger: each takes the scopes of its nearest Janssen
 # operation (revoking a user's tokens takes what revoking one token takes).

@@ -77,8 +77,16 @@ def plan(server: Server) -> Iterator[dict[str, Any]]:
         clients[method] = {"id": registered.client_id, "secret": registered.secret}
     public = server.create_client("--auth-method", "none", "--grant-type", "password",
                                   "--grant-type", "refresh_token", "--scope", "openid")  # fmt: skip
+    redirect, logout = "https://app.example/callback", "https://app.example/signed-out"
+    app = server.create_client(
+        "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+        "--scope", "openid", "--scope", "profile", "--redirect-uri", redirect,
+        "--post-logout-redirect-uri", logout,
+    )  # fmt: skip
     yield {"url": server.url, "username": USERNAME, "password": PASSWORD,
-           "clients": clients, "public": public.client_id}  # fmt: skip
+           "clients": clients, "public": public.client_id,
+           "app": {"id": app.client_id, "secret": app.secret, "redirect": redirect,
+                   "logout": logout}}  # fmt: skip
 
 
 def test_openid_client_and_oauth4webapi(plan: dict[str, Any]) -> None:
@@ -104,3 +112,5 @@ def test_openid_client_and_oauth4webapi(plan: dict[str, Any]) -> None:
                     name = f"{method} password+refresh, revoke {kind} hint={hint}"
                     assert (lib, name) in steps, name
     assert ("openid-client", "public client password grant and revocation") in steps
+    assert ("openid-client", "authorization code with PKCE through the sign-in page") in steps
+    assert ("openid-client", "code flow: refresh, revoke, end_session") in steps

@@ -230,9 +230,8 @@ def test_focus_is_plain_to_see_and_states_are_words(
             if isinstance(w, Label | FlagToggle)
         ]
         heading = names.index("Not implemented (no effect):")
-        assert names[heading - len(IMPLEMENTED_FLAGS) : heading] == [
-            f.value for f in IMPLEMENTED_FLAGS
-        ]
+        implemented = len(IMPLEMENTED_FLAGS)
+        assert names[heading - implemented : heading] == [f.value for f in IMPLEMENTED_FLAGS]
         assert "CIBA" in names[heading:] and "REVOKE_TOKEN" not in names[heading:]
 
         revoke, introspection = (

@@ -1,7 +1,8 @@
 // Strict third-party clients against a running tokenrevoke server: openid-client (v6) and
 // oauth4webapi (v3), as an application would use them. Run by
 // tests/integration/test_node_clients.py with one JSON argument:
-//   {"url", "username", "password", "clients": {"<method>": {"id", "secret"}}, "public": id}
+//   {"url", "username", "password", "clients": {"<method>": {"id", "secret"}}, "public": id,
+//    "app": {"id", "secret", "redirect", "logout"}}  (a web app: authorization code flow)
 // Every step is checked (a revoked token must introspect inactive, a revoked refresh token
 // must be refused); the report is one JSON line on stdout: [{lib, step, ok, detail}].
 import * as client from 'openid-client'
@@ -117,6 +118,96 @@ async function openidClient() {
   })
 }
 
+// -- the authorization code flow, with a browser made of fetch ------------------------------
+// It keeps cookies, fills in the sign-in form (its hidden CSRF token and sealed request)
+// and posts it, as a person without JavaScript would; redirects are read, not followed.
+const jar = new Map()
+
+async function browse(url, init = {}) {
+  const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+  const response = await fetch(url, {
+    ...init, redirect: 'manual', headers: { ...(init.headers ?? {}), ...(cookie ? { cookie } : {}) },
+  })
+  for (const line of response.headers.getSetCookie()) {
+    const [pair, ...attributes] = line.split(';')
+    const [name, ...value] = pair.split('=')
+    const gone = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))
+    if (gone) jar.delete(name.trim())
+    else jar.set(name.trim(), value.join('='))
+  }
+  return response
+}
+
+function signInForm(page) {
+  const action = page.match(/<form method="post" action="([^"]+)"/)[1]
+  const fields = {}
+  for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    fields[name] = value.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#x27;', "'")
+      .replaceAll('&lt;', '<').replaceAll('&gt;', '>')
+  }
+  return { action, fields }
+}
+
+async function codeFlow() {
+  const lib = 'openid-client'
+  const app = plan.app
+  let config
+  let tokens
+  // Sign in (the page, unless the browser's session is live) and exchange the code.
+  const signIn = async () => {
+    const verifier = client.randomPKCECodeVerifier()
+    const state = client.randomState()
+    const nonce = client.randomNonce()
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: app.redirect, scope: 'openid profile', state, nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    })
+    let back = await browse(url)
+    if (back.status === 200) {
+      const form = signInForm(await back.text())
+      const body = new URLSearchParams({ ...form.fields, username: plan.username,
+        password: plan.password, action: 'signin' })
+      back = await browse(new URL(form.action, issuer), { method: 'POST', body })
+    }
+    expect(back.status === 303, `sign-in: ${back.status}`)
+    return client.authorizationCodeGrant(config, new URL(back.headers.get('location')), {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    })
+  }
+  await step(lib, 'authorization code with PKCE through the sign-in page', async () => {
+    config = await openidConfig('oidc', 'client_secret_basic', app)
+    tokens = await signIn()
+    const claims = tokens.claims()
+    expect(claims.sid, 'no sid in the id_token')
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
+    expect(info.preferred_username === plan.username, `userinfo ${JSON.stringify(info)}`)
+  })
+  if (!tokens) return
+  await step(lib, 'code flow: refresh, revoke, end_session', async () => {
+    const introspect = async (token) => (await client.tokenIntrospection(config, token)).active
+    const renewed = await client.refreshTokenGrant(config, tokens.refresh_token)
+    expect(await introspect(renewed.access_token), 'refreshed token not active')
+    expect(!(await introspect(tokens.refresh_token)), 'the rotated refresh token is still active')
+    await client.tokenRevocation(config, renewed.access_token, { token_type_hint: 'access_token' })
+    expect(!(await introspect(renewed.access_token)), 'still active after revocation')
+    expect(!(await introspect(renewed.refresh_token)), 'its grant\'s refresh token lives on')
+    // The session lives on: signing in again takes no password; then the app logs out.
+    const again = await signIn()
+    expect(again.claims().sid === tokens.claims().sid, 'another session')
+    const state = client.randomState()
+    const bye = await browse(client.buildEndSessionUrl(config, {
+      id_token_hint: again.id_token, post_logout_redirect_uri: app.logout, state,
+    }))
+    expect(bye.status === 302, `end_session: ${bye.status}`)
+    expect(bye.headers.get('location') === `${app.logout}?state=${state}`, bye.headers.get('location'))
+    expect(!jar.has('session_id'), 'the session cookie is still set')
+    for (const token of [again.access_token, again.refresh_token]) {
+      expect(!(await introspect(token)), 'a token of the ended session is still active')
+    }
+  })
+}
+
 // -- oauth4webapi --------------------------------------------------------------------------
 const OAUTH_AUTH = {
   client_secret_basic: (secret) => oauth.ClientSecretBasic(secret),
@@ -199,5 +290,6 @@ async function oauth4webapi() {
 }
 
 await openidClient()
+await codeFlow()
 await oauth4webapi()
 process.stdout.write(JSON.stringify(report) + '\n')

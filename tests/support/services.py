@@ -10,6 +10,7 @@ import functools
 import os
 import socket
 
+from tests.support.chromium import browser_problem
 from tests.support.postgres import ADMIN_URL
 
 REQUIRE_ENV = "TOKENREVOKE_REQUIRE_SERVICES"
@@ -61,4 +62,9 @@ def terraform_problem() -> str | None:
     return None
 
 
-PROBES = {"postgres": postgres_problem, "redis": redis_problem, "terraform": terraform_problem}
+PROBES = {
+    "postgres": postgres_problem,
+    "redis": redis_problem,
+    "terraform": terraform_problem,
+    "browser": browser_problem,
+}

@@ -104,6 +104,10 @@ def client_create(
         list[str] | None,
         typer.Option(help="Where sign-in returns (exact match; docs/sign-in.md). Repeatable."),
     ] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="Where /end_session may return (exact match). Repeatable."),
+    ] = None,
     access_token_as_jwt: Annotated[bool, typer.Option()] = False,
     access_token_lifetime: Annotated[int | None, typer.Option()] = None,
     refresh_token_lifetime: Annotated[int | None, typer.Option()] = None,
@@ -153,6 +157,8 @@ def client_create(
         document["clientSecret"] = secret
     if redirect_uri:
         document["redirectUris"] = redirect_uri
+    if post_logout_redirect_uri:
+        document["postLogoutRedirectUris"] = post_logout_redirect_uri
     created = api.create_client(document)
     if as_json:
         print_json(created)

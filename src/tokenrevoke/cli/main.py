@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tokenrevoke.cli import admin, clients, local, properties, scripts, server, tokens
+from tokenrevoke.cli import admin, clients, local, properties, scripts, server, sessions, tokens
 from tokenrevoke.cli.common import fail
 from tokenrevoke.cli.connection import Connection, connection_command
 from tokenrevoke.startup import DEBUG_ENV, StartupError, debugging
@@ -54,6 +54,7 @@ app.add_typer(clients.scope_app, name="scope", rich_help_panel="Admin (config AP
 app.add_typer(properties.config_app, name="config", rich_help_panel="Admin (config API)")
 app.add_typer(properties.feature_app, name="feature", rich_help_panel="Admin (config API)")
 app.add_typer(scripts.script_app, name="script", rich_help_panel="Admin (config API)")
+app.add_typer(sessions.session_app, name="session", rich_help_panel="Admin (config API)")
 
 
 @app.command("tui", rich_help_panel="Admin (config API)")

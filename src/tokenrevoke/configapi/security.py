@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tokenrevoke.configapi.errors import ApiError
 from tokenrevoke.model import Client
-from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG
+from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG
 from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.store.base import Store
 
@@ -122,6 +122,16 @@ SCRIPT_READ = (
 )
 SCRIPT_WRITE = (CONFIG + "scripts.write", CONFIG + "scripts.admin", CONFIG + "write-all")
 SCRIPT_DELETE = (CONFIG + "scripts.delete", CONFIG + "scripts.admin", CONFIG + "delete-all")
+SESSION_READ = (
+    AUTH_SESSION + "readonly",
+    AUTH_SESSION + "admin",
+    CONFIG + "read-all",
+    CONFIG + "write-all",
+)
+# Janssen's delete operations ask for session.delete together with revoke_session (one
+# requirement); here any one scope of a list suffices, so revoke_session, an auth-server
+# scope a relying party may hold, is left out: it alone does not open the config API.
+SESSION_DELETE = (AUTH_SESSION + "delete", AUTH_SESSION + "admin", CONFIG + "delete-all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +186,7 @@ async def authorize(
 _AUTHORITIES = (
     TOKEN_READ, TOKEN_DELETE, CLIENT_READ, CLIENT_GET, CLIENT_WRITE, CLIENT_DELETE,
     SCOPE_READ, SCOPE_WRITE, SCOPE_DELETE, PROPERTIES_READ, PROPERTIES_WRITE,
-    SCRIPT_READ, SCRIPT_WRITE, SCRIPT_DELETE,
+    SCRIPT_READ, SCRIPT_WRITE, SCRIPT_DELETE, SESSION_READ, SESSION_DELETE,
 )  # fmt: skip
 
 

@@ -57,16 +57,18 @@ class FeatureFlag(StrEnum):
 
 
 # The flags that gate something here (oauth/revocation.py, introspection.py,
-# global_revocation.py, userinfo.py and discovery.py check them). The other names are
-# Janssen's features that tokenrevoke does not have: accepted and stored, so a Janssen
-# `featureFlags` value round-trips, but they change nothing. The CLI and the TUI show the
-# difference from here.
+# global_revocation.py, userinfo.py, end_session.py, session_revocation.py and
+# discovery.py check them). The other names are Janssen's features that tokenrevoke does
+# not have: accepted and stored, so a Janssen `featureFlags` value round-trips, but they
+# change nothing. The CLI and the TUI show the difference from here.
 IMPLEMENTED_FLAGS: tuple[FeatureFlag, ...] = (
     FeatureFlag.REVOKE_TOKEN,
     FeatureFlag.INTROSPECTION,
     FeatureFlag.GLOBAL_TOKEN_REVOCATION,
     FeatureFlag.USERINFO,
     FeatureFlag.STATUS_LIST,
+    FeatureFlag.END_SESSION,
+    FeatureFlag.REVOKE_SESSION,
 )
 
 
@@ -136,6 +138,7 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "jwksUri": (_URL, None),
     "authorizationEndpoint": (_URL, None),
     "userInfoEndpoint": (_URL, None),
+    "endSessionEndpoint": (_URL, None),
     "allowAllValueForRevokeEndpoint": ("bool", False),
     "allowRevokeForOtherClients": ("bool", False),
     # Ours: true restores Janssen's rule that an access_token/tx_token hint finds only
@@ -166,6 +169,10 @@ PROPERTIES: dict[str, tuple[str, Any]] = {
     "introspectionSkipAuthorization": ("bool", False),
     "persistRefreshToken": ("bool", True),
     "refreshTokenExtendLifetimeOnRotation": ("bool", False),
+    # RP-initiated logout (oauth/end_session.py), Janssen's names and defaults: refuse an
+    # expired id_token_hint; require one.
+    "rejectEndSessionIfIdTokenExpired": ("bool", False),
+    "forceIdTokenHintPresence": ("bool", False),
     "corsConfigurationFilters": ("cors", [DEFAULT_CORS_FILTER]),
     "discoveryAllowedKeys": ("strlist", []),
     "discoveryDenyKeys": ("strlist", []),
@@ -428,6 +435,7 @@ class AppConfiguration(TypedProperties):
             "jwksUri": f"{AUTH}/jwks",
             "authorizationEndpoint": f"{AUTH}/authorize",
             "userInfoEndpoint": f"{AUTH}/userinfo",
+            "endSessionEndpoint": f"{AUTH}/end_session",
         }
         for name, path in derived.items():
             values[name] = values[name] or issuer + path

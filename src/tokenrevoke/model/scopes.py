@@ -4,11 +4,15 @@ from __future__ import annotations
 
 CONFIG = "https://jans.io/oauth/config/"
 AUTH_CONFIG = "https://jans.io/oauth/jans-auth-server/config/"
+# The config API's session resource (Janssen's `session.readonly`, ...), not under /config/.
+AUTH_SESSION = "https://jans.io/oauth/jans-auth-server/session."
 
 REVOKE_ANY_TOKEN = "revoke_any_token"
 INTROSPECTION = "introspection"
 UMA_PROTECTION = "uma_protection"
 GLOBAL_TOKEN_REVOCATION = "global_token_revocation"
+# Janssen's /revoke_session: end every session of a user.
+REVOKE_SESSION = "revoke_session"
 # Subscribing to the revocation-event stream (docs/events.md).
 REVOCATION_EVENTS = "revocation_events"
 OPENID = "openid"
@@ -36,6 +40,8 @@ CONFIG_API_SCOPES: tuple[str, ...] = (
     CONFIG + "jwks.readonly",
     CONFIG + "logging.readonly",
     CONFIG + "logging.write",
+    AUTH_SESSION + "readonly",
+    AUTH_SESSION + "delete",
     CONFIG + "read-all",
     CONFIG + "write-all",
     CONFIG + "delete-all",
@@ -50,11 +56,12 @@ BUILTIN_SCOPES: tuple[str, ...] = (
     UMA_PROTECTION,
     REVOKE_ANY_TOKEN,
     GLOBAL_TOKEN_REVOCATION,
+    REVOKE_SESSION,
     REVOCATION_EVENTS,
     *CONFIG_API_SCOPES,
 )
 
 
 def is_config_api_scope(scope: str) -> bool:
-    """A scope of the config API (Janssen's are URLs under these two prefixes)."""
-    return scope.startswith((CONFIG, AUTH_CONFIG))
+    """A scope of the config API (Janssen's are URLs under these prefixes)."""
+    return scope.startswith((CONFIG, AUTH_CONFIG, AUTH_SESSION))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
-from tokenrevoke.oauth import global_revocation, pkce, status_lists
+from tokenrevoke.oauth import global_revocation, pkce, session_revocation, status_lists
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
 
@@ -55,6 +55,13 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         doc["global_token_revocation_endpoint_auth_methods_supported"] = list(
             global_revocation.AUTH_METHODS
         )
+    if cfg.enabled(FeatureFlag.END_SESSION):
+        # RP-initiated logout only: no front- or back-channel logout calls to clients.
+        doc["end_session_endpoint"] = cfg["endSessionEndpoint"]
+        doc["frontchannel_logout_supported"] = False
+        doc["backchannel_logout_supported"] = False
+    if cfg.enabled(FeatureFlag.REVOKE_SESSION):
+        doc["session_revocation_endpoint"] = session_revocation.endpoint_url(cfg)
     if cfg.enabled(FeatureFlag.STATUS_LIST):  # Janssen's key; the draft's aggregation key
         doc["status_list_endpoint"] = status_lists.endpoint_url(cfg)
         doc["status_list_aggregation_endpoint"] = status_lists.aggregation_url(cfg)

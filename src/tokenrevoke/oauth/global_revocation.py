@@ -6,11 +6,11 @@ GLOBAL_TOKEN_REVOCATION flag (403), the `global_token_revocation` scope (403), t
 identifier (400), then the revocation. An unknown user gets the same 204 as a known one
 (no user enumeration).
 
-"Ending a user" (`end_user`) means: every token whose `usrId` is the user's inum is
-revoked, whichever client holds it, and so is every token bound to any session the user's
-tokens name (`ssnId`), including tokens of those sessions that carry no user. We keep no
-session store of our own, so a session exists only through its tokens: once they are
-revoked, nothing can be refreshed or introspected in that session any more.
+"Ending a user" (`end_user`) means: every browser session of the user ends (so the next
+`/authorize` asks for the password again, as the draft requires), with every token issued
+in it; every token whose `usrId` is the user's inum is revoked, whichever client holds it;
+and so is every token bound to any session the user's tokens name (`ssnId`), including
+tokens of those sessions that carry no user.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
 from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION
+from tokenrevoke.model.session import SessionEnd
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,
@@ -143,21 +144,33 @@ async def resolve_users(store: Store, subject: Subject) -> list[str]:
 
 
 async def end_user(store: Store, user_id: str, audit: AuditEvent, at: int) -> tuple[int, list[str]]:
-    """Revoke every token of the user, of every client, then every token of each session
-    the user's tokens name. Returns (tokens revoked, sessions ended) after every commit.
-    Shared by the endpoint and the config API, so both end a user the same way."""
+    """End the user's browser sessions (with their tokens), revoke every token of the user,
+    of every client, then every token of each session the user's tokens name. Returns
+    (tokens revoked, sessions ended) after every commit. Shared by the endpoint and the
+    config API, so both end a user the same way. The browser sessions end first: a code
+    redeemed into one meanwhile is refused from then on (store.redeem_code)."""
+    details = {**audit.details, "userId": user_id}
+    browser = await store.end_sessions(
+        SessionEnd.of_user(user_id),
+        at,
+        AuditEvent(audit.action, audit.actor, audit.reason, audit.client_id, details),
+    )
     sessions = await store.session_ids_of_user(user_id)
     # store.revoke leaves no live token of the user, even one a racing refresh committed.
-    revoked = await run(store, of_user(user_id, audit, sessions), at)
+    revoked = browser.tokens_revoked + await run(store, of_user(user_id, audit, sessions), at)
     for session_id in sessions:
         revoked += await end_session(store, session_id, audit, at, user_id=user_id)
-    return revoked, sessions
+    return revoked, sorted({*sessions, *browser.sids})
 
 
 async def end_session(
     store: Store, session_id: str, audit: AuditEvent, at: int, *, user_id: str | None = None
 ) -> int:
-    return await run(store, of_session(session_id, audit, user_id), at)
+    """End the browser session (if it is one and still on) and revoke every token issued
+    in it."""
+    plan = of_session(session_id, audit, user_id)
+    ended = await store.end_sessions(SessionEnd.of(session_id), at, plan.audit)
+    return ended.tokens_revoked + await run(store, plan, at)
 
 
 async def revoke_subject(store: Store, subject: Subject, actor: str) -> GlobalRevocationOutcome:

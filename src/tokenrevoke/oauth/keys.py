@@ -120,8 +120,12 @@ class KeyRing:
             claims, self._private[key.kid], algorithm=key.alg, headers={"kid": key.kid, "typ": typ}
         )
 
-    def verify(self, token: str, audience: str | None = None) -> dict[str, Any] | None:
-        """Claims of a JWT we signed, or None when it is not ours or not valid."""
+    def verify(
+        self, token: str, audience: str | None = None, *, allow_expired: bool = False
+    ) -> dict[str, Any] | None:
+        """Claims of a JWT we signed, or None when it is not ours or not valid. With
+        `allow_expired`, a token past its `exp` still verifies (an id_token_hint may be
+        expired: OpenID RP-Initiated Logout 1.0 section 2)."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             public = self._public.get(kid) if isinstance(kid, str) else None
@@ -129,7 +133,7 @@ class KeyRing:
                 return None
             claims: dict[str, Any] = jwt.decode(
                 token, public, algorithms=[ALGORITHM], audience=audience,
-                options={"verify_aud": audience is not None},
+                options={"verify_aud": audience is not None, "verify_exp": not allow_expired},
             )  # fmt: skip
             return claims
         except jwt.PyJWTError:

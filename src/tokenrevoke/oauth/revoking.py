@@ -34,6 +34,7 @@ class Actor(StrEnum):
     REUSE_DETECTION = "refresh_token_reuse_detection"  # RFC 9700 section 4.14.2
     CODE_REUSE_DETECTION = "authorization_code_reuse_detection"  # RFC 6749 section 4.1.2
     SECRET_RESET = "admin reset-secret"  # `tokenrevoke admin reset-secret`, locally
+    USER = "user"  # a signed-in user confirming their sign-out (/end_session's form)
 
     def of(self, client_id: str) -> str:
         return f"{self.value}:{client_id}"
@@ -48,6 +49,8 @@ class Reason(StrEnum):
     GLOBAL_TOKEN_REVOCATION = "global_token_revocation"
     AUTHORIZATION_CODE_REUSE = "authorization_code_reuse"
     REPLACED_BY_SIGN_IN = "replaced_by_sign_in"  # another user signed in in that browser
+    END_SESSION_ENDPOINT = "end_session_endpoint"  # RP-initiated logout
+    REVOKE_SESSION_ENDPOINT = "revoke_session_endpoint"  # Janssen's /revoke_session
 
 
 class MetricPath(StrEnum):

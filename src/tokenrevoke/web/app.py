@@ -17,10 +17,16 @@ from starlette.routing import Route
 from tokenrevoke.model import AppConfiguration, AuthMethod, Client
 from tokenrevoke.oauth.client_auth import jwks_certificates
 from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
-from tokenrevoke.paths import AUTH, CONFIG_API, GLOBAL_TOKEN_REVOCATION_PATH
+from tokenrevoke.paths import (
+    AUTH,
+    CONFIG_API,
+    END_SESSION_PATH,
+    GLOBAL_TOKEN_REVOCATION_PATH,
+    REVOKE_SESSION_PATH,
+)
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, routes, signin, status_routes
+from tokenrevoke.web import configapi, logout, routes, signin, status_routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_routes
@@ -85,6 +91,8 @@ def create_app(settings: Settings) -> HotPathApp:
             Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),
             Route(f"{AUTH}/userinfo", routes.userinfo, methods=["GET", "POST"]),
             Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route(END_SESSION_PATH, logout.end_session, methods=["GET", "POST"]),
+            Route(REVOKE_SESSION_PATH, logout.revoke_session, methods=["POST"]),
             Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
             Route(STATUS_LIST_PATH, status_routes.status_list, methods=["GET"]),
             Route(f"{STATUS_LIST_PATH}/{{list_id}}", status_routes.status_list, methods=["GET"]),

@@ -1,5 +1,6 @@
 """OpenAPI 3 description of the auth-server endpoints we serve (authorize, token, userinfo,
-revoke, introspection, global token revocation, the revocation event stream, JWKS,
+revoke, introspection, global token revocation, end_session and revoke_session, the
+revocation event stream, JWKS,
 discovery, health, metrics),
 with the operation ids, parameter names and response codes of Janssen's jans-auth-server
 swagger for those operations, corrected to what goes on the wire (served at
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS
+from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
+from tokenrevoke.oauth import end_session as logout
 from tokenrevoke.oauth import pkce
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
 from tokenrevoke.oauth.discovery import AUTH_METHODS
@@ -29,10 +31,16 @@ from tokenrevoke.oauth.global_revocation import (
     SUPPORTED_FORMATS,
     USER_ID_FORMATS,
 )
+from tokenrevoke.oauth.session_revocation import CRITERIA
 from tokenrevoke.oauth.status_list import STATUSLIST_JSON, STATUSLIST_JWT
 from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
 from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
-from tokenrevoke.paths import AUTH, GLOBAL_TOKEN_REVOCATION_PATH
+from tokenrevoke.paths import (
+    AUTH,
+    END_SESSION_PATH,
+    GLOBAL_TOKEN_REVOCATION_PATH,
+    REVOKE_SESSION_PATH,
+)
 from tokenrevoke.web.openapi import (
     BOOLEAN,
     ERROR_TEXT,
@@ -160,6 +168,10 @@ SCHEMAS: dict[str, Any] = {
             "request_uri_parameter_supported": BOOLEAN,
             "tls_client_certificate_bound_access_tokens": BOOLEAN,
             "mtls_endpoint_aliases": {"type": "object"},
+            "end_session_endpoint": STRING,
+            "frontchannel_logout_supported": BOOLEAN,
+            "backchannel_logout_supported": BOOLEAN,
+            "session_revocation_endpoint": STRING,
             "status_list_endpoint": STRING,
             "status_list_aggregation_endpoint": STRING,
         }
@@ -258,6 +270,66 @@ _AUTHORIZE_RESPONSES = {
     # A request whose client or redirect URI cannot be trusted: the error is shown here.
     **{str(c): {"description": _STATUS_TEXT[c], **_PAGE} for c in (400, 413, 500, 503)},
 }
+
+
+def _end_session() -> dict[str, dict[str, Any]]:
+    """Janssen's `end_session` (GET; POST too, as RP-Initiated Logout 1.0 section 2 asks)."""
+    # Longer values are 400 (id_token_hint: MAX_HINT_LENGTH, the others:
+    # MAX_PARAMETER_LENGTH characters); not stated as maxLength, which would have fuzzers
+    # build URLs longer than the HTTP layer reads.
+    params = dict.fromkeys(logout.PARAMETERS, STRING)
+    responses = {
+        "200": {
+            "description": "A page: signed out, or asking the user to confirm (no id_token_hint)",
+            "content": {HTML: {"schema": STRING}},
+        },
+        "302": {"description": "Signed out: to the registered post_logout_redirect_uri"},
+        # 400: Janssen's EndSessionError codes (invalid_grant_and_session,
+        # post_logout_uri_not_associated_with_client, invalid_request); 403 END_SESSION off.
+        **_errors(400, 403, 413, 500, 503),
+    }
+    get = {
+        "tags": ["Session Management"],
+        "summary": "End current session (OpenID Connect RP-Initiated Logout)",
+        "description": "Ends the session the id_token_hint was issued in (else the browser's, "
+        "after the user confirms) and revokes every token issued in it. Parameters: at most "
+        f"{logout.MAX_PARAMETER_LENGTH} characters (id_token_hint: {logout.MAX_HINT_LENGTH}).",
+        "operationId": "end_session",
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in params.items()
+        ],
+        "responses": responses,
+    }
+    form = {**params, "csrf_token": STRING, "confirm": STRING}
+    post = {**get, "operationId": "post-end_session", "parameters": [],
+            "requestBody": {"content": {FORM: {"schema": object_schema(form, [])}}}}  # fmt: skip
+    return {"get": get, "post": post}
+
+
+def _revoke_session() -> dict[str, Any]:
+    return {
+        "tags": ["Session Management"],
+        "summary": "Revoke every session of a user (and every token issued in them)",
+        "description": f"The client needs the `{REVOKE_SESSION}` scope. An unknown user is "
+        "200 too.",
+        "operationId": "revoke-session",
+        "security": _CLIENT_OR_BEARER,
+        "requestBody": _form(
+            {
+                "user_criterion_key": {"type": "string", "enum": list(CRITERIA)},
+                "user_criterion_value": {**_IDENTIFIER, "maxLength": 1024},
+                **_CLIENT_PARAMS,
+            },
+            ["user_criterion_key", "user_criterion_value"],
+        ),
+        # 401 failed client authentication or a public client; 403 REVOKE_SESSION off
+        # or the scope missing.
+        "responses": {
+            "200": {"description": "OK: every session of the user has ended (committed)"},
+            **_errors(*_ENDPOINT_ERRORS),
+        },
+    }
 
 
 def _paths() -> dict[str, dict[str, Any]]:
@@ -467,6 +539,8 @@ def _paths() -> dict[str, dict[str, Any]]:
         f"{AUTH}/revoke": {"post": revoke},
         f"{AUTH}/introspection": {"get": introspection_get, "post": introspection_post},
         GLOBAL_TOKEN_REVOCATION_PATH: {"post": global_revocation},
+        END_SESSION_PATH: _end_session(),
+        REVOKE_SESSION_PATH: {"post": _revoke_session()},
         f"{AUTH}/revocation-events": {"get": revocation_events},
         f"{AUTH}/jwks": {"get": jwks},
         STATUS_LIST_PATH: {"get": status_list("get-status-list", "The current status list", False)},

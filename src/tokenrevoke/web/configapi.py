@@ -35,6 +35,7 @@ from tokenrevoke.web.configapi_operations import (
     T_PROPS,
     T_SCOPE,
     T_SCRIPT,
+    T_SESSION,
     T_TOKEN,
     Operation,
 )
@@ -59,7 +60,8 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                 if op.scopes
                 else security.ANONYMOUS
             )
-            if op.method == "GET" or op.tag == T_TOKEN:  # (revocations audit themselves)
+            if op.method == "GET" or op.tag in (T_TOKEN, T_SESSION):
+                # (revocations and sessions' ends audit themselves, with what they revoked)
                 return await op.handler(request, runtime, caller)
             request, key = await _resource_key(request, runtime, op)
             kind = _AUDITED[op.tag]

@@ -18,6 +18,7 @@ from tokenrevoke.configapi import config as config_admin
 from tokenrevoke.configapi import resources
 from tokenrevoke.configapi import scripts as script_admin
 from tokenrevoke.configapi import server as server_info
+from tokenrevoke.configapi import sessions as session_admin
 from tokenrevoke.configapi import tokens as token_admin
 from tokenrevoke.configapi.clients import Clients
 from tokenrevoke.configapi.errors import ApiError, bad_request
@@ -187,6 +188,25 @@ async def token_revoke_user(request: Request, rt: Runtime, caller: Caller) -> Re
 
 async def token_search(request: Request, rt: Runtime, _: Caller) -> Response:
     return api_json(await token_admin.search(rt.store, query(request)))
+
+
+# -- browser sessions -----------------------------------------------------------------------
+async def session_search(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await session_admin.search(rt.store, query(request)))
+
+
+async def session_by_sid(request: Request, rt: Runtime, _: Caller) -> Response:
+    return api_json(await session_admin.get(rt.store, request.path_params["sid"]))
+
+
+async def session_end(request: Request, rt: Runtime, caller: Caller) -> Response:
+    await session_admin.end(rt.store, request.path_params["sid"], caller)
+    return no_content()
+
+
+async def session_end_user(request: Request, rt: Runtime, caller: Caller) -> Response:
+    await session_admin.end_user(rt.store, request.path_params["userDn"], caller)
+    return no_content()
 
 
 # -- auth-server properties -----------------------------------------------------------------

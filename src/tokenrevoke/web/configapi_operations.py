@@ -41,6 +41,7 @@ T_HEALTH, T_PLUGIN, T_ATTR = "Health - Check", "Plugins", "Attribute"
 T_ACRS = "Default Authentication Method"
 T_JWKS = "Configuration \u2013 JWK - JSON Web Key (JWK)"
 T_LOGGING = "Configuration \u2013 Logging"
+T_SESSION = "Auth - Session Management"
 PAGING: tuple[tuple[str, str, Any], ...] = (
     ("limit", "integer", 50),
     ("pattern", "string", ""),
@@ -50,6 +51,7 @@ PAGING: tuple[tuple[str, str, Any], ...] = (
     ("fieldValuePair", "string", ""),
 )
 TOKEN_PAGING = tuple((n, t, "tknCde" if n == "sortBy" else d) for n, t, d in PAGING)
+SESSION_PAGING = tuple((n, t, "jansId" if n == "sortBy" else d) for n, t, d in PAGING)
 S = security
 
 OPERATIONS: list[Operation] = [
@@ -106,6 +108,48 @@ OPERATIONS: list[Operation] = [
         h.token_search,
         response="TokenEntityPagedResult",
         query=TOKEN_PAGING,
+    ),
+    Operation(
+        "GET",
+        f"{API}/jans-auth-server/session/search",
+        "search-session",
+        "Search session (here: a user's, fieldValuePair=userDn=...; state=authenticated "
+        "for the live ones)",
+        T_SESSION,
+        S.SESSION_READ,
+        h.session_search,
+        response="SessionPagedResult",
+        query=SESSION_PAGING,
+    ),
+    Operation(
+        "GET",
+        f"{API}/jans-auth-server/session/sid/{{sid}}",
+        "get-session-by-id",
+        "Get session by id.",
+        T_SESSION,
+        S.SESSION_READ,
+        h.session_by_sid,
+        response="SessionId",
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/jans-auth-server/session/sid/{{sid}}",
+        "delete-session",
+        "Delete a session (ends it and revokes every token issued in it).",
+        T_SESSION,
+        S.SESSION_DELETE,
+        h.session_end,
+        status=204,
+    ),
+    Operation(
+        "DELETE",
+        f"{API}/jans-auth-server/session/user/{{userDn}}",
+        "revoke-user-session",
+        "Revoke all sessions by userDn (or inum, or uid), with their tokens",
+        T_SESSION,
+        S.SESSION_DELETE,
+        h.session_end_user,
+        status=204,
     ),
     Operation(
         "GET",

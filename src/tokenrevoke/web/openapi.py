@@ -17,7 +17,7 @@ from tokenrevoke.configapi.janssen_schema import (
 )
 from tokenrevoke.model.config import LOG_LEVELS, MAX_STATUS_BLOCK, NO_EFFECT, PROPERTIES
 from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
-from tokenrevoke.model.scopes import AUTH_CONFIG, CONFIG, CONFIG_API_SCOPES
+from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi import JSON, OPERATIONS, Operation
 
@@ -120,6 +120,7 @@ _KIND = {
 }
 
 _ref_status = {"$ref": "#/components/schemas/Status"}
+_SESSION_DATES = ("authenticationTime", "lastUsedAt", "creationDate", "expirationDate", "endedAt")
 SCHEMAS: dict[str, Any] = {
     "ApiError": _obj({"code": _S, "message": _S, "description": _S}),
     "TokenEntity": _obj(
@@ -162,6 +163,17 @@ SCHEMAS: dict[str, Any] = {
         ["userId", "revokedTokens", "endedSessions"],
     ),
     "TokenEntityPagedResult": _paged({"$ref": "#/components/schemas/TokenEntity"}),
+    "SessionId": _obj(
+        {
+            **dict.fromkeys(("dn", "id", "outsideSid", "userDn", "endReason"), _S),
+            **dict.fromkeys(_SESSION_DATES, _DATE),
+            "state": {"type": "string", "enum": ["authenticated", "ended", "expired"]},
+            "sessionAttributes": {"type": "object", "additionalProperties": _S},
+            "deletable": _B,
+            "persisted": _B,
+        }
+    ),
+    "SessionPagedResult": _paged({"$ref": "#/components/schemas/SessionId"}),
     "PagedResult": _paged({"type": "object"}),
     # Every member of Janssen's Client and Scope schemas (kept as given where we do not act
     # on them: docs/janssen-compatibility.md), with what we accept where it is narrower.
@@ -408,6 +420,9 @@ _SCOPE_TEXT = {
     "properties.readonly": "View Auth Server properties related information",
     "properties.write": "Manage Auth Server properties related information",
     "properties.admin": "Admin scope for Auth Server properties",
+    "session.readonly": "View Session related information",
+    "session.delete": "Delete Session information",
+    "session.admin": "Admin for Session management",
     "app-version.readonly": "View application version",
     "health.admin": "Admin for health checks",
     "plugin.readonly": "View plugins",
@@ -436,6 +451,7 @@ def _declared_scopes() -> dict[str, str]:
     out = {}
     for scope in scopes:
         short = scope.removeprefix(CONFIG).removeprefix(AUTH_CONFIG)
+        short = short.removeprefix(AUTH_SESSION.removesuffix("session."))
         out[scope] = _SCOPE_TEXT.get(short, short)
     return out
 
