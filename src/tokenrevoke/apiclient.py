@@ -39,9 +39,14 @@ SCOPE = {
     "scripts.delete": CONFIG + "scripts.delete",
     "properties.read": AUTH_CONFIG + "properties.readonly",
     "properties.write": AUTH_CONFIG + "properties.write",
-    "sessions.read": AUTH_SESSION + "readonly",
-    "sessions.delete": AUTH_SESSION + "delete",
+    # Janssen's session scopes, or the config API's read-all / delete-all that the server
+    # also accepts for them: an admin client created before sessions existed holds only
+    # those (configapi/security.py, SESSION_READ / SESSION_DELETE).
+    "sessions.read": f"{AUTH_SESSION}readonly {CONFIG}read-all",
+    "sessions.delete": f"{AUTH_SESSION}delete {CONFIG}delete-all",
 }
+# Scope sets of which any one granted scope will do (the others: the first is required).
+_ANY_OF = frozenset((SCOPE["sessions.read"], SCOPE["sessions.delete"]))
 # Writing a client: the server lets a token give a client only the config-API scopes it
 # carries itself (docs/security.md), so this token also asks for every one of them; the
 # token endpoint grants those the admin client holds. The first scope is the one required.
@@ -217,7 +222,8 @@ class ConfigApiClient:
                 f"unexpected answer from the token endpoint: {response.text[:200]}"
             )
         needed = scope.split()[0]
-        if needed not in str(body.get("scope", "")).split():
+        granted = set(str(body.get("scope", "")).split())
+        if needed not in granted and not (scope in _ANY_OF and granted & set(scope.split())):
             raise ApiClientError(
                 f"the admin client was not granted the scope {needed}; add it to the client", 403
             )

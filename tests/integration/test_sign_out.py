@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from tests.support.browser import Browser, exchange, forms, params_of, pkce_pair
-from tests.support.server import AUTH, Client, Server
+from tests.support.server import AUTH, Client, Server, admin_cli
+from tokenrevoke.model.scopes import CONFIG
 
 USER, PASSWORD = "signout-alice", "a long password for alice"
 OTHER_USER, OTHER_PASSWORD = "signout-bob", "a long password for bob"
@@ -364,3 +365,24 @@ def test_authlib_code_pkce_refresh_revoke_and_logout(server: Server, rp: Client)
         )
         assert bye.status_code == 302 and bye.headers["location"] == LOGOUT
         assert asks_for_password(server, browser, rp)
+
+
+def test_an_admin_client_from_before_sessions_reads_and_ends_them_with_read_all(
+    server: Server, rp: Client
+) -> None:
+    """An admin client created before the session scopes existed holds read-all and
+    delete-all, which the session operations accept: the CLI asks for either."""
+    old = server.create_client(
+        "--grant-type", "client_credentials",
+        "--scope", CONFIG + "read-all", "--scope", CONFIG + "delete-all",
+    )  # fmt: skip
+    assert old.secret is not None
+    signed = sign_in(server, rp)
+    try:
+        as_old = {"client_id": old.client_id, "client_secret": old.secret}
+        listed = admin_cli(server.url, "session", "list", USER, "--live", "--json", **as_old)
+        assert json.loads(listed.stdout)
+        admin_cli(server.url, "session", "end-user", USER, **as_old)
+        assert live(server, signed) == [False, False]
+    finally:
+        signed.browser.close()
