@@ -1,5 +1,6 @@
 """Every client authentication method, through a real `tokenrevoke serve` (plain HTTP), at
-the token endpoint, /revoke and /introspection (contract section 2.2 and 3).
+the token endpoint, /revoke and /introspection (docs/janssen-compatibility.md; RFC 6749
+section 2.3, RFC 7523, RFC 8705).
 
 mTLS methods are in test_mtls.py. One server and one set of clients per module; every test
 makes its own tokens.

@@ -1,4 +1,4 @@
-"""The config API (`/jans-config-api/api/v1/...`, janssen-contract.md sections 5 and 7)
+"""The config API (`/jans-config-api/api/v1/...`, docs/janssen-compatibility.md, *Config API*)
 through a real `tokenrevoke serve` process.
 
 Every operation of the table in `tokenrevoke.web.configapi` is exercised for success, for

@@ -1,5 +1,5 @@
-"""CORS as Janssen's CorsFilter does it (janssen-contract.md section 2.5), through a real
-server with the default `corsConfigurationFilters`."""
+"""CORS as Janssen's CorsFilter does it (docs/configuration.md), through a real server with
+the default `corsConfigurationFilters`."""
 
 from __future__ import annotations
 

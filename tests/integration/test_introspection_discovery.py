@@ -1,5 +1,5 @@
-"""Discovery (janssen-contract.md section 4) with feature flags switched live, and
-introspection (section 3), through a real server.
+"""Discovery (OpenID Connect Discovery 1.0, RFC 8414) with feature flags switched live,
+and introspection (RFC 7662; docs/janssen-compatibility.md), through a real server.
 
 Discovery changes are waited for by polling discovery itself; tests restore what they
 change (or use their own server).

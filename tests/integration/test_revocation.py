@@ -1,4 +1,5 @@
-"""The /revoke wire contract (janssen-contract.md section 2), through a real server.
+"""The /revoke wire contract (RFC 7009; docs/janssen-compatibility.md, *Revocation, as
+Janssen does it*), through a real server.
 
 One server for the module; every test makes its own tokens, and a test that changes a
 property restores it before it ends.

@@ -1,4 +1,4 @@
-"""Revoke Token interception scripts (janssen-contract.md section 8), installed with the
+"""Revoke Token interception scripts (docs/scripts.md), installed with the
 `tokenrevoke script` CLI and exercised through a real server's /revoke.
 
 Every script here also adds an `X-Test-Script` response header, so a test can tell the
