@@ -64,6 +64,7 @@ class Job:
     loop: asyncio.AbstractEventLoop
     bulk: Bulk | None
 
+
 log = logging.getLogger("tokenrevoke.store")
 
 _MAX_BATCH = 1024
