@@ -3,8 +3,8 @@
 Reads run on the caller's thread over their own connection (WAL lets them proceed while
 the writer commits); writes go through the group-commit writer thread. Around it:
 connections.py (the connections' settings), migrating.py, rows.py (the token table's
-layout), revoking.py (the revocation engine), querying.py (the search and count clauses
-both stores share).
+layout), revoking.py (the revocation engine), outbox.py (the events' outbox), and
+store/querying.py (the search and count clauses both stores share).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from tokenrevoke.store.querying import (
     search_filter,
     search_order,
 )
-from tokenrevoke.store.sqlite import sessions
+from tokenrevoke.store.sqlite import outbox, sessions
 from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
 from tokenrevoke.store.sqlite.connections import WalSync, connect, connect_writer
 from tokenrevoke.store.sqlite.migrating import migrate
@@ -635,40 +635,12 @@ class SqliteStore(Store):
         )
         return [codec.audit_from_row(r) for r in rows]
 
-    # -- revocation events (the outbox) -----------------------------------------------
+    # -- revocation events (the outbox: outbox.py) ------------------------------------
     async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
         # A read first: the publisher polls, and an idle poll must not take the writer.
-        if not self._read("SELECT 1 FROM revocation_events WHERE position IS NULL LIMIT 1"):
+        if not self._read(outbox.UNPUBLISHED):
             return codec.published_events()
-
-        # The writer's job numbers the events and queues their deliveries in a few
-        # statements of one step each; it decodes nothing (the events decode when read).
-        def work(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
-            (found,) = conn.execute(
-                "SELECT json_group_array(json_array(seq, body)) FROM (SELECT seq, body "
-                "FROM revocation_events WHERE position IS NULL ORDER BY seq LIMIT ?)",
-                (limit,),
-            ).fetchone()
-            rows: list[Any] = orjson.loads(found)
-            (last,) = conn.execute(
-                "UPDATE revisions SET revision = revision + ? WHERE kind = 'events' "
-                "RETURNING revision",
-                (len(rows),),
-            ).fetchone()
-            top = int(last) - len(rows)
-            conn.execute(
-                "UPDATE revocation_events SET position = json_extract(p.value, '$[1]') "
-                "FROM json_each(?) AS p WHERE seq = json_extract(p.value, '$[0]')",
-                (orjson.dumps([(seq, top + n) for n, (seq, _) in enumerate(rows, 1)]).decode(),),
-            )
-            conn.executemany(
-                "INSERT INTO event_deliveries (receiver, position, next_attempt_at) "
-                "VALUES (?, ?, 0) ON CONFLICT DO NOTHING",  # due at once
-                [(r, top + n) for n in range(1, len(rows) + 1) for r in receivers],
-            )
-            return top, rows
-
-        top, rows = await self._write(work)
+        top, rows = await self._write(lambda conn: outbox.publish(conn, receivers, limit))
         positioned = [(body, top + n) for n, (_, body) in enumerate(rows, 1)]
         return codec.published_events(positioned)
 
@@ -688,72 +660,19 @@ class SqliteStore(Store):
     ) -> list[Delivery]:
         if not receivers:
             return []
-        marks = ",".join("?" * len(receivers))
-        due = (
-            "FROM event_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL "
-            f"AND next_attempt_at <= ? AND receiver IN ({marks})"
-        )
+        due = outbox.due(receivers)
         if not self._read(f"SELECT 1 {due} LIMIT 1", (now, *receivers)):
             return []
-
-        def work(conn: sqlite3.Connection) -> list[Delivery]:
-            claimed = conn.execute(
-                "UPDATE event_deliveries SET attempts = attempts + 1, next_attempt_at = ? "
-                f"WHERE (receiver, position) IN (SELECT receiver, position {due} "
-                "ORDER BY position LIMIT ?) RETURNING receiver, position, attempts",
-                (now + lease_seconds, now, *receivers, limit),
-            ).fetchall()
-            positions = sorted({p for _, p, _ in claimed})
-            bodies = dict(
-                conn.execute(
-                    "SELECT position, body FROM revocation_events "
-                    f"WHERE position IN ({','.join('?' * len(positions))})",
-                    positions,
-                ).fetchall()
-            )
-            return sorted(
-                (
-                    Delivery(receiver, attempts, codec.event_from_row(bodies[p], p))
-                    for receiver, p, attempts in claimed
-                    if p in bodies
-                ),
-                key=lambda d: (d.event.position or 0, d.receiver),
-            )
-
-        return await self._write(work)
-
-    async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
-        if not outcomes:
-            return
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "UPDATE event_deliveries SET delivered_at = ?, failed_at = ?, "
-                "next_attempt_at = coalesce(?, next_attempt_at), last_error = ? "
-                "WHERE receiver = ? AND position = ?",
-                [codec.settlement(o, now) for o in outcomes],
-            )
-
-        await self._write(work)
-
-    async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
-        marks = ",".join("?" * len(receivers))
-        waiting = (
-            "SELECT 1 FROM event_deliveries d WHERE d.position = e.position "
-            f"AND d.delivered_at IS NULL AND d.failed_at IS NULL AND d.receiver IN ({marks})"
+        return await self._write(
+            lambda conn: outbox.claim(conn, due, receivers, now, lease_seconds, limit)
         )
 
-        def work(conn: sqlite3.Connection) -> int:
-            gone = conn.execute(
-                "DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events e "
-                f"WHERE at < ? AND position IS NOT NULL AND NOT EXISTS ({waiting}) LIMIT ?) "
-                "RETURNING position",
-                (before, *receivers, batch_size),
-            ).fetchall()
-            conn.executemany("DELETE FROM event_deliveries WHERE position = ?", gone)
-            return len(gone)
+    async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
+        if outcomes:
+            await self._write(lambda conn: outbox.settle(conn, outcomes, now))
 
-        return await self._write(work)
+    async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
+        return await self._write(lambda conn: outbox.purge(conn, before, batch_size, receivers))
 
     async def close(self) -> None:
         self._checkpointer.close()
