@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol
 
+from tokenrevoke.store.querying import Dialect, Params
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -54,7 +56,7 @@ class Ledger(Protocol):
     """One connection to a store, as the runner drives it."""
 
     backend: str  # the folder of its files
-    numbered: bool  # its parameters are $1, $2, ... rather than ?
+    dialect: Dialect
 
     async def begin(self) -> None:
         """Start the transaction and take the lock (a concurrent starter waits here);
@@ -75,15 +77,20 @@ class Ledger(Protocol):
 
 async def run(ledger: Ledger) -> list[str]:
     """Apply the pending migrations in one transaction; the names of those applied."""
-    marks = ", ".join(f"${n}" if ledger.numbered else "?" for n in (1, 2, 3))
-    record = f"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({marks})"
     await ledger.begin()
     try:
         applied: list[str] = []
         for migration in pending(ledger.backend, await ledger.versions()):
             for statement in ledger.statements(migration.sql):
                 await ledger.execute(statement)
-            await ledger.execute(record, migration.version, migration.name, int(time.time()))
+            params = Params(ledger.dialect)
+            values = ", ".join(
+                map(params.add, (migration.version, migration.name, int(time.time())))
+            )
+            await ledger.execute(
+                f"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({values})",
+                *params.values,
+            )
             applied.append(migration.name)
         await ledger.commit()
     except BaseException:

@@ -840,7 +840,7 @@ class _Ledger:
     lock, and a whole file goes in one call (asyncpg runs a script without arguments)."""
 
     backend = "postgres"
-    numbered = True
+    dialect = POSTGRES
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from tokenrevoke.store import migrations
+from tokenrevoke.store.querying import SQLITE
 from tokenrevoke.store.sqlite.connections import connect
 from tokenrevoke.store.sqlite.files import make_private
 
@@ -29,7 +30,7 @@ class _Ledger:
     """Statements run on the calling thread: migrations run before the store serves."""
 
     backend = "sqlite"
-    numbered = False
+    dialect = SQLITE
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
