@@ -5,7 +5,6 @@ Every request goes over HTTP; clients and users are set up with the `tokenrevoke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -19,7 +18,7 @@ import jwt
 import pytest
 
 from tests.support.server import AUTH, Client, Server
-from tests.support.wire import assert_no_store, assert_oauth_error
+from tests.support.wire import assert_no_store, assert_oauth_error, sha256_hex
 
 TOKEN = f"{AUTH}/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -633,7 +632,7 @@ def test_only_token_hashes_are_stored(setup: Setup, http: httpx.Client) -> None:
         "JWT refresh": "refresh_token",
     }
     for name, raw in issued.items():
-        digest = hashlib.sha256(raw.encode()).hexdigest()
+        digest = sha256_hex(raw)
         assert digest in by_code, f"{name}: sha256 not stored"
         assert by_code[digest][0] == expected_types[name], name
 
