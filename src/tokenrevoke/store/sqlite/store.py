@@ -273,7 +273,7 @@ class SqliteStore(Store):
     ) -> int:
         def work(conn: sqlite3.Connection) -> int:
             # The batch and, of its revoked tokens with a status-list index, the indices
-            # (one step, see `_tombstone`), then the DELETE of exactly those rows.
+            # (one step, see `revoking.tombstone`), then the DELETE of exactly those rows.
             (found,) = conn.execute(
                 "SELECT json_group_array(json_array(seq, status_list, status_idx, "
                 "revoked_at IS NOT NULL)) FROM (SELECT seq, status_list, status_idx, "
