@@ -71,7 +71,7 @@ from tokenrevoke.store.querying import (
     search_filter,
     search_order,
 )
-from tokenrevoke.store.sqlite import outbox, sessions
+from tokenrevoke.store.sqlite import outbox, sessions, status_lists
 from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
 from tokenrevoke.store.sqlite.connections import WalSync, connect, connect_writer
 from tokenrevoke.store.sqlite.migrating import migrate
@@ -102,27 +102,6 @@ R = TypeVar("R")
 
 def _bump(conn: sqlite3.Connection, kind: str) -> None:
     conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = ?", (kind,))
-
-
-# Hands out `count` (?2) fresh indices of list ?1, creating it; the first of them.
-ALLOCATE_STATUS_INDICES = (
-    "INSERT INTO status_lists (id, next_idx) VALUES (?1, ?2) ON CONFLICT (id) "
-    "DO UPDATE SET next_idx = next_idx + ?2 RETURNING next_idx - ?2"
-)
-
-
-def _keep_purged_bits(conn: sqlite3.Connection, entries: Sequence[tuple[int, int]]) -> None:
-    """Set the purged bits of these (list, index) pairs of revoked tokens being deleted."""
-    by_list: dict[int, list[int]] = {}
-    for list_id, index in entries:
-        by_list.setdefault(int(list_id), []).append(int(index))
-    for list_id, indices in by_list.items():
-        row = conn.execute("SELECT purged FROM status_lists WHERE id = ?", (list_id,)).fetchone()
-        if row is not None:
-            conn.execute(
-                "UPDATE status_lists SET purged = ? WHERE id = ?",
-                (codec.merge_one_bit(row[0], indices), list_id),
-            )
 
 
 class SqliteStore(Store):
@@ -286,7 +265,9 @@ class SqliteStore(Store):
                     "DELETE FROM tokens WHERE seq IN (SELECT value FROM json_each(?))",
                     (orjson.dumps([row[0] for row in picked]).decode(),),
                 )
-            _keep_purged_bits(conn, [(r[1], r[2]) for r in picked if r[3] and r[1] is not None])
+            status_lists.keep_purged_bits(
+                conn, [(r[1], r[2]) for r in picked if r[3] and r[1] is not None]
+            )
             if keep_lists is not None:
                 conn.execute(
                     "DELETE FROM status_lists WHERE id NOT IN (SELECT value FROM json_each(?)) "
@@ -306,7 +287,7 @@ class SqliteStore(Store):
     # -- token status lists -------------------------------------------------------------
     async def allocate_status_indices(self, list_id: int, count: int) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            (first,) = conn.execute(ALLOCATE_STATUS_INDICES, (list_id, count)).fetchone()
+            (first,) = conn.execute(status_lists.ALLOCATE_INDICES, (list_id, count)).fetchone()
             return int(first)
 
         return await self._write(work)
