@@ -563,7 +563,7 @@ def test_grant_the_client_is_not_registered_for_is_unauthorized_client(
         400,
         "unauthorized_client",
     )
-    error(
+    assert_oauth_error(
         post_token(http, setup.cc, grant_type="authorization_code", code="whatever"),
         400,
         "unauthorized_client",
