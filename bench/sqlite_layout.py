@@ -22,6 +22,7 @@ endpoint writes), and a point read by hash.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import sqlite3
@@ -32,7 +33,8 @@ from importlib import resources
 from pathlib import Path
 
 from tokenrevoke.store.codec import TOKEN_COLUMNS
-from tokenrevoke.store.sqlite.store import INSERT_TOKEN, SPARE, TOMBSTONE_SET, migrate
+from tokenrevoke.store.sqlite.migrating import migrate
+from tokenrevoke.store.sqlite.rows import INSERT_TOKEN, SPARE, TOMBSTONE_SET
 
 # The earlier layouts' columns (0001's: no status-list columns, migration 0010).
 _HISTORIC = [c for c in TOKEN_COLUMNS if c not in ("status_list", "status_idx")]
@@ -44,7 +46,7 @@ _FRAME = 4096 + 24
 
 def _create(path: Path, layout: str) -> None:
     if layout == "issue-order":
-        migrate(path)
+        asyncio.run(migrate(path))
         return
     initial = (
         resources.files("tokenrevoke.store.migrations")

@@ -32,14 +32,16 @@ from tokenrevoke.model import AppConfiguration, AuditEvent
 from tokenrevoke.oauth.keys import KeyRing
 from tokenrevoke.oauth.status_lists import PublishedList, StatusLists, current_list
 from tokenrevoke.store import RevocationTarget
-from tokenrevoke.store.sqlite.store import INSERT_TOKEN, SPARE, SqliteStore, migrate
+from tokenrevoke.store.sqlite.migrating import migrate
+from tokenrevoke.store.sqlite.rows import INSERT_TOKEN, SPARE
+from tokenrevoke.store.sqlite.store import SqliteStore
 
 
-def seed(path: Path, tokens: int, revoked: float, list_id: int, now: int) -> list[int]:
+async def seed(path: Path, tokens: int, revoked: float, list_id: int, now: int) -> list[int]:
     """`tokens` access tokens of list `list_id` (index = n), a random `revoked` fraction of
     them revoked (random, as revocations are: a regular pattern would compress to nothing);
     returns the token numbers left live."""
-    migrate(path)
+    await migrate(path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
@@ -71,7 +73,7 @@ async def measure(args: argparse.Namespace, directory: Path) -> None:
     config = AppConfiguration.build({"statusListBitSize": args.bits}, 1, "https://bench.example")
     list_id = current_list(config, now)
     started = time.monotonic()
-    live = seed(directory / "bench.db", args.tokens, args.revoked, list_id, now)
+    live = await seed(directory / "bench.db", args.tokens, args.revoked, list_id, now)
     print(f"seeded {args.tokens:,} tokens ({args.tokens - len(live):,} revoked) "
           f"in {time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
     store = await SqliteStore.open(directory / "bench.db")

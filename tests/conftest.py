@@ -18,6 +18,9 @@ BROWSER_FIXTURES = {"chromium"}
 SLOW_PATHS = ("scaleout/", "test_bench_smoke.py", "schemathesis", "integration/test_durability.py",
               "unit/test_token_lifecycle_model.py")  # fmt: skip
 TERRAFORM_FREE = ("terraform/test_docs.py", "terraform/test_resources_unit.py")
+# In-process suites: no server process, no CLI subprocesses.
+FAST_PATHS = ("unit/", "store/")
+SERVICE_MARKERS = ("postgres", "redis", "terraform", "slow")
 
 
 def _code_mentions(item: pytest.Item) -> tuple[set[str], list[str]]:
@@ -56,6 +59,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for name in needs(item):
             item.add_marker(getattr(pytest.mark, name))
+        # `fast` (README, *Tests*): an in-process test that needs no service and is not slow.
+        path = item.path.resolve().relative_to(TESTS).as_posix()
+        if path.startswith(FAST_PATHS) and not any(
+            item.get_closest_marker(name) for name in SERVICE_MARKERS
+        ):
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.hookimpl(tryfirst=True)

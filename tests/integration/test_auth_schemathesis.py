@@ -68,10 +68,9 @@ def schema(server: Server) -> Any:
 @pytest.fixture(scope="module")
 def client(server: Server) -> Client:
     return server.create_client(
-        "--grant-type", "client_credentials", "--grant-type", "password",
-        "--grant-type", "refresh_token", "--scope", "openid",
-        "--scope", "global_token_revocation",
-    )  # fmt: skip
+        grant_types=["client_credentials", "password", "refresh_token"],
+        scopes=["openid", "global_token_revocation"],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,9 +71,8 @@ def as_json(result: subprocess.CompletedProcess[str]) -> object:
 
 
 @pytest.fixture(scope="module")
-def srv(server: Server) -> Iterator[Server]:
-    yield server
-    server.close_session()
+def srv(server: Server) -> Server:
+    return server
 
 
 # -- clients and scopes -------------------------------------------------------------------
@@ -85,8 +83,8 @@ def test_client_create_list_show_disable_delete(srv: Server) -> None:
     assert secret is not None and "shown only this once" in out
 
     created = srv.create_client(
-        "--name", "cli-json", "--grant-type", "client_credentials", "--scope", "openid",
         "--access-token-lifetime", "120", "--authorized-origin", "https://app.example",
+        name="cli-json", grant_types=["client_credentials"], scopes=["openid"],
     )  # fmt: skip
     assert created.data["clientName"] == "cli-json"
     assert created.data["accessTokenLifetime"] == 120
@@ -106,7 +104,7 @@ def test_client_create_list_show_disable_delete(srv: Server) -> None:
     assert openid_dn.startswith("inum=") and openid_dn.endswith(",ou=scopes,o=jans")
     table = ok(srv.admin("client", "show", created.client_id))
     assert "tokenEndpointAuthMethod" in table and "openid" in table and openid_dn not in table
-    by_dn = srv.create_client("--name", "cli-dn", "--scope", openid_dn)
+    by_dn = srv.create_client(name="cli-dn", scopes=[openid_dn])
     assert by_dn.data["scopes"] == [openid_dn]
 
     token = srv.fetch_token(created)["access_token"]
@@ -193,7 +191,7 @@ def test_config_get_set_patch(srv: Server, tmp_path: Path) -> None:
 
 
 def test_feature_list_disable_enable(srv: Server) -> None:
-    client = srv.create_client("--name", "cli-flags")
+    client = srv.create_client(name="cli-flags")
     state = as_json(srv.admin("feature", "list", "--json"))
     assert isinstance(state, dict) and len(state) == 25
     assert state["REVOKE_TOKEN"] == {
@@ -286,7 +284,7 @@ def test_script_add_list_show_toggle_remove(srv: Server, tmp_path: Path) -> None
 
 # -- tokens -------------------------------------------------------------------------------
 def test_token_search_show_revoke(srv: Server) -> None:
-    client = srv.create_client("--name", "cli-tokens")
+    client = srv.create_client(name="cli-tokens")
     tokens = [srv.fetch_token(client)["access_token"] for _ in range(3)]
     found = as_json(srv.admin("token", "search", "--client", client.client_id, "--json"))
     assert isinstance(found, dict) and found["totalEntriesCount"] == 3
@@ -324,7 +322,7 @@ def test_token_search_show_revoke(srv: Server) -> None:
 def test_token_search_table_fits_80_columns(srv: Server) -> None:
     """One line per token at 80 columns: the code is cut (whole in --json and `token show`),
     nothing wraps, no line is wider than the terminal."""
-    client = srv.create_client("--name", "cli-narrow", "--scope", "openid")
+    client = srv.create_client(name="cli-narrow", scopes=["openid"])
     tokens = [srv.fetch_token(client, scope="openid")["access_token"] for _ in range(3)]
     codes = [sha256_hex(t) for t in tokens]
     narrow = ok(srv.admin("token", "search", "--client", client.client_id, env={"COLUMNS": "80"}))
@@ -354,7 +352,7 @@ def test_unreachable_server_is_a_clear_error() -> None:
 
 
 def test_a_token_starting_with_a_dash_is_revoked_after_double_dash(srv: Server) -> None:
-    client = srv.create_client("--name", "cli-dash")
+    client = srv.create_client(name="cli-dash")
     while True:  # about one token in 64 starts with "-"
         token = srv.fetch_token(client)["access_token"]
         if token.startswith("-"):
@@ -365,9 +363,9 @@ def test_a_token_starting_with_a_dash_is_revoked_after_double_dash(srv: Server) 
 
 
 def test_missing_scope_is_a_clear_error(srv: Server) -> None:
-    reader = srv.create_client("--name", "cli-reader", "--scope", CONFIG + "token.readonly")
+    reader = srv.create_client(name="cli-reader", scopes=[CONFIG + "token.readonly"])
     assert reader.secret is not None
-    victim = srv.create_client("--name", "cli-victim")
+    victim = srv.create_client(name="cli-victim")
     token = srv.fetch_token(victim)["access_token"]
     as_reader = {"client_id": reader.client_id, "client_secret": reader.secret}
     search = admin_cli(srv.url, "token", "search", "--client", victim.client_id, "--json",
@@ -499,7 +497,7 @@ def insert_tokens(data_dir: Path, client_id: str, count: int) -> list[str]:
 
 @pytest.mark.slow
 def test_revoke_ten_thousand_tokens_from_a_file(srv: Server, tmp_path: Path) -> None:
-    client = srv.create_client("--name", "cli-bulk")
+    client = srv.create_client(name="cli-bulk")
     tokens = insert_tokens(srv.data_dir, client.client_id, BULK)
     bystander = srv.fetch_token(client)["access_token"]
     sample = random.Random(7).sample(tokens, 20)

@@ -43,7 +43,7 @@ def test_other_http_errors_are_one_line(server: Server) -> None:
 
 def test_revoke_all_stops_when_all_is_a_no_op(fresh_server: Server) -> None:
     srv = fresh_server
-    client = srv.create_client("--name", "revoke-all")
+    client = srv.create_client(name="revoke-all")
     tokens = [srv.fetch_token(client)["access_token"] for _ in range(3)]
     assert client.secret is not None
     off = srv.admin("token", "revoke-all", client.client_id, "--revoking-client-secret",

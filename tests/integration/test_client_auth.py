@@ -1,5 +1,6 @@
 """Every client authentication method, through a real `tokenrevoke serve` (plain HTTP), at
-the token endpoint, /revoke and /introspection (contract section 2.2 and 3).
+the token endpoint, /revoke and /introspection (docs/janssen-compatibility.md; RFC 6749
+section 2.3, RFC 7523, RFC 8705).
 
 mTLS methods are in test_mtls.py. One server and one set of clients per module; every test
 makes its own tokens.
@@ -135,33 +136,24 @@ def reg(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
             srv=server,
             jwks=host,
             http=http,
-            basic=server.create_client("--name", "basic"),
+            basic=server.create_client(name="basic"),
             special=server.create_client(
-                "--name", "special", "--client-id", SPECIAL_ID, "--secret", SPECIAL_SECRET
+                "--client-id", SPECIAL_ID, "--secret", SPECIAL_SECRET, name="special"
             ),
-            post=server.create_client("--name", "post", "--auth-method", "client_secret_post"),
-            secret_jwt=server.create_client("--name", "hs", "--auth-method", "client_secret_jwt"),
+            post=server.create_client(name="post", auth_method="client_secret_post"),
+            secret_jwt=server.create_client(name="hs", auth_method="client_secret_jwt"),
             key_jwt=server.create_client(
-                "--name", "pk", "--auth-method", "private_key_jwt", "--jwks-file", str(inline)
+                "--jwks-file", str(inline), name="pk", auth_method="private_key_jwt"
             ),
             uri_jwt=server.create_client(
-                "--name",
-                "pk-uri",
-                "--auth-method",
-                "private_key_jwt",
                 "--jwks-uri",
                 host.url("/uri-client/jwks.json"),
+                name="pk-uri",
+                auth_method="private_key_jwt",
             ),  # fmt: skip
             public=server.create_client(
-                "--name",
-                "spa",
-                "--auth-method",
-                "none",
-                "--grant-type",
-                "password",
-                "--grant-type",
-                "refresh_token",
-            ),  # fmt: skip
+                name="spa", grant_types=["password", "refresh_token"], auth_method="none"
+            ),
             rsa_key=rsa_key,
             ec_key=ec_key,
             uri_rsa_key=uri_rsa_key,
@@ -641,7 +633,7 @@ def test_bearer_at_introspection(reg: Registered) -> None:
     # By default a Bearer caller needs the introspection scope (Janssen's default: any).
     response = post(reg, INTROSPECT, bearer(caller), token=subject)
     assert response.status_code == 401, response.text
-    inspector = reg.srv.create_client("--name", "inspector", "--scope", "introspection")
+    inspector = reg.srv.create_client(name="inspector", scopes=["introspection"])
     caller = str(reg.srv.fetch_token(inspector)["access_token"])
     response = post(reg, INTROSPECT, bearer(caller), token=subject)
     assert response.status_code == 200, response.text

@@ -1,4 +1,4 @@
-"""The config API (`/jans-config-api/api/v1/...`, janssen-contract.md sections 5 and 7)
+"""The config API (`/jans-config-api/api/v1/...`, docs/janssen-compatibility.md, *Config API*)
 through a real `tokenrevoke serve` process.
 
 Every operation of the table in `tokenrevoke.web.configapi` is exercised for success, for
@@ -19,7 +19,7 @@ import sqlite3
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -36,9 +36,9 @@ from tests.integration.test_configapi_support import (
     admin_api,
     assert_api_error,
     fill,
-    sha256_hex,
 )
 from tests.support.server import AUTH, Client, Server
+from tests.support.wire import sha256_hex
 from tokenrevoke.web.configapi import OPERATIONS, Operation
 
 ALL_FLAGS = [
@@ -74,12 +74,6 @@ VETO = script_source("""
 
 
 # -- fixtures ---------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def api(server: Server) -> ConfigApi:
     return admin_api(server)

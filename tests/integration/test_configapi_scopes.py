@@ -9,7 +9,6 @@ scope is cached for the module, so the matrix costs one request per cell.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -133,12 +132,6 @@ EXPECTED = {**JANSSEN, **STRICTER, **EXTENSIONS}
 # Every scope any operation accepts, plus ordinary scopes: the universe of "wrong" scopes.
 ALL_SCOPES = sorted({s for _, scopes in EXPECTED.values() for s in scopes} | {"openid"})
 BY_KEY = {(op.method, op.path): op for op in OPERATIONS}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ admin token), not through the CLI, so these suites depend only on the wire.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +21,6 @@ AS_CFG = "https://jans.io/oauth/jans-auth-server/config/"
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 ADMIN = Client(ADMIN_ID, ADMIN_SECRET)
-
-
-def sha256_hex(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def bearer(token: str | None) -> dict[str, str]:

@@ -1,9 +1,7 @@
-"""CORS as Janssen's CorsFilter does it (janssen-contract.md section 2.5), through a real
-server with the default `corsConfigurationFilters`."""
+"""CORS as Janssen's CorsFilter does it (docs/configuration.md), through a real server with
+the default `corsConfigurationFilters`."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -36,20 +34,14 @@ def assert_no_cors(response: httpx.Response) -> None:
     assert "access-control-allow-credentials" not in response.headers
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def client(server: Server) -> Client:
-    return server.create_client("--name", "anywhere")
+    return server.create_client(name="anywhere")
 
 
 @pytest.fixture(scope="module")
 def narrow(server: Server) -> Client:
-    return server.create_client("--name", "spa-backend", "--authorized-origin", APP)
+    return server.create_client("--authorized-origin", APP, name="spa-backend")
 
 
 # -- the default filter -----------------------------------------------------------------

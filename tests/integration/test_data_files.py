@@ -47,7 +47,7 @@ def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
     assert_private_directory(server.data_dir)
     server.start()
     try:
-        client = server.create_client("--grant-type", "client_credentials")
+        client = server.create_client(grant_types=["client_credentials"])
         server.token(client)
         assert_private(server.data_dir)
     finally:
@@ -62,7 +62,7 @@ def test_files_of_an_older_installation_are_tightened(tmp_path: Path) -> None:
             path.chmod(0o644)
     server.start()
     try:
-        server.token(server.create_client("--grant-type", "client_credentials"))
+        server.token(server.create_client(grant_types=["client_credentials"]))
         for path in server.data_dir.iterdir():
             assert mode(path) == 0o600, (path.name, oct(mode(path)))
     finally:

@@ -187,15 +187,9 @@ def test_revocations_answered_200_survive_kill_9(make_server: Callable[[], Serve
     servers = [server]
     try:
         client = server.create_client(
-            "--grant-type",
-            "client_credentials",
-            "--grant-type",
-            "password",
-            "--grant-type",
-            "refresh_token",
-            "--access-token-lifetime",
-            "3600",
-        )
+            "--access-token-lifetime", "3600",
+            grant_types=["client_credentials", "password", "refresh_token"],
+        )  # fmt: skip
         server.cli(
             "user", "create", "--username", USERNAME, "--password", PASSWORD, *database_args(server)
         )

@@ -27,13 +27,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
 @pytest.fixture(scope="module")
 def subscriber(server: Server) -> Client:
-    return server.create_client("--scope", "revocation_events")
+    return server.create_client(scopes=["revocation_events"])
 
 
 class Subscription:
@@ -175,13 +174,12 @@ def test_events_are_published_on_redis(tmp_path: Path) -> None:
         raise AssertionError("the event was not published on Redis")
     finally:
         pubsub.close()
-        server.close_session()
         server.stop()
 
 
 def test_an_open_stream_does_not_hold_up_a_graceful_shutdown(tmp_path: Path) -> None:
     server = Server(tmp_path / "data").start()
-    subscriber = server.create_client("--scope", "revocation_events")
+    subscriber = server.create_client(scopes=["revocation_events"])
     subscription = Subscription(server, stream_token(server, subscriber))
     try:
         started = time.monotonic()

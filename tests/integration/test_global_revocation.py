@@ -12,7 +12,6 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,15 @@ import jwt
 import pytest
 
 from tests.integration.test_client_auth import ASSERTION_TYPE, public_jwk
-from tests.integration.test_configapi_support import admin_api, assert_api_error, sha256_hex
+from tests.integration.test_configapi_support import admin_api, assert_api_error
 from tests.support.pki import new_key
 from tests.support.server import AUTH, Client, Server
+from tests.support.wire import assert_oauth_error, sha256_hex
 
 ENDPOINT = f"{AUTH}/global-token-revocation"
 PASSWORD = "global revocation password"
 SCOPE = "global_token_revocation"
-APP_GRANTS = ("--grant-type", "password", "--grant-type", "refresh_token",
-              "--grant-type", "client_credentials")  # fmt: skip
+APP_GRANTS = ["password", "refresh_token", "client_credentials"]
 
 
 @dataclass
@@ -41,19 +40,11 @@ class Setup:
     apps: list[Client]  # three clients users log in to
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def setup(server: Server) -> Setup:
-    revoker = server.create_client(
-        "--grant-type", "client_credentials", "--scope", SCOPE, "--scope", "openid"
-    )
-    unscoped = server.create_client("--grant-type", "client_credentials", "--scope", "openid")
-    apps = [server.create_client(*APP_GRANTS, "--scope", "openid") for _ in range(3)]
+    revoker = server.create_client(grant_types=["client_credentials"], scopes=[SCOPE, "openid"])
+    unscoped = server.create_client(grant_types=["client_credentials"], scopes=["openid"])
+    apps = [server.create_client(grant_types=APP_GRANTS, scopes=["openid"]) for _ in range(3)]
     return Setup(server, revoker, unscoped, apps)
 
 
@@ -109,16 +100,6 @@ def assert_no_content(response: httpx.Response) -> None:
     assert response.status_code == 204, response.text
     assert response.content == b""
     assert response.headers.get("cache-control") == "no-store"
-
-
-def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("cache-control") == "no-store"
-    body: dict[str, Any] = response.json()
-    assert body["error"] == error, body
-    assert isinstance(body["error_description"], str) and body["error_description"]
-    return body
 
 
 def bind_to_session(server: Server, raw_token: str, session_id: str, *, user: bool = True) -> None:
@@ -299,9 +280,8 @@ def test_a_bearer_access_token_with_the_scope_authenticates(setup: Setup) -> Non
 def test_client_secret_post_credentials_in_the_json_body(setup: Setup) -> None:
     server = setup.server
     poster = server.create_client(
-        "--grant-type", "client_credentials", "--scope", SCOPE, "--auth-method",
-        "client_secret_post",
-    )  # fmt: skip
+        grant_types=["client_credentials"], scopes=[SCOPE], auth_method="client_secret_post"
+    )
     uid, _ = new_user(server, "post")
     tokens = raw_tokens([login(setup, uid, setup.apps[0])])
     body = {**sub("uid", id=uid), "client_id": poster.client_id, "client_secret": poster.secret}
@@ -315,8 +295,8 @@ def test_private_key_jwt_assertion_in_the_json_body(setup: Setup, tmp_path: Path
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [public_jwk(key, "gtr-1", "ES256")]}))
     signer = server.create_client(
-        "--grant-type", "client_credentials", "--scope", SCOPE, "--auth-method",
-        "private_key_jwt", "--jwks-file", str(jwks),
+        "--jwks-file", str(jwks),
+        grant_types=["client_credentials"], scopes=[SCOPE], auth_method="private_key_jwt",
     )  # fmt: skip
     uid, _ = new_user(server, "jwt")
     tokens = raw_tokens([login(setup, uid, setup.apps[1])])
@@ -337,7 +317,7 @@ def test_private_key_jwt_assertion_in_the_json_body(setup: Setup, tmp_path: Path
 # -- errors --------------------------------------------------------------------------------
 def _unauthenticated_cases(setup: Setup) -> dict[str, dict[str, Any]]:
     public = setup.server.create_client(
-        "--grant-type", "password", "--scope", SCOPE, "--auth-method", "none"
+        grant_types=["password"], scopes=[SCOPE], auth_method="none"
     )
     revoked = setup.server.fetch_token(setup.revoker, scope=SCOPE)["access_token"]
     assert setup.server.send_revoke(setup.revoker, token=revoked).status_code == 200

@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
 from tests.support.stores import STORES, server_on
+from tests.support.wire import assert_oauth_error
 
 FORM_TYPE, JSON_TYPE = "application/x-www-form-urlencoded", "application/json"
 FORM = {"Content-Type": FORM_TYPE}
@@ -44,25 +45,18 @@ def server(
         yield srv
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def client(server: Server) -> Client:
     """Also the global token revocation client, and the one the user logs in to."""
     server.create_user(USER, PASSWORD)
     return server.create_client(
-        "--grant-type", "client_credentials", "--grant-type", "password",
-        "--scope", "global_token_revocation",
-    )  # fmt: skip
+        grant_types=["client_credentials", "password"], scopes=["global_token_revocation"]
+    )
 
 
 @pytest.fixture(scope="module")
 def other(server: Server) -> Client:
-    return server.create_client("--grant-type", "client_credentials")
+    return server.create_client(grant_types=["client_credentials"])
 
 
 def mint(server: Server, client: Client, endpoint: str = TOKEN) -> str:
@@ -104,18 +98,6 @@ def post(server: Server, endpoint: str, body: bytes, auth: Any = None, **headers
     return server.session.post(endpoint, content=body, auth=auth, headers=sent)
 
 
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.headers.get("cache-control") == "no-store"
-    body = response.json()
-    assert set(body) <= {"error", "error_description", "reason"}, body
-    assert isinstance(body["error"], str) and isinstance(body["error_description"], str)
-    if code is not None:
-        assert body["error"] == code, body
-    assert "Traceback" not in response.text
-
-
 def assert_alive(server: Server, client: Client) -> None:
     token = mint(server, client)
     assert server.is_active(token)
@@ -123,7 +105,7 @@ def assert_alive(server: Server, client: Client) -> None:
 
 def assert_refused(response: httpx.Response, server: Server, token: str, status: int) -> None:
     """A shaped invalid_request, and the token the request named is still active."""
-    assert_error(response, status, "invalid_request")
+    assert_oauth_error(response, status, "invalid_request")
     assert server.is_active(token)
 
 
@@ -142,7 +124,7 @@ def test_two_megabyte_body_is_413(server: Server, client: Client, endpoint: str)
     head, tail = padded(endpoint)
     auth = caller(endpoint, client)
     big = head + b"a" * (2 * 1024 * 1024) + tail
-    assert_error(post(server, endpoint, big, auth), 413, "invalid_request")
+    assert_oauth_error(post(server, endpoint, big, auth), 413, "invalid_request")
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
         yield head
@@ -156,7 +138,7 @@ def test_two_megabyte_body_is_413(server: Server, client: Client, endpoint: str)
     except httpx.TransportError:
         pass  # the server may answer and close before the whole body is sent
     else:
-        assert_error(response, 413, "invalid_request")
+        assert_oauth_error(response, 413, "invalid_request")
     assert server.is_active(token)
     assert_alive(server, client)
 
@@ -207,7 +189,7 @@ def test_json_where_a_form_is_expected(server: Server, client: Client, endpoint:
     token = mint(server, client)
     form = {"grant_type": "client_credentials"} if endpoint == TOKEN else {"token": token}
     response = server.session.post(endpoint, json=form, auth=caller(endpoint, client))
-    assert_error(response, 400, "invalid_request")
+    assert_oauth_error(response, 400, "invalid_request")
     assert server.is_active(token)
 
 
@@ -250,12 +232,14 @@ def test_content_type_with_parameters_is_fine(
 def test_repeated_parameter_is_invalid_request(
     server: Server, client: Client, endpoint: str, body: bytes
 ) -> None:
-    assert_error(post(server, endpoint, body, caller(endpoint, client)), 400, "invalid_request")
+    assert_oauth_error(
+        post(server, endpoint, body, caller(endpoint, client)), 400, "invalid_request"
+    )
 
 
 def test_repeated_query_parameter_at_introspection_get(server: Server) -> None:
     response = server.session.get(f"{INTROSPECTION}?token=a&token=b", auth=(ADMIN_ID, ADMIN_SECRET))
-    assert_error(response, 400, "invalid_request")
+    assert_oauth_error(response, 400, "invalid_request")
 
 
 @pytest.mark.parametrize(
@@ -285,7 +269,7 @@ def test_repeated_json_member_is_invalid_request(
 def test_repeated_token_revokes_nothing(server: Server, client: Client) -> None:
     token = mint(server, client)
     body = f"token={token}&token={token}".encode()
-    assert_error(post(server, REVOKE, body, client.basic), 400, "invalid_request")
+    assert_oauth_error(post(server, REVOKE, body, client.basic), 400, "invalid_request")
     assert server.is_active(token)
 
 
@@ -305,7 +289,9 @@ def test_invalid_utf8_encoding_is_400(
     server: Server, client: Client, endpoint: str, suffix: bytes
 ) -> None:
     body = valid_body(endpoint) + suffix
-    assert_error(post(server, endpoint, body, caller(endpoint, client)), 400, "invalid_request")
+    assert_oauth_error(
+        post(server, endpoint, body, caller(endpoint, client)), 400, "invalid_request"
+    )
 
 
 @pytest.mark.parametrize(
@@ -392,7 +378,7 @@ def test_json_that_is_not_a_request_object_is_400(
 
 def test_invalid_utf8_in_the_introspection_query(server: Server) -> None:
     response = server.session.get(f"{INTROSPECTION}?token=%FF%FE", auth=(ADMIN_ID, ADMIN_SECRET))
-    assert_error(response, 400, "invalid_request")
+    assert_oauth_error(response, 400, "invalid_request")
 
 
 @pytest.mark.parametrize("endpoint", [REVOKE, INTROSPECTION])
@@ -415,7 +401,7 @@ def test_ten_thousand_tokens_are_400_and_nothing_is_revoked(server: Server, clie
     tokens = [f"unknown-{i:05d}-" + "x" * 30 for i in range(10_000)]
     tokens[0], tokens[5_000], tokens[-1] = mine
     response = server.send_revoke(client, token=" ".join(tokens))
-    assert_error(response, 400, "invalid_request")
+    assert_oauth_error(response, 400, "invalid_request")
     assert "1000" in response.json()["error_description"]
     assert all(server.is_active(t) for t in mine)
 
@@ -423,7 +409,7 @@ def test_ten_thousand_tokens_are_400_and_nothing_is_revoked(server: Server, clie
 def test_a_thousand_tokens_are_fine_and_one_more_is_not(server: Server, client: Client) -> None:
     first, second = mint(server, client), mint(server, client)
     filler = [f"unknown-{i:04d}" for i in range(999)]
-    assert_error(server.send_revoke(client, token=" ".join([*filler, first, "x"])), 400)
+    assert_oauth_error(server.send_revoke(client, token=" ".join([*filler, first, "x"])), 400)
     assert server.is_active(first)
     response = server.send_revoke(client, token=" ".join([*filler, first]))
     assert response.status_code == 200, response.text
@@ -547,7 +533,7 @@ def test_cr_lf_in_parameters_never_reach_headers(
             for value in response.headers.values():
                 assert "\n" not in value and "\r" not in value and "<html>" not in value
             if response.status_code >= 400:
-                assert_error(response, response.status_code)
+                assert_oauth_error(response, response.status_code)
 
 
 # -- absurd Authorization headers -----------------------------------------------------------
@@ -608,7 +594,7 @@ def test_two_authorization_headers_are_refused(
 # -- the revocation event stream --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def stream_token(server: Server) -> str:
-    subscriber = server.create_client("--scope", "revocation_events")
+    subscriber = server.create_client(scopes=["revocation_events"])
     return str(server.fetch_token(subscriber, scope="revocation_events")["access_token"])
 
 
@@ -687,7 +673,7 @@ def test_a_last_event_id_that_is_a_position_starts_the_stream(
 def test_metrics_relayed_by_an_untrusted_proxy_are_refused(
     server: Server, headers: dict[str, str]
 ) -> None:
-    assert_error(server.session.get("/metrics", headers=headers), 403, "access_denied")
+    assert_oauth_error(server.session.get("/metrics", headers=headers), 403, "access_denied")
 
 
 @pytest.mark.parametrize("name", sorted(ABSURD_AUTHORIZATION))
@@ -702,7 +688,7 @@ def test_basic_credentials_and_form_credentials_together(server: Server, client:
     body = f"token={token}&client_id={client.client_id}&client_secret={client.secret}"
     response = post(server, REVOKE, body.encode(), client.basic)
     assert response.status_code in (400, 401), response.text
-    assert_error(response, response.status_code)
+    assert_oauth_error(response, response.status_code)
     assert server.is_active(token)
 
 

@@ -1,5 +1,5 @@
-"""Discovery (janssen-contract.md section 4) with feature flags switched live, and
-introspection (section 3), through a real server.
+"""Discovery (OpenID Connect Discovery 1.0, RFC 8414) with feature flags switched live,
+and introspection (RFC 7662; docs/janssen-compatibility.md), through a real server.
 
 Discovery changes are waited for by polling discovery itself; tests restore what they
 change (or use their own server).
@@ -45,39 +45,24 @@ def bearer(token: str) -> dict[str, dict[str, str]]:
     return {"headers": {"Authorization": f"Bearer {token}"}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def client(server: Server) -> Client:
     return server.create_client(
-        "--name",
-        "plain",
-        "--grant-type",
-        "client_credentials",
-        "--grant-type",
-        "password",
-        "--grant-type",
-        "refresh_token",
-        "--scope",
-        "openid",
-        "--scope",
-        "profile",
+        name="plain",
+        grant_types=["client_credentials", "password", "refresh_token"],
+        scopes=["openid", "profile"],
     )
 
 
 @pytest.fixture(scope="module")
 def other(server: Server) -> Client:
-    return server.create_client("--name", "other")
+    return server.create_client(name="other")
 
 
 @pytest.fixture(scope="module")
 def inspector(server: Server) -> Client:
     """A resource server: its tokens carry the `introspection` scope."""
-    return server.create_client("--name", "inspector", "--scope", "introspection")
+    return server.create_client(name="inspector", scopes=["introspection"])
 
 
 def mint(server: Server, client: Client, **form: str) -> str:
@@ -346,7 +331,6 @@ def own_server(
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -364,8 +348,8 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_bearer_must_have_introspection_scope(strict_server: Server) -> None:
     server = strict_server
-    plain = server.create_client("--name", "plain")
-    scoped = server.create_client("--name", "scoped", "--scope", "introspection")
+    plain = server.create_client(name="plain")
+    scoped = server.create_client(name="scoped", scopes=["introspection"])
     target = mint(server, plain)
     response = post_introspect(server, {"token": target}, **bearer(mint(server, plain)))
     assert response.status_code == 401
@@ -380,8 +364,8 @@ def test_bearer_must_have_introspection_scope(strict_server: Server) -> None:
 
 def test_basic_restricted_to_own_tokens(strict_server: Server) -> None:
     server = strict_server
-    first = server.create_client("--name", "first", "--scope", "introspection")
-    second = server.create_client("--name", "second")
+    first = server.create_client(name="first", scopes=["introspection"])
+    second = server.create_client(name="second")
     own, foreign = mint(server, first), mint(server, second)
     response = post_introspect(server, {"token": foreign}, auth=first.basic)
     assert response.status_code == 200 and response.json() == {"active": False}
@@ -416,7 +400,7 @@ def janssen_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 
 def test_janssens_introspection_default_restored_by_property(janssen_server: Server) -> None:
     server = janssen_server
-    plain, other = server.create_client("--name", "plain"), server.create_client("--name", "o")
+    plain, other = server.create_client(name="plain"), server.create_client(name="o")
     response = post_introspect(
         server, {"token": mint(server, other)}, **bearer(mint(server, plain))
     )
@@ -470,7 +454,7 @@ def test_response_as_jwt_is_verifiable(server: Server, client: Client) -> None:
 
 
 def test_revoked_jwt_access_token_is_inactive(server: Server) -> None:
-    client = server.create_client("--name", "jwt", "--access-token-as-jwt")
+    client = server.create_client("--access-token-as-jwt", name="jwt")
     token = mint(server, client)
     claims = verify(server, token)
     assert claims["client_id"] == client.client_id and claims["jti"]

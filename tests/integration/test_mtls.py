@@ -401,8 +401,8 @@ def test_self_signed_wrong_certificate(env: Env, endpoint: str) -> None:
 def test_self_signed_client_created_while_running(env: Env) -> None:
     cert = env.pki.self_signed_late
     client = env.tls.create_client(
-        "--auth-method", "self_signed_tls_client_auth",
         "--jwks-file", jwks_file(env.pki.directory, "ss-late", cert),
+        auth_method="self_signed_tls_client_auth",
     )  # fmt: skip
     context = client_context(env.pki.ca.cert_path, cert)
     form = {"grant_type": "client_credentials", "client_id": client.client_id}

@@ -75,8 +75,9 @@ def plan(server: Server) -> Iterator[dict[str, Any]]:
     for method in METHODS:
         registered = server.create_client("--auth-method", method, *grants)
         clients[method] = {"id": registered.client_id, "secret": registered.secret}
-    public = server.create_client("--auth-method", "none", "--grant-type", "password",
-                                  "--grant-type", "refresh_token", "--scope", "openid")  # fmt: skip
+    public = server.create_client(
+        grant_types=["password", "refresh_token"], scopes=["openid"], auth_method="none"
+    )
     redirect, logout = "https://app.example/callback", "https://app.example/signed-out"
     app = server.create_client(
         "--grant-type", "authorization_code", "--grant-type", "refresh_token",

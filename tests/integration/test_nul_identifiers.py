@@ -32,9 +32,8 @@ class Side:
         self.server = server
         server.create_user(USER, PASSWORD)
         self.client = server.create_client(
-            "--grant-type", "client_credentials", "--grant-type", "password",
-            "--scope", "global_token_revocation",
-        )  # fmt: skip
+            grant_types=["client_credentials", "password"], scopes=["global_token_revocation"]
+        )
         admin = server.fetch_token(Client(ADMIN_ID, ADMIN_SECRET))["access_token"]
         self.admin = {"Authorization": f"Bearer {admin}"}
 

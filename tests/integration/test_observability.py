@@ -34,7 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -161,7 +160,6 @@ def json_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -258,7 +256,6 @@ def test_text_logs_stay_the_default(tmp_path: Path) -> None:
         assert response.headers["x-request-id"] == "text-0001"
         assert srv.session.get("/metrics").status_code == 200  # loopback by default
     finally:
-        srv.close_session()
         srv.stop()
     lines = srv.log().splitlines()
     assert any("uvicorn.error [-] Application startup complete" in line for line in lines)
@@ -328,7 +325,6 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
         # The multi-process collector answers (it has no per-process `process_*` metrics).
         assert not [name for name, _, _ in srv.metrics() if name.startswith("process_")]
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -342,7 +338,6 @@ def test_settings_file_keys(tmp_path: Path) -> None:
         time.sleep(0.2)
         assert any(r.get("request_id") == request_id for r in log_records(srv))
     finally:
-        srv.close_session()
         srv.stop()
 
 

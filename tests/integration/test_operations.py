@@ -86,7 +86,7 @@ def test_sigterm_lets_in_flight_revocations_finish(tmp_path: Path) -> None:
     script = tmp_path / "slow.py"
     script.write_text(SLOW_SCRIPT)
     server.cli("script", "add", "--name", "slow", "--file", str(script))
-    client = server.create_client("--name", "graceful")
+    client = server.create_client(name="graceful")
     token = server.token(client)["access_token"]
     outcome: dict[str, int] = {}
 

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_configapi_support import ConfigApi, admin_api, sha256_hex
+from tests.integration.test_configapi_support import ConfigApi, admin_api
 from tests.support.postgres import throwaway_database
 from tests.support.server import AUTH, Client, Server
+from tests.support.wire import sha256_hex
 
 PASSWORD = "correct horse battery staple"
 USERNAME = "rita"
@@ -49,9 +50,8 @@ def server(
 
 
 @pytest.fixture(scope="module")
-def api(server: Server) -> Iterator[ConfigApi]:
-    yield admin_api(server)
-    server.close_session()
+def api(server: Server) -> ConfigApi:
+    return admin_api(server)
 
 
 def refresh_client(api: ConfigApi, **attributes: Any) -> Client:
@@ -245,8 +245,8 @@ def test_fifty_concurrent_refreshes_inside_the_window_one_live_refresh_token(
 
 def test_the_cli_sets_the_client_overrides(server: Server) -> None:
     created = server.create_client(
-        "--grant-type", "password", "--grant-type", "refresh_token",
         "--no-refresh-token-reuse-detection", "--refresh-token-reuse-grace-seconds", "5",
+        grant_types=["password", "refresh_token"],
     )  # fmt: skip
     attributes = created.data["attributes"]
     assert attributes["refreshTokenReuseDetection"] is False

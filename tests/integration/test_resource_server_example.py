@@ -50,5 +50,4 @@ def test_the_example_resource_server_forgets_a_revoked_token_at_once(tmp_path: P
     finally:
         example.terminate()
         example.wait(timeout=10)
-        server.close_session()
         server.stop()

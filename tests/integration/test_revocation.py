@@ -1,4 +1,5 @@
-"""The /revoke wire contract (janssen-contract.md section 2), through a real server.
+"""The /revoke wire contract (RFC 7009; docs/janssen-compatibility.md, *Revocation, as
+Janssen does it*), through a real server.
 
 One server for the module; every test makes its own tokens, and a test that changes a
 property restores it before it ends.
@@ -6,7 +7,6 @@ property restores it before it ends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -17,24 +17,14 @@ import httpx
 import pytest
 
 from tests.support.server import AUTH, Client, Server
+from tests.support.wire import BASIC_CHALLENGE, assert_no_store, assert_oauth_error, sha256_hex
 
-BASIC_CHALLENGE = 'Basic realm="jans-auth"'
-BEARER_CHALLENGE = 'Bearer realm="jans-auth"'
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test user
 #: Every raw token this module obtained; none may ever show up in the audit table.
 ISSUED: set[str] = set()
 
 
 # -- helpers ----------------------------------------------------------------------------
-def sha256_hex(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def assert_no_store(response: httpx.Response) -> None:
-    assert response.headers.get("cache-control") == "no-store"
-    assert response.headers.get("pragma") == "no-cache"
-
-
 def assert_ok(response: httpx.Response) -> None:
     assert response.status_code == 200, response.text
     assert response.content == b""
@@ -44,32 +34,8 @@ def assert_ok(response: httpx.Response) -> None:
 def assert_error(
     response: httpx.Response, status: int, error: str, *, reason: bool = False
 ) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    expected = (
-        {"error", "error_description", "reason"} if reason else {"error", "error_description"}
-    )
-    assert set(body) == expected, body
-    assert body["error"] == error
-    assert isinstance(body["error_description"], str) and body["error_description"]
-    if reason:
-        assert isinstance(body["reason"], str) and body["reason"]
-    assert_no_store(response)
-    if status == 401:
-        assert response.headers.get("www-authenticate") == expected_challenge(response)
-    return body
-
-
-def expected_challenge(response: httpx.Response) -> str | None:
-    """RFC 6749 section 5.2: the scheme of the Authorization header used; Basic when no
-    credentials were sent; none for credentials in the body (or a certificate)."""
-    scheme = response.request.headers.get("authorization", "").partition(" ")[0].lower()
-    if scheme in ("basic", "bearer"):
-        return BASIC_CHALLENGE if scheme == "basic" else BEARER_CHALLENGE
-    body = response.request.content.decode()
-    in_body = any(f"{name}=" in body for name in ("client_secret", "client_assertion"))
-    return None if in_body else BASIC_CHALLENGE
+    """Exactly Janssen's members (`reason` only where asked), and the challenge of a 401."""
+    return assert_oauth_error(response, status, error, reason=reason, challenge=True)
 
 
 def post_revoke(server: Server, form: dict[str, str], **kwargs: Any) -> httpx.Response:
@@ -82,12 +48,6 @@ class Grant:
     refresh: str
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def user(server: Server) -> str:
     server.create_user("alice", PASSWORD)
@@ -97,32 +57,23 @@ def user(server: Server) -> str:
 @pytest.fixture(scope="module")
 def client_a(server: Server) -> Client:
     return server.create_client(
-        "--name",
-        "a",
-        "--grant-type",
-        "client_credentials",
-        "--grant-type",
-        "password",
-        "--grant-type",
-        "refresh_token",
+        name="a", grant_types=["client_credentials", "password", "refresh_token"]
     )
 
 
 @pytest.fixture(scope="module")
 def client_b(server: Server) -> Client:
-    return server.create_client("--name", "b")
+    return server.create_client(name="b")
 
 
 @pytest.fixture(scope="module")
 def super_client(server: Server) -> Client:
-    return server.create_client("--name", "super", "--scope", "revoke_any_token")
+    return server.create_client(name="super", scopes=["revoke_any_token"])
 
 
 @pytest.fixture(scope="module")
 def public_client(server: Server) -> Client:
-    return server.create_client(
-        "--name", "spa", "--auth-method", "none", "--grant-type", "password"
-    )
+    return server.create_client(name="spa", grant_types=["password"], auth_method="none")
 
 
 def mint(server: Server, client: Client) -> str:
@@ -151,7 +102,6 @@ def own_server(
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -198,7 +148,7 @@ def test_unknown_token_is_200(server: Server, client_a: Client) -> None:
 
 
 def test_client_secret_post_and_bearer_authentication(server: Server, client_a: Client) -> None:
-    post = server.create_client("--name", "post", "--auth-method", "client_secret_post")
+    post = server.create_client(name="post", auth_method="client_secret_post")
     with server.http() as http:
         issued = http.post(
             f"{AUTH}/token",
@@ -329,7 +279,7 @@ def test_wrong_secret_is_401(server: Server, client_a: Client) -> None:
 
 def test_revoke_token_disabled_and_order_of_checks(disabled_server: Server) -> None:
     server = disabled_server
-    client = server.create_client("--name", "a")
+    client = server.create_client(name="a")
     token = mint(server, client)
     # errorReasonEnabled is on here: every error carries a reason.
     body = assert_error(server.send_revoke(client, token=token), 403, "access_denied", reason=True)
@@ -362,7 +312,7 @@ def test_reason_only_with_error_reason_enabled(
     assert_error(server.send_revoke(bad, token=foreign), 401, "invalid_client")
     # errorReasonEnabled=true: the same errors carry a reason.
     srv = permissive_server
-    own, other = srv.create_client("--name", "own"), srv.create_client("--name", "other")
+    own, other = srv.create_client(name="own"), srv.create_client(name="other")
     foreign = mint(srv, other)
     body = assert_error(srv.send_revoke(own, token=foreign), 400, "invalid_request", reason=True)
     assert body["error_description"] and body["reason"] != body["error_description"]
@@ -404,7 +354,7 @@ def janssen_hint_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 def test_property_restores_janssens_hint_rule(janssen_hint_server: Server, hint: str) -> None:
     server = janssen_hint_server
     server.create_user(f"h-{hint}", PASSWORD)
-    client = server.create_client("--grant-type", "password", "--grant-type", "refresh_token")
+    client = server.create_client(grant_types=["password", "refresh_token"])
     g = grant(server, client, f"h-{hint}")
     assert_ok(server.send_revoke(client, token=g.refresh, token_type_hint=hint))
     assert server.is_active(g.refresh) and server.is_active(g.access)
@@ -577,7 +527,7 @@ def test_public_client_cannot_revoke_all(permissive_server: Server) -> None:
     # would let anyone end every user's session of that app. For it `all` is ordinary.
     server = permissive_server
     server.create_user("dave", PASSWORD)
-    spa = server.create_client("--name", "spa", "--auth-method", "none", "--grant-type", "password")
+    spa = server.create_client(name="spa", grant_types=["password"], auth_method="none")
 
     def login() -> str:
         form = {"grant_type": "password", "username": "dave", "password": PASSWORD}
@@ -614,9 +564,9 @@ def test_all_is_an_ordinary_token_when_property_off(
 # -- 2.3 cross-client -------------------------------------------------------------------
 def test_cross_client_needs_property_and_scope(permissive_server: Server) -> None:
     server = permissive_server  # allowRevokeForOtherClients=true
-    plain = server.create_client("--name", "plain")
-    owner = server.create_client("--name", "owner")
-    admin = server.create_client("--name", "super", "--scope", "revoke_any_token")
+    plain = server.create_client(name="plain")
+    owner = server.create_client(name="owner")
+    admin = server.create_client(name="super", scopes=["revoke_any_token"])
     foreign = mint(server, owner)
     assert_error(server.send_revoke(plain, token=foreign), 400, "invalid_request", reason=True)
     assert server.is_active(foreign)

@@ -70,15 +70,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, receiver: SetReceiver) -> I
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
 def password_client(server: Server) -> Client:
-    return server.create_client(
-        "--grant-type", "client_credentials", "--grant-type", "password",
-        "--grant-type", "refresh_token",
-    )  # fmt: skip
+    return server.create_client(grant_types=["client_credentials", "password", "refresh_token"])
 
 
 def hashes_of(claims: dict[str, Any]) -> set[str]:
@@ -188,9 +184,9 @@ def test_client_deletion_pushes_its_remaining_tokens(server: Server, receiver: S
 @pytest.fixture(scope="module")
 def apps(server: Server) -> Setup:
     """Three clients users log in to, and one allowed to revoke globally."""
-    revoker = server.create_client("--grant-type", "client_credentials", "--scope", SCOPE)
-    unscoped = server.create_client("--grant-type", "client_credentials")
-    clients = [server.create_client(*APP_GRANTS, "--scope", "openid") for _ in range(3)]
+    revoker = server.create_client(grant_types=["client_credentials"], scopes=[SCOPE])
+    unscoped = server.create_client(grant_types=["client_credentials"])
+    clients = [server.create_client(grant_types=APP_GRANTS, scopes=["openid"]) for _ in range(3)]
     return Setup(server, revoker, unscoped, clients)
 
 
@@ -344,7 +340,6 @@ def test_events_survive_a_receiver_outage_and_a_server_crash(
         # leaves its 120 s lease, which a test cannot wait out.
         server.wait_until(lambda: failed_attempts_recorded(server) == 2, timeout=10)
         server.kill()  # no shutdown at all
-        server.close_session()
         server.start()
         for token in tokens[2:]:
             assert server.send_revoke(client, token=token).status_code == 200
@@ -361,7 +356,6 @@ def test_events_survive_a_receiver_outage_and_a_server_crash(
 
         receiver.wait_for(all_arrived, timeout=20)
     finally:
-        server.close_session()
         server.stop()
         receiver.stop()
 
@@ -385,7 +379,6 @@ def test_only_invalid_request_is_final_other_rejections_are_retried(tmp_path: Pa
         assert len(final.received) == 1
         assert "rejected revocation event" in server.log()
     finally:
-        server.close_session()
         server.stop()
         for receiver in (final, healing, healthy):
             receiver.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ from tokenrevoke.model.scopes import CONFIG
 
 
 @pytest.fixture(scope="module")
-def srv(server: Server) -> Iterator[Server]:
-    yield server
-    server.close_session()
+def srv(server: Server) -> Server:
+    return server
 
 
 def revoke_json(srv: Server, *args: str, code: int) -> dict[str, Any]:
@@ -33,11 +31,11 @@ def revoke_json(srv: Server, *args: str, code: int) -> dict[str, Any]:
 
 
 def test_every_outcome_counted_apart(srv: Server, tmp_path: Path) -> None:
-    client = srv.create_client("--name", "from-file-kinds")
+    client = srv.create_client(name="from-file-kinds")
     live = [srv.fetch_token(client)["access_token"] for _ in range(3)]
     gone = srv.fetch_token(client)["access_token"]
     srv.admin("token", "revoke", "--", gone)
-    short = srv.create_client("--name", "from-file-short", "--access-token-lifetime", "1")
+    short = srv.create_client("--access-token-lifetime", "1", name="from-file-short")
     expired = srv.fetch_token(short)["access_token"]
     while srv.is_active(expired):
         time.sleep(0.2)
@@ -69,7 +67,7 @@ def test_every_outcome_counted_apart(srv: Server, tmp_path: Path) -> None:
 
 
 def test_reads_the_json_of_token_search(srv: Server, tmp_path: Path) -> None:
-    client = srv.create_client("--name", "from-file-json")
+    client = srv.create_client(name="from-file-json")
     tokens = [srv.fetch_token(client)["access_token"] for _ in range(5)]
     found = srv.admin("token", "search", "--client", client.client_id, "--json")
     path = tmp_path / "found.json"
@@ -94,9 +92,9 @@ def test_reads_the_json_of_token_search(srv: Server, tmp_path: Path) -> None:
 def test_a_failed_lookup_is_a_failure(srv: Server) -> None:
     """A revoker without token.readonly cannot learn why a token was not live: each such
     line is reported as failed, with the reason, and the exit status is 1."""
-    revoker = srv.create_client("--name", "from-file-revoker", "--scope", CONFIG + "token.delete")
+    revoker = srv.create_client(name="from-file-revoker", scopes=[CONFIG + "token.delete"])
     assert revoker.secret is not None
-    victim = srv.create_client("--name", "from-file-victim")
+    victim = srv.create_client(name="from-file-victim")
     token = srv.fetch_token(victim)["access_token"]
     result = admin_cli(srv.url, "token", "revoke", "--json", "--", token, "no-such-token",
                        client_id=revoker.client_id, client_secret=revoker.secret,

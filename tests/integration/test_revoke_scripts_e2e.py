@@ -1,4 +1,4 @@
-"""Revoke Token interception scripts (janssen-contract.md section 8), installed with the
+"""Revoke Token interception scripts (docs/scripts.md), installed with the
 `tokenrevoke script` CLI and exercised through a real server's /revoke.
 
 Every script here also adds an `X-Test-Script` response header, so a test can tell the
@@ -105,15 +105,9 @@ class RevokeToken(RevokeTokenType):
 
 
 # -- helpers ----------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def client(server: Server) -> Client:
-    return server.create_client("--name", "scripted")
+    return server.create_client(name="scripted")
 
 
 def mint(server: Server, client: Client) -> str:
@@ -195,8 +189,8 @@ def test_refusing_script_gives_200_and_revokes_nothing(
 
 
 def test_janssen_style_script_with_configuration_attributes(server: Server, tmp_path: Path) -> None:
-    protected = server.create_client("--name", "protected")
-    ordinary = server.create_client("--name", "ordinary")
+    protected = server.create_client(name="protected")
+    ordinary = server.create_client(name="ordinary")
     attribute = f"protected_client={protected.client_id}"
     with installed(
         server, ordinary, tmp_path, "janssen", JANSSEN, "janssen", "--attribute", attribute
@@ -302,13 +296,12 @@ def timeout_server(tmp_path: Path) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
 def test_hung_script_times_out_quickly(timeout_server: Server, tmp_path: Path) -> None:
     server = timeout_server
-    client = server.create_client("--name", "slow")
+    client = server.create_client(name="slow")
     server.cli("script", "add", "--name", "sleeps", "--file", str(write(tmp_path, SLEEPS)))
     server.wait_until(lambda: "sleeps" in probe(server, client))
     timeouts = {"script": "sleeps", "outcome": "timeout"}
@@ -366,7 +359,7 @@ def test_a_script_that_exits_never_stops_the_server(fresh_server: Server, tmp_pa
     which validation does not run): the server serves on, and after a restart with the
     script stored it starts, serves, and logs the script as disabled."""
     server = fresh_server
-    client = server.create_client("--name", "survivor")
+    client = server.create_client(name="survivor")
     guarded = "import os, sys\nif 'serve' in sys.argv:\n    os._exit(1)\n" + ALLOW
     server.cli("script", "add", "--name", "guarded", "--file", str(write(tmp_path, guarded)))
     server.cli("script", "remove", "guarded")
@@ -384,7 +377,6 @@ def test_a_script_that_exits_never_stops_the_server(fresh_server: Server, tmp_pa
     assert_ok(server.send_revoke(client, token=token))
     assert not server.is_active(token)
 
-    server.close_session()
     server.stop()
     logged = len(server.log())
     server.start()
@@ -416,7 +408,7 @@ def test_worker_lacks_the_server_env_and_store_and_a_hung_one_is_replaced(
     timeout_server: Server, tmp_path: Path
 ) -> None:
     server = timeout_server
-    client = server.create_client("--name", "inspected")
+    client = server.create_client(name="inspected")
     server.cli("script", "add", "--name", "inspects", "--file", str(write(tmp_path, INSPECTS)))
     server.wait_until(lambda: "inspects" in probe(server, client))
 

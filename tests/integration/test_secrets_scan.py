@@ -103,13 +103,15 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
 
 def run_scenario(s: Scenario, tmp: Path) -> None:
     server = s.server
-    grants = ["--grant-type", "client_credentials", "--grant-type", "password",
-              "--grant-type", "refresh_token", "--scope", "openid"]  # fmt: skip
-    basic = server.create_client(*grants)
-    other = server.create_client(*grants)
-    as_jwt = server.create_client(*grants, "--access-token-as-jwt")
-    post = server.create_client(*grants, "--auth-method", "client_secret_post")
-    hs = server.create_client(*grants, "--auth-method", "client_secret_jwt")
+    options: dict[str, Any] = {
+        "grant_types": ["client_credentials", "password", "refresh_token"],
+        "scopes": ["openid"],
+    }
+    basic = server.create_client(**options)
+    other = server.create_client(**options)
+    as_jwt = server.create_client("--access-token-as-jwt", **options)
+    post = server.create_client(auth_method="client_secret_post", **options)
+    hs = server.create_client(auth_method="client_secret_jwt", **options)
     for client in (basic, other, as_jwt, post, hs):
         s.remember("client secret", client.secret)
     server.cli("user", "create", "--username", USERNAME, "--password", PASSWORD)

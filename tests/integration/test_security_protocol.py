@@ -32,7 +32,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield server
     finally:
-        server.close_session()
         server.stop()
 
 
@@ -50,7 +49,7 @@ def revoke(server: Server, form: dict[str, str], **kwargs: Any) -> httpx.Respons
 
 # -- S8: revoke-all needs the client's own credentials ----------------------------------------
 def test_a_bearer_token_cannot_revoke_every_token_of_its_client(srv: Server) -> None:
-    client = srv.create_client("--name", "s8")
+    client = srv.create_client(name="s8")
     victims = [mint(srv, client) for _ in range(3)]
     handed_to_a_resource_server = mint(srv, client)
     for form in ({"token": "all"}, {"token": "x", "token_type_hint": "all"},
@@ -68,8 +67,8 @@ def test_a_bearer_token_cannot_revoke_every_token_of_its_client(srv: Server) -> 
 
 # -- S14: revoke_any_token is checked on the token presented ----------------------------------
 def test_revoke_any_token_must_be_granted_to_the_bearer_token(srv: Server) -> None:
-    admin = srv.create_client("--name", "s14", "--scope", "openid", "--scope", "revoke_any_token")
-    owner = srv.create_client("--name", "s14-owner")
+    admin = srv.create_client(name="s14", scopes=["openid", "revoke_any_token"])
+    owner = srv.create_client(name="s14-owner")
     foreign = mint(srv, owner)
     narrow = mint(srv, admin, scope="openid")
     response = revoke(srv, {"token": foreign}, headers=bearer(narrow))
@@ -104,8 +103,8 @@ def call(server: Server, endpoint: str, form: dict[str, str]) -> httpx.Response:
 def test_assertion_clients_cannot_be_told_apart(srv: Server, endpoint: str) -> None:
     """A junk assertion gets the same answer whether its client uses assertions, uses
     another method, or does not exist."""
-    jwt_client = srv.create_client("--auth-method", "client_secret_jwt")
-    basic_client = srv.create_client("--auth-method", "client_secret_basic")
+    jwt_client = srv.create_client(auth_method="client_secret_jwt")
+    basic_client = srv.create_client(auth_method="client_secret_basic")
     junk = "junk-key-that-is-long-enough-for-hs256"
     answers = []
     for client_id in (jwt_client.client_id, basic_client.client_id, "no-such-client"):
@@ -129,7 +128,7 @@ def jti_rows(server: Server) -> list[tuple[str, int]]:
 def test_assertion_bounds(srv: Server, endpoint: str) -> None:
     """Validly signed, but `exp` overflowing (was a 500), a century ahead, or a huge `jti`
     (both were accepted and stored): 401 invalid_client, nothing stored."""
-    client = srv.create_client("--auth-method", "client_secret_jwt", "--scope", "openid")
+    client = srv.create_client(scopes=["openid"], auth_method="client_secret_jwt")
     key = str(client.secret)
     now = int(time.time())
     before = jti_rows(srv)
@@ -154,13 +153,13 @@ def test_assertion_bounds(srv: Server, endpoint: str) -> None:
 # -- S26: the challenge matches what the client used --------------------------------------------
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_wrong_client_secret_post_gets_no_basic_challenge(srv: Server, endpoint: str) -> None:
-    post = srv.create_client("--auth-method", "client_secret_post")
+    post = srv.create_client(auth_method="client_secret_post")
     form = {"client_id": post.client_id, "client_secret": "wrong-secret"}
     response = call(srv, endpoint, form)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert "www-authenticate" not in response.headers
     # HTTP Basic, wrong: the Basic challenge (RFC 6749 section 5.2).
-    basic = srv.create_client("--auth-method", "client_secret_basic")
+    basic = srv.create_client(auth_method="client_secret_basic")
     form = {"grant_type": "client_credentials"} if endpoint == "token" else {"token": "x"}
     response = srv.session.post(ENDPOINTS[endpoint], data=form, auth=(basic.client_id, "wrong"))
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"

@@ -40,7 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -194,7 +193,6 @@ def any_store_server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[
         try:
             yield srv
         finally:
-            srv.close_session()
             srv.stop()
         return
     with throwaway_database("tokenrevoke_review") as url:
@@ -202,7 +200,6 @@ def any_store_server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[
         try:
             yield srv
         finally:
-            srv.close_session()
             srv.stop()
 
 
@@ -397,7 +394,6 @@ def test_jwks_uri_and_receivers_cannot_point_inside(tmp_path: Any) -> None:
                   "jwksUri": "https://93.184.215.14/jwks"}  # fmt: skip
         api.ok("POST", "/openid/clients", 201, json=public)
     finally:
-        srv.close_session()
         srv.stop()
 
 
@@ -460,7 +456,6 @@ def throttled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        srv.close_session()
         srv.stop()
 
 

@@ -8,7 +8,6 @@ tests/unit/test_session_ending_rules.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +24,6 @@ APP = "https://rp.example/callback"  # never fetched: the tests read the redirec
 LOGOUT = "https://rp.example/signed-out"
 APP2 = "https://rp2.example/callback"
 END_SESSION = f"{AUTH}/end_session"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
 
 
 @pytest.fixture(scope="module")

@@ -50,21 +50,14 @@ def server(
         yield srv
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_session(server: Server) -> Iterator[None]:
-    yield
-    server.close_session()
-
-
 @pytest.fixture(scope="module")
 def public(server: Server) -> Client:
     """A browser app without a secret (PKCE required)."""
     server.create_user(USER, PASSWORD)
     server.create_user(GUESSED, PASSWORD)
     return server.create_client(
-        "--name", "Single-page app", "--auth-method", "none",
-        "--grant-type", "authorization_code", "--grant-type", "refresh_token",
-        "--scope", "openid", "--scope", "profile", "--redirect-uri", APP,
+        "--redirect-uri", APP, name="Single-page app", auth_method="none",
+        grant_types=["authorization_code", "refresh_token"], scopes=["openid", "profile"],
     )  # fmt: skip
 
 
@@ -72,8 +65,8 @@ def public(server: Server) -> Client:
 def confidential(server: Server) -> Client:
     """A server-side app with a secret (PKCE optional: requirePkce is off)."""
     return server.create_client(
-        "--name", "Back office", "--grant-type", "authorization_code",
-        "--grant-type", "refresh_token", "--scope", "openid", "--redirect-uri", OTHER_APP,
+        "--redirect-uri", OTHER_APP, name="Back office",
+        grant_types=["authorization_code", "refresh_token"], scopes=["openid"],
     )  # fmt: skip
 
 
@@ -356,7 +349,7 @@ def test_prompt_consent_asks_the_signed_in_user(public: Client, browser: Browser
 
 
 def test_userinfo_refuses_tokens_without_openid_or_in_the_url(server: Server) -> None:
-    client = server.create_client("--grant-type", "client_credentials")
+    client = server.create_client(grant_types=["client_credentials"])
     token = server.fetch_token(client)["access_token"]
     bare = server.session.get(f"{AUTH}/userinfo")
     assert bare.status_code == 401 and bare.headers["www-authenticate"].startswith("Bearer")

@@ -17,10 +17,11 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.test_configapi_support import ConfigApi, admin_api, sha256_hex
+from tests.integration.test_configapi_support import ConfigApi, admin_api
 from tests.support.browser import Browser, exchange, pkce_pair
 from tests.support.server import AUTH, Client, Server
 from tests.support.stores import STORES, server_on
+from tests.support.wire import sha256_hex
 from tokenrevoke.oauth.status_list import INVALID, VALID, StatusList
 from tokenrevoke.oauth.status_lists import REBUILD_SECONDS
 

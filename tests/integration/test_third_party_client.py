@@ -57,20 +57,9 @@ def clients(server: Server) -> dict[str, Client]:
     server.cli("user", "create", "--username", USERNAME, "--password", PASSWORD)
     return {
         method: server.create_client(
-            "--auth-method",
-            method,
-            "--grant-type",
-            "client_credentials",
-            "--grant-type",
-            "password",
-            "--grant-type",
-            "refresh_token",
-            "--scope",
-            "openid",
-            "--scope",
-            "email",
-            "--scope",
-            "profile",
+            grant_types=["client_credentials", "password", "refresh_token"],
+            scopes=["openid", "email", "profile"],
+            auth_method=method,
         )
         for method in METHODS
     }

@@ -5,7 +5,6 @@ Every request goes over HTTP; clients and users are set up with the `tokenrevoke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -19,6 +18,7 @@ import jwt
 import pytest
 
 from tests.support.server import AUTH, Client, Server
+from tests.support.wire import assert_no_store, assert_oauth_error, sha256_hex
 
 TOKEN = f"{AUTH}/token"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -39,20 +39,13 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(server: Server) -> Setup:
-    scopes = ["--scope", "openid", "--scope", "profile", "--scope", "email"]
-    all_grants = [
-        "--grant-type",
-        "client_credentials",
-        "--grant-type",
-        "password",
-        "--grant-type",
-        "refresh_token",
-    ]
-    cc = server.create_client("--grant-type", "client_credentials", *scopes)
-    full = server.create_client(*all_grants, *scopes)
-    other = server.create_client(*all_grants, *scopes)
-    jwt_client = server.create_client(*all_grants, *scopes, "--access-token-as-jwt")
-    post = server.create_client(*all_grants, *scopes, "--auth-method", "client_secret_post")
+    scopes = ["openid", "profile", "email"]
+    grants = ["client_credentials", "password", "refresh_token"]
+    cc = server.create_client(grant_types=["client_credentials"], scopes=scopes)
+    full = server.create_client(grant_types=grants, scopes=scopes)
+    other = server.create_client(grant_types=grants, scopes=scopes)
+    jwt_client = server.create_client("--access-token-as-jwt", grant_types=grants, scopes=scopes)
+    post = server.create_client(grant_types=grants, scopes=scopes, auth_method="client_secret_post")
     out = server.cli("user", "create", "--username", USERNAME, "--password", PASSWORD, "--json")
     return Setup(server, cc, full, other, jwt_client, post, json.loads(out.stdout)["inum"])
 
@@ -73,20 +66,6 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     assert_no_store(response)
     body: dict[str, Any] = response.json()
     return body
-
-
-def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert_no_store(response)
-    body: dict[str, Any] = response.json()
-    assert body["error"] == code, body
-    assert isinstance(body.get("error_description"), str)
-    return body
-
-
-def assert_no_store(response: httpx.Response) -> None:
-    assert response.headers.get("cache-control") == "no-store"
-    assert response.headers.get("pragma") == "no-cache"
 
 
 def password_grant(
@@ -168,16 +147,18 @@ def test_client_secret_post_at_the_token_endpoint(setup: Setup, http: httpx.Clie
     )
     assert body["scope"] == "email"
     # Registered for client_secret_post: HTTP Basic is refused.
-    error(post_token(http, setup.post, grant_type="client_credentials"), 401, "invalid_client")
+    assert_oauth_error(
+        post_token(http, setup.post, grant_type="client_credentials"), 401, "invalid_client"
+    )
 
 
 def test_bad_client_credentials_are_401(setup: Setup, http: httpx.Client) -> None:
     for auth in [(setup.cc.client_id, "wrong-secret-wrong-secret"), ("no-such-client", "x" * 20)]:
         response = http.post(TOKEN, data={"grant_type": "client_credentials"}, auth=auth)
-        error(response, 401, "invalid_client")
+        assert_oauth_error(response, 401, "invalid_client")
         assert response.headers["www-authenticate"] == 'Basic realm="jans-auth"'
     response = http.post(TOKEN, data={"grant_type": "client_credentials"})
-    error(response, 401, "invalid_client")
+    assert_oauth_error(response, 401, "invalid_client")
 
 
 # -- password -----------------------------------------------------------------------------
@@ -200,21 +181,21 @@ def test_password_grant(setup: Setup, http: httpx.Client) -> None:
 def test_password_grant_without_refresh_grant_gets_no_refresh_token(
     setup: Setup, server: Server, http: httpx.Client
 ) -> None:
-    client = server.create_client("--grant-type", "password", "--scope", "email")
+    client = server.create_client(grant_types=["password"], scopes=["email"])
     body = password_grant(http, client)
     assert "refresh_token" not in body
     assert body["scope"] == "email"
 
 
 def test_wrong_password_and_unknown_user_look_the_same(setup: Setup, http: httpx.Client) -> None:
-    wrong = error(
+    wrong = assert_oauth_error(
         post_token(
             http, setup.full, grant_type="password", username=USERNAME, password="not the password"
         ),
         400,
         "invalid_grant",
     )
-    unknown = error(
+    unknown = assert_oauth_error(
         post_token(
             http, setup.full, grant_type="password", username="nobody-here", password=PASSWORD
         ),
@@ -225,12 +206,12 @@ def test_wrong_password_and_unknown_user_look_the_same(setup: Setup, http: httpx
 
 
 def test_password_grant_needs_username_and_password(setup: Setup, http: httpx.Client) -> None:
-    error(
+    assert_oauth_error(
         post_token(http, setup.full, grant_type="password", username=USERNAME),
         400,
         "invalid_request",
     )
-    error(
+    assert_oauth_error(
         post_token(http, setup.full, grant_type="password", password=PASSWORD),
         400,
         "invalid_request",
@@ -264,7 +245,7 @@ def test_refresh_rotates_and_the_old_refresh_token_is_dead(
     assert third["refresh_token"] != second["refresh_token"]
     # Presenting a spent one is refused (and, being a replay, revokes the family: see
     # test_refresh_reuse.py).
-    error(
+    assert_oauth_error(
         post_token(
             http, setup.full, grant_type="refresh_token", refresh_token=first["refresh_token"]
         ),
@@ -288,7 +269,7 @@ def test_concurrent_refreshes_with_one_refresh_token_succeed_once(setup: Setup) 
     assert len(winners) == 1, [r.text for r in responses]
     for loser in responses:
         if loser.status_code != 200:
-            error(loser, 400, "invalid_grant")
+            assert_oauth_error(loser, 400, "invalid_grant")
     # One refresh token presented eight times is a replay: reuse detection (on by default,
     # no grace window) revoked the winner's family too.
     assert setup.server.active(winners[0].json()["refresh_token"]) is False
@@ -308,7 +289,7 @@ def test_refresh_scope_may_narrow_but_not_widen(setup: Setup, http: httpx.Client
         refresh_token=first["refresh_token"],
         scope="profile email openid",
     )
-    error(wider, 400, "invalid_scope")
+    assert_oauth_error(wider, 400, "invalid_scope")
     # A refused request does not spend the refresh token.
     narrow = ok(
         post_token(
@@ -338,7 +319,7 @@ def test_refresh_token_of_another_client_or_wrong_kind_is_invalid_grant(
     setup: Setup, http: httpx.Client
 ) -> None:
     theirs = password_grant(http, setup.other, scope="email")
-    error(
+    assert_oauth_error(
         post_token(
             http, setup.full, grant_type="refresh_token", refresh_token=theirs["refresh_token"]
         ),
@@ -353,12 +334,14 @@ def test_refresh_token_of_another_client_or_wrong_kind_is_invalid_grant(
     )
     mine = password_grant(http, setup.full, scope="email")
     for bogus in (mine["access_token"], "not-a-refresh-token"):
-        error(
+        assert_oauth_error(
             post_token(http, setup.full, grant_type="refresh_token", refresh_token=bogus),
             400,
             "invalid_grant",
         )
-    error(post_token(http, setup.full, grant_type="refresh_token"), 400, "invalid_request")
+    assert_oauth_error(
+        post_token(http, setup.full, grant_type="refresh_token"), 400, "invalid_request"
+    )
 
 
 def test_refresh_after_revocation_is_invalid_grant(setup: Setup, http: httpx.Client) -> None:
@@ -366,7 +349,7 @@ def test_refresh_after_revocation_is_invalid_grant(setup: Setup, http: httpx.Cli
     revoked = setup.server.revoke(setup.full, token=first["access_token"])
     assert revoked.status_code == 200
     # Revoking the access token cascades to the whole grant, refresh token included.
-    error(
+    assert_oauth_error(
         post_token(
             http, setup.full, grant_type="refresh_token", refresh_token=first["refresh_token"]
         ),
@@ -383,9 +366,7 @@ def test_refresh_after_the_user_is_gone_is_invalid_grant(
     (it must not turn into a client token), disabled, or replaced by another account with
     the same username (it must not mint tokens for the new account)."""
     username = f"bob-{change}"
-    client = server.create_client(
-        "--grant-type", "password", "--grant-type", "refresh_token", "--scope", "email"
-    )
+    client = server.create_client(grant_types=["password", "refresh_token"], scopes=["email"])
     server.cli("user", "create", "--username", username, "--password", PASSWORD)
     body = password_grant(http, client, username=username)
     info = server.introspect(body["access_token"])
@@ -397,10 +378,10 @@ def test_refresh_after_the_user_is_gone_is_invalid_grant(
     if response.status_code == 200:
         after = server.introspect(response.json()["access_token"])
         pytest.fail(f"refresh after the user was {change} minted a token for {after} (was {info})")
-    error(response, 400, "invalid_grant")
+    assert_oauth_error(response, 400, "invalid_grant")
     # And the password grant agrees.
     if change != "replaced":
-        error(
+        assert_oauth_error(
             post_token(http, client, grant_type="password", username=username, password=PASSWORD),
             400,
             "invalid_grant",
@@ -564,23 +545,25 @@ def test_opaque_access_tokens_by_default(setup: Setup, http: httpx.Client) -> No
     ],
 )
 def test_unsupported_grant_type(setup: Setup, http: httpx.Client, grant: str) -> None:
-    error(post_token(http, setup.full, grant_type=grant), 400, "unsupported_grant_type")
+    assert_oauth_error(
+        post_token(http, setup.full, grant_type=grant), 400, "unsupported_grant_type"
+    )
 
 
 def test_grant_the_client_is_not_registered_for_is_unauthorized_client(
     setup: Setup, http: httpx.Client
 ) -> None:
-    error(
+    assert_oauth_error(
         post_token(http, setup.cc, grant_type="password", username=USERNAME, password=PASSWORD),
         400,
         "unauthorized_client",
     )
-    error(
+    assert_oauth_error(
         post_token(http, setup.cc, grant_type="refresh_token", refresh_token="whatever"),
         400,
         "unauthorized_client",
     )
-    error(
+    assert_oauth_error(
         post_token(http, setup.cc, grant_type="authorization_code", code="whatever"),
         400,
         "unauthorized_client",
@@ -588,9 +571,9 @@ def test_grant_the_client_is_not_registered_for_is_unauthorized_client(
 
 
 def test_missing_grant_type(setup: Setup, http: httpx.Client) -> None:
-    error(post_token(http, setup.cc), 400, "invalid_request")
-    error(post_token(http, setup.cc, grant_type=""), 400, "invalid_request")
-    error(post_token(http, setup.cc, scope="openid"), 400, "invalid_request")
+    assert_oauth_error(post_token(http, setup.cc), 400, "invalid_request")
+    assert_oauth_error(post_token(http, setup.cc, grant_type=""), 400, "invalid_request")
+    assert_oauth_error(post_token(http, setup.cc, scope="openid"), 400, "invalid_request")
 
 
 # Bodies that are not forms, repeated parameters, oversized bodies and invalid UTF-8: at
@@ -649,7 +632,7 @@ def test_only_token_hashes_are_stored(setup: Setup, http: httpx.Client) -> None:
         "JWT refresh": "refresh_token",
     }
     for name, raw in issued.items():
-        digest = hashlib.sha256(raw.encode()).hexdigest()
+        digest = sha256_hex(raw)
         assert digest in by_code, f"{name}: sha256 not stored"
         assert by_code[digest][0] == expected_types[name], name
 
@@ -663,13 +646,7 @@ def test_rotated_out_key_stays_published_while_its_tokens_live(fresh_server: Ser
     interval passed while it stayed current, so its planned expiry is already over)."""
     server = fresh_server
     client = server.create_client(
-        "--grant-type",
-        "client_credentials",
-        "--grant-type",
-        "password",
-        "--scope",
-        "openid",
-        "--access-token-as-jwt",
+        "--access-token-as-jwt", grant_types=["client_credentials", "password"], scopes=["openid"]
     )
     server.cli("user", "create", "--username", USERNAME, "--password", PASSWORD)
     with server.http() as http:

@@ -11,7 +11,6 @@ Run as a module to regenerate the screenshots in docs/images:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import os
 import shutil
@@ -31,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server, free_port
+from tests.support.wire import sha256_hex
 from tokenrevoke.apiclient import ConfigApiClient
 from tokenrevoke.model.config import IMPLEMENTED_FLAGS, FeatureFlag
 from tokenrevoke.model.scopes import CONFIG
@@ -82,10 +82,6 @@ def drive(
                 assert app.is_running  # errors are shown, never fatal
 
     asyncio.run(main())
-
-
-def code_of(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def text_of(static: Static) -> str:
@@ -282,7 +278,7 @@ def test_search_inspect_and_revoke_a_token_with_confirmation(
 ) -> None:
     client = new_client(admin_api, "tui-tokens")
     token = server.token(client)["access_token"]
-    code = code_of(token)
+    code = sha256_hex(token)
 
     async def scenario(pilot: Pilot[None], app: TokenRevokeApp) -> None:
         await pilot.press("2")
@@ -333,13 +329,13 @@ def test_config_api_session_tokens_are_hidden_until_asked_for(
     server: Server, admin_api: ConfigApiClient
 ) -> None:
     client = new_client(admin_api, "tui-visible")
-    code = code_of(server.token(client)["access_token"])
+    code = sha256_hex(server.token(client)["access_token"])
     # Another admin tool's session: another client, only a config-API scope.
     tool = new_client(admin_api, "tui-other-tool", scopes=[CONFIG + "token.readonly"])
-    tool_code = code_of(server.token(tool, scope=CONFIG + "token.readonly")["access_token"])
+    tool_code = sha256_hex(server.token(tool, scope=CONFIG + "token.readonly")["access_token"])
     # A token of that same client for something else is no admin session.
     tool_web = new_client(admin_api, "tui-web", scopes=["openid", CONFIG + "token.readonly"])
-    mixed = code_of(server.token(tool_web, scope="openid " + CONFIG + "token.readonly")[
+    mixed = sha256_hex(server.token(tool_web, scope="openid " + CONFIG + "token.readonly")[
         "access_token"
     ])  # fmt: skip
 
@@ -521,7 +517,7 @@ def test_missing_scope_is_reported_and_the_rest_works(
         app.query_one("#token-search", Input).value = reader.client_id
         await pilot.press("enter", "a")  # a config-API session's token, shown on request
         await settle(pilot)
-        assert code_of(token) in app.query_one(TokensView).entries  # with the TUI's own
+        assert sha256_hex(token) in app.query_one(TokensView).entries  # with the TUI's own
         await pilot.press("r", "y")  # needs token.delete, which this client lacks
         await settle(pilot)
         assert "403" in app.reporter.last_error and "token.delete" in app.reporter.last_error
@@ -538,9 +534,10 @@ def make_screenshots(out: Path, size: tuple[int, int] = (80, 24)) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "data").start()
         try:
-            shop = server.create_client("--name", "web-shop", "--client-id", "web-shop",
-                                        "--grant-type", "client_credentials")  # fmt: skip
-            batch = server.create_client("--name", "nightly-batch", "--client-id", "batch-01")
+            shop = server.create_client(
+                "--client-id", "web-shop", name="web-shop", grant_types=["client_credentials"]
+            )
+            batch = server.create_client("--client-id", "batch-01", name="nightly-batch")
             tokens = [server.token(shop)["access_token"] for _ in range(3)]
             tokens += [server.token(batch)["access_token"] for _ in range(2)]
             with ConfigApiClient(server.url, ADMIN_ID, ADMIN_SECRET) as api:

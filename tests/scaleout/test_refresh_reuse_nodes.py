@@ -30,7 +30,6 @@ def nodes(
               "--database-url", shared_database)  # fmt: skip
         yield a, b
     finally:
-        a.close_session()
         a.stop()
         b.stop()
 

@@ -15,7 +15,8 @@ from tests.support.writer import in_one_batch
 from tokenrevoke.crypto import new_grant_id, new_token, sha256_hex
 from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.store.sqlite import store as sqlite_store
-from tokenrevoke.store.sqlite.store import GrantJob, GrantResult, SqliteStore
+from tokenrevoke.store.sqlite.revoking import GrantJob, GrantResult
+from tokenrevoke.store.sqlite.store import SqliteStore
 from tokenrevoke.store.sqlite.writer import BulkWork
 
 NOW = int(time.time())

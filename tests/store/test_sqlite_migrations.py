@@ -12,9 +12,14 @@ import pytest
 
 from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.store import RevocationTarget, migrations
-from tokenrevoke.store.sqlite.store import SqliteStore, migrate
+from tokenrevoke.store.sqlite import migrating
+from tokenrevoke.store.sqlite.store import SqliteStore
 
 T = TypeVar("T")
+
+
+def migrate(db: Path) -> list[str]:
+    return asyncio.run(migrating.migrate(db))
 
 
 def on_store(db: Path, use: Callable[[SqliteStore], Awaitable[T]]) -> T:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.writer import in_one_batch
-from tokenrevoke.store.sqlite.store import WalSync
+from tokenrevoke.store.sqlite.connections import WalSync
 from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 
 
@@ -140,7 +140,8 @@ def test_the_store_syncs_the_wal_before_a_write_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store's writer commits with synchronous=NORMAL: its durability is WalSync's."""
-    from tokenrevoke.store.sqlite import store as sqlite_store
+    from tokenrevoke.store.sqlite import connections
+    from tokenrevoke.store.sqlite.store import SqliteStore
 
     synced: list[int] = []
     real = os.fdatasync
@@ -149,10 +150,10 @@ def test_the_store_syncs_the_wal_before_a_write_returns(
         real(fd)
         synced.append(os.fstat(fd).st_ino)
 
-    monkeypatch.setattr(sqlite_store.os, "fdatasync", counting)
+    monkeypatch.setattr(connections.os, "fdatasync", counting)
 
     async def scenario() -> None:
-        store = await sqlite_store.SqliteStore.open(tmp_path / "s.db")
+        store = await SqliteStore.open(tmp_path / "s.db")
         try:
             await store.save_config({"issuer": "https://example.test"}, None)
             assert synced == [(tmp_path / "s.db-wal").stat().st_ino]

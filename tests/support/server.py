@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +191,9 @@ class Server:
         raise RuntimeError(f"server did not start in {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:
+        """SIGTERM, after closing the keep-alive session (so that no suite leaves one open
+        and shutdown need not wait on it); `session` opens a new one after a restart."""
+        self.close_session()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -201,6 +204,7 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush; what a crash looks like."""
+        self.close_session()
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -264,8 +268,21 @@ class Server:
                     if self._temporary_users == 0:
                         self.stop()
 
-    def create_client(self, *args: str) -> Client:
-        out = self.cli("client", "create", "--json", *args)
+    def create_client(
+        self,
+        *args: str,
+        name: str | None = None,
+        grant_types: Sequence[str] = (),
+        scopes: Sequence[str] = (),
+        auth_method: str | None = None,
+    ) -> Client:
+        """`tokenrevoke client create`: the usual options by keyword, any other as the
+        command's own arguments (`"--secret", S`, ...)."""
+        options = [*(("--name", name) if name is not None else ())]
+        options += [arg for grant in grant_types for arg in ("--grant-type", grant)]
+        options += [arg for scope in scopes for arg in ("--scope", scope)]
+        options += ("--auth-method", auth_method) if auth_method is not None else ()
+        out = self.cli("client", "create", "--json", *options, *args)
         data = json.loads(out.stdout)
         return Client(data["inum"], data.get("clientSecret"), data)
 

@@ -23,7 +23,6 @@ def server_on(store: str, data_dir: Path, **kwargs: Any) -> Iterator[Server]:
         try:
             yield server
         finally:
-            server.close_session()
             server.stop()
         return
     with throwaway_database("tokenrevoke_suite") as url:
@@ -31,7 +30,6 @@ def server_on(store: str, data_dir: Path, **kwargs: Any) -> Iterator[Server]:
         try:
             yield server
         finally:
-            server.close_session()
             server.stop()
 
 

@@ -28,7 +28,8 @@ from terraform_provider_jans.provider import ConfigurationError, JansProvider, s
 from terraform_provider_jans.tfbridge import new_diagnostics
 from tests.support.pki import CertificateAuthority
 from tests.support.server import Server, free_port
-from tests.terraform.support import PROVIDER_SCOPES, Admin, ApiClient, RecordingProxy, sha256_hex
+from tests.support.wire import sha256_hex
+from tests.terraform.support import PROVIDER_SCOPES, Admin, ApiClient, RecordingProxy
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "terraform_provider_jans"
 UNKNOWN_CODE = "0" * 64

@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.wire import sha256_hex
 from tests.terraform.conftest import WorkspaceFactory
 from tests.terraform.support import (
     REQUIRED_PROVIDERS,
     Admin,
     RecordingProxy,
     Workspace,
-    sha256_hex,
 )
 
 HARNESS = REQUIRED_PROVIDERS + '\nprovider "jans" {}\n'

@@ -7,7 +7,7 @@ from terraform_provider_jans.provider import JansProvider
 from terraform_provider_jans.resources.app_configuration import AppConfiguration
 from terraform_provider_jans.resources.token_revocation import TokenRevocation, resource_id
 from terraform_provider_jans.tfbridge import UNKNOWN, new_diagnostics
-from tests.terraform.support import sha256_hex
+from tests.support.wire import sha256_hex
 
 
 def test_token_revocation_validation_and_id() -> None:

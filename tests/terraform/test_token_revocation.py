@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.support.wire import sha256_hex
 from tests.terraform.conftest import WorkspaceFactory
 from tests.terraform.support import (
     REQUIRED_PROVIDERS,
@@ -20,7 +21,6 @@ from tests.terraform.support import (
     Grant,
     RecordingProxy,
     Workspace,
-    sha256_hex,
 )
 
 SEED_URL = "https://your-janssen-server.example.com"

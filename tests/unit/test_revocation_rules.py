@@ -1,4 +1,5 @@
-"""Revocation rules (contract section 2) as fast unit tests over the real store, no HTTP."""
+"""Revocation rules (docs/janssen-compatibility.md, *Revocation, as Janssen does it*) as fast
+unit tests over the real store, no HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenID/OAuth discovery document (contract section 4), served at
+"""The OpenID/OAuth discovery document (OpenID Connect Discovery 1.0 section 4), served at
 `/.well-known/openid-configuration` and at RFC 8414's `/.well-known/oauth-authorization-server`
 (with the issuer's path, if any, appended: RFC 8414 section 3.1)."""
 

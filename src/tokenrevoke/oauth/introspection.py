@@ -1,4 +1,4 @@
-"""RFC 7662 introspection with Janssen's caller rules (contract section 3).
+"""RFC 7662 introspection with Janssen's caller rules.
 
 Differences from Janssen (docs/janssen-compatibility.md): a request without credentials is
 401 invalid_client (Janssen: 400); a Bearer caller must hold the `introspection` scope by

@@ -1,4 +1,5 @@
-"""RFC 7009 revocation with Janssen's rules (contract section 2).
+"""RFC 7009 revocation with Janssen's rules (docs/janssen-compatibility.md, *Revocation, as
+Janssen does it*).
 
 Order of checks: client authentication (401, also for a bare `client_id` naming no public
 client: RFC 6749 section 2.3, where Janssen answers 200 and does nothing), REVOKE_TOKEN flag

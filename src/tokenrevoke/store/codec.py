@@ -27,7 +27,7 @@ from tokenrevoke.model.session import SessionRecord, SessionState
 from tokenrevoke.store.base import SigningKey, TargetKind
 
 # A token's values in `token_to_row` / `token_from_row` order. SQLite keeps the last two
-# (who revoked it and why) in a table of their own (store/sqlite/store.py, STORED_COLUMNS).
+# (who revoked it and why) in a table of their own (store/sqlite/rows.py, STORED_COLUMNS).
 TOKEN_COLUMNS = (
     "tkn_cde", "grt_id", "cln_id", "usr_id", "usr_dn", "ssn_id", "tkn_typ", "grt_typ", "iat",
     "exp", "scp", "jans_id", "attr", "del", "status_list", "status_idx", "revoked_at",

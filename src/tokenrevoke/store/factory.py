@@ -31,9 +31,9 @@ async def open_store(url: str) -> Store:
 async def upgrade(url: str) -> list[str]:
     """Apply pending migrations to the store at `url`; returns the names applied."""
     if url.startswith("sqlite:///"):
-        from tokenrevoke.store.sqlite.store import migrate as migrate_sqlite
+        from tokenrevoke.store.sqlite.migrating import migrate as migrate_sqlite
 
-        return migrate_sqlite(Path(url.removeprefix("sqlite:///")))
+        return await migrate_sqlite(Path(url.removeprefix("sqlite:///")))
     if url.startswith(("postgresql://", "postgres://")):
         from tokenrevoke.store.postgres.store import migrate as migrate_postgres
 

@@ -38,11 +38,9 @@ from tokenrevoke.model import (
     User,
 )
 from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
-from tokenrevoke.model.token import ROTATED_FROM, ROTATION, SUPERSEDED
+from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec, migrations
 from tokenrevoke.store.base import (
-    PATTERN_ATTRIBUTES,
-    TOKEN_ATTRIBUTES,
     ConflictError,
     GrantPlanner,
     PreviousRefreshToken,
@@ -76,6 +74,14 @@ from tokenrevoke.store.postgres.batcher import (
     token_columns,
 )
 from tokenrevoke.store.postgres.revoking import revoke_scope
+from tokenrevoke.store.querying import (
+    POSTGRES,
+    Params,
+    count_filter,
+    page,
+    search_filter,
+    search_order,
+)
 
 T = TypeVar("T")
 _INSERT_TOKENS = (
@@ -83,8 +89,8 @@ _INSERT_TOKENS = (
     f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
 )
 _ROTATE = (
-    "WITH r AS (UPDATE tokens SET revoked_at = $1, revoked_by = 'rotation', "
-    "revoke_reason = 'rotated' WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1 "
+    f"WITH r AS (UPDATE tokens SET revoked_at = $1, revoked_by = '{ROTATION}', "
+    f"revoke_reason = '{ROTATED}' WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1 "
     f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
     f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
 )
@@ -367,55 +373,31 @@ class PostgresStore(Store):
         return [int(r[0]) for r in await self._fetch("SELECT id FROM status_lists ORDER BY id")]
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
-        clauses: list[str] = []
-        args: list[Any] = []
         storable = without_nul_patterns(query)
         if storable is None:
             return 0, []
-        query = storable
-        if query.patterns:
-            ors: list[str] = []
-            for piece in query.patterns:
-                args.append(codec.like_pattern(piece))
-                n = len(args)
-                ors.extend(f"{TOKEN_ATTRIBUTES[a]} ILIKE ${n}" for a in PATTERN_ATTRIBUTES)
-            clauses.append(f"({' OR '.join(ors)})")
-        for attr, value in query.fields:
-            column = TOKEN_ATTRIBUTES[attr]
-            args.append(value)
-            clauses.append(f"{column}::text = ${len(args)}")
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = (
-            f"{TOKEN_ATTRIBUTES[query.sort_by]} {'DESC' if query.descending else 'ASC'}, tkn_cde"
+        params = Params(POSTGRES)
+        where = search_filter(storable, params)
+        count = f"SELECT count(*) FROM tokens{where}"
+        counted = list(params.values)
+        select = (
+            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where}{search_order(storable)}"
+            f"{page(storable, params)}"
         )
-        n = len(args)
 
         async def work(conn: Any) -> tuple[int, list[TokenRecord]]:
-            total = await conn.fetchval(f"SELECT count(*) FROM tokens{where}", *args)
-            rows = await conn.fetch(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where} ORDER BY {order} "
-                f"LIMIT ${n + 1} OFFSET ${n + 2}",
-                *args,
-                query.limit,
-                query.start,
-            )
+            total = await conn.fetchval(count, *counted)
+            rows = await conn.fetch(select, *params.values)
             return int(total), [codec.token_from_row(r) for r in rows]
 
         return await self._run(work)
 
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
-        clauses: list[str] = []
-        args: list[Any] = []
         if holds_nul(client_id):
             return 0
-        if client_id is not None:
-            args.append(client_id)
-            clauses.append(f"cln_id = ${len(args)}")
-        if live_at is not None:
-            args.append(live_at)
-            clauses.append(f"revoked_at IS NULL AND exp > ${len(args)}")
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = await self._fetch(f"SELECT count(*) FROM tokens{where}", *args)
+        params = Params(POSTGRES)
+        where = count_filter(client_id, live_at, params)
+        rows = await self._fetch(f"SELECT count(*) FROM tokens{where}", *params.values)
         return int(rows[0][0])
 
     # -- clients and users ------------------------------------------------------------
@@ -848,23 +830,43 @@ async def migrate(url: str) -> list[str]:
     """Apply pending migrations under an advisory lock (safe with many starting nodes)."""
     conn = await asyncpg.connect(url, timeout=10)
     try:
-        applied: list[str] = []
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-            )
-            done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            for migration in migrations.pending("postgres", done):
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    int(time.time()),
-                )
-                applied.append(migration.name)
-        return applied
+        return await migrations.run(_Ledger(conn))
     finally:
         await conn.close()
+
+
+class _Ledger:
+    """The runner's connection (store/migrations): the lock is a transaction's advisory
+    lock, and a whole file goes in one call (asyncpg runs a script without arguments)."""
+
+    backend = "postgres"
+    dialect = POSTGRES
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._transaction = conn.transaction()
+
+    async def begin(self) -> None:
+        await self._transaction.start()
+        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await self._conn.execute(migrations.SCHEMA_MIGRATIONS)
+
+    def statements(self, script: str) -> list[str]:
+        return [script]
+
+    async def execute(self, sql: str, *args: object) -> None:
+        await self._conn.execute(sql, *args)
+
+    async def versions(self) -> set[int]:
+        return {int(r[0]) for r in await self._conn.fetch("SELECT version FROM schema_migrations")}
+
+    async def commit(self) -> None:
+        await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        await self._transaction.rollback()
+
+
+def _params(first: int, count: int) -> str:
+    """`count` numbered parameters from $first: "$6, $7"."""
+    return ", ".join(f"${n}" for n in range(first, first + count))

@@ -47,13 +47,23 @@ class BulkWork(Generic[I, R]):
     many: Callable[[sqlite3.Connection, list[I]], list[R]]
 
 
-Bulk = tuple[BulkWork[Any, Any], Any]
-Job = tuple[
-    Callable[[sqlite3.Connection], Any],
-    asyncio.Future[Any],
-    asyncio.AbstractEventLoop,
-    Bulk | None,
-]
+@dataclass(slots=True)
+class Bulk:
+    """A job's part in a bulk write: its kind, and its item for `kind.many`."""
+
+    kind: BulkWork[Any, Any]
+    item: Any
+
+
+@dataclass(slots=True)
+class Job:
+    """A write queued for the writer thread, and where its outcome goes."""
+
+    work: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    bulk: Bulk | None
+
 
 log = logging.getLogger("tokenrevoke.store")
 
@@ -85,7 +95,7 @@ class GroupCommitWriter:
 
     async def submit_bulk(self, kind: BulkWork[I, R], item: I) -> R:
         """A write that may run together with the other `kind` writes queued beside it."""
-        return await self._submit(lambda conn: kind.one(conn, item), (kind, item))
+        return await self._submit(lambda conn: kind.one(conn, item), Bulk(kind, item))
 
     async def _submit(self, work: Callable[[sqlite3.Connection], T], bulk: Bulk | None) -> T:
         if not self._thread.is_alive():
@@ -93,7 +103,7 @@ class GroupCommitWriter:
             raise sqlite3.OperationalError("the sqlite writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((work, future, loop, bulk))
+        self._queue.put(Job(work, future, loop, bulk))
         return await future
 
     def close(self) -> None:
@@ -149,7 +159,7 @@ class GroupCommitWriter:
                     break
                 if item is not _STOP:
                     job = cast(Job, item)
-                    _notify(job[2], [(job[1], False, gone)])
+                    _notify(job.loop, [(job.future, False, gone)])
 
     @staticmethod
     def _commit_batch(conn: sqlite3.Connection, batch: list[Job]) -> list[tuple[bool, Any]]:
@@ -211,8 +221,8 @@ def _runs(batch: list[Job], isolate: bool) -> list[list[Job]]:
     kind (unless isolated), every other job alone."""
     runs: list[list[Job]] = []
     for job in batch:
-        bulk, last = job[3], runs[-1][-1][3] if runs else None
-        if not isolate and bulk is not None and last is not None and last[0] is bulk[0]:
+        bulk, last = job.bulk, runs[-1][-1].bulk if runs else None
+        if not isolate and bulk is not None and last is not None and last.kind is bulk.kind:
             runs[-1].append(job)
         else:
             runs.append([job])
@@ -221,9 +231,9 @@ def _runs(batch: list[Job], isolate: bool) -> list[list[Job]]:
 
 def _run(conn: sqlite3.Connection, run: list[Job]) -> list[Any]:
     if len(run) == 1:
-        return [run[0][0](conn)]
-    kind = cast(Bulk, run[0][3])[0]
-    results = kind.many(conn, [cast(Bulk, job[3])[1] for job in run])
+        return [run[0].work(conn)]
+    kind = cast(Bulk, run[0].bulk).kind
+    results = kind.many(conn, [cast(Bulk, job.bulk).item for job in run])
     if len(results) != len(run):
         raise RuntimeError(f"a bulk write gave {len(results)} results for {len(run)} jobs")
     return results
@@ -299,8 +309,8 @@ def _notify_batch(batch: list[Job], outcomes: list[tuple[bool, Any]]) -> None:
     """Wake each caller's loop once per batch, not once per write: every wake-up is a
     syscall and a GIL hand-off, which at thousands of writes a second is the writer's cost."""
     by_loop: dict[asyncio.AbstractEventLoop, list[Settlement]] = {}
-    for (_, future, loop, _), (ok, value) in zip(batch, outcomes, strict=True):
-        by_loop.setdefault(loop, []).append((future, ok, value))
+    for job, (ok, value) in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, ok, value))
     for loop, settlements in by_loop.items():
         _notify(loop, settlements)
 

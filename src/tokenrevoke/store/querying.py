@@ -1,0 +1,122 @@
+"""The token search and count conditions both stores run, in each one's SQL dialect.
+
+A statement's arguments go in `Params`, which names each one as its store does: `?`
+(SQLite, by position) or `$n` (PostgreSQL, by number). What differs beyond that is in
+`Dialect`: how a case-insensitive substring match and a comparison with text are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokenrevoke.store.base import PATTERN_ATTRIBUTES, TOKEN_ATTRIBUTES, TokenQuery
+from tokenrevoke.store.codec import like_pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    numbered: bool  # $1, $2, ... rather than ?
+    # `codec.like_pattern`'s patterns matched without regard to (ASCII) case: SQLite's LIKE is
+    # case-insensitive already, PostgreSQL's ILIKE is; both need the backslash escape.
+    contains: str  # of {column} and {value}
+    as_text: str  # a column compared with a text argument, of {column}
+
+
+SQLITE = Dialect(numbered=False, contains="{column} LIKE {value} ESCAPE '\\'", as_text="{column}")
+POSTGRES = Dialect(numbered=True, contains="{column} ILIKE {value}", as_text="{column}::text")
+
+
+@dataclass(slots=True)
+class Params:
+    """The arguments of one statement, in order; `add` gives the name of the one added
+    (call it in the order of the statement's text: `?` are bound by position)."""
+
+    dialect: Dialect
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.dialect.numbered else "?"
+
+
+def where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def search_filter(query: TokenQuery, params: Params) -> str:
+    """The WHERE clause (or nothing) of a token search: any pattern in any pattern
+    attribute, and every field's exact value."""
+    clauses: list[str] = []
+    dialect = params.dialect
+    if query.patterns:
+        ors = [
+            dialect.contains.format(column=TOKEN_ATTRIBUTES[attr], value=params.add(like))
+            for like in map(like_pattern, query.patterns)
+            for attr in PATTERN_ATTRIBUTES
+        ]
+        clauses.append(f"({' OR '.join(ors)})")
+    for attr, value in query.fields:
+        clauses.append(
+            f"{dialect.as_text.format(column=TOKEN_ATTRIBUTES[attr])} = {params.add(value)}"
+        )
+    return where(clauses)
+
+
+def search_order(query: TokenQuery) -> str:
+    """A search's ORDER BY: the chosen attribute, then the code (a total order, for pages)."""
+    direction = "DESC" if query.descending else "ASC"
+    return f" ORDER BY {TOKEN_ATTRIBUTES[query.sort_by]} {direction}, tkn_cde"
+
+
+def page(query: TokenQuery, params: Params) -> str:
+    return f" LIMIT {params.add(query.limit)} OFFSET {params.add(query.start)}"
+
+
+def count_filter(client_id: str | None, live_at: int | None, params: Params) -> str:
+    """The WHERE clause (or nothing) of a token count: of a client, live at a time."""
+    clauses: list[str] = []
+    if client_id is not None:
+        clauses.append(f"cln_id = {params.add(client_id)}")
+    if live_at is not None:
+        clauses.append(f"revoked_at IS NULL AND exp > {params.add(live_at)}")
+    return where(clauses)
+
+
+# -- keyset walks ----------------------------------------------------------------------
+# A revocation of a client, user or session runs in committed batches of REVOKE_BATCH
+# tokens (store/base.py) that walk the scope's index in its key order: each batch from
+# just after the previous batch's last key (`after`; none for the first) to its own last
+# key (none for the last batch, which takes everything after `after`).
+
+
+def batch_end(
+    column: str, keys: Sequence[str], value: Any, after: Sequence[Any], size: int, params: Params
+) -> str:
+    """The statement that finds the batch's last key: the `size`-th one after `after` in
+    the scope `column = value` (no row: the batch is the last)."""
+    names = ", ".join(keys)
+    return (
+        f"SELECT {names} FROM tokens WHERE {column} = {params.add(value)}"
+        f"{_above(names, after, params)} ORDER BY {names} LIMIT 1 OFFSET {params.add(size - 1)}"
+    )
+
+
+def batch_range(
+    column: str, keys: Sequence[str], value: Any, after: Sequence[Any],
+    last: Sequence[Any] | None, params: Params,
+) -> str:  # fmt: skip
+    """The condition that picks the batch's tokens: after `after`, up to `last`."""
+    names = ", ".join(keys)
+    # In the order of the text: `?` are bound by position.
+    scope = f"{column} = {params.add(value)}{_above(names, after, params)}"
+    return f"{scope} AND ({names}) <= ({_marks(last, params)})" if last else scope
+
+
+def _above(names: str, after: Sequence[Any], params: Params) -> str:
+    return f" AND ({names}) > ({_marks(after, params)})" if after else ""
+
+
+def _marks(values: Sequence[Any], params: Params) -> str:
+    return ", ".join(params.add(v) for v in values)
