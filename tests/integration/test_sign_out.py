@@ -366,9 +366,8 @@ def test_an_admin_client_from_before_sessions_reads_and_ends_them_with_read_all(
     """An admin client created before the session scopes existed holds read-all and
     delete-all, which the session operations accept: the CLI asks for either."""
     old = server.create_client(
-        "--grant-type", "client_credentials",
-        "--scope", CONFIG + "read-all", "--scope", CONFIG + "delete-all",
-    )  # fmt: skip
+        grant_types=["client_credentials"], scopes=[CONFIG + "read-all", CONFIG + "delete-all"]
+    )
     assert old.secret is not None
     signed = sign_in(server, rp)
     try:

@@ -365,8 +365,8 @@ def test_userinfo_refuses_the_tokens_of_a_disabled_client(
 ) -> None:
     """A token outlives nothing its client lost (docs/security.md): userinfo included."""
     app = server.create_client(
-        "--name", "Soon disabled", "--auth-method", "none",
-        "--grant-type", "authorization_code", "--scope", "openid", "--redirect-uri", APP,
+        "--redirect-uri", APP, name="Soon disabled", auth_method="none",
+        grant_types=["authorization_code"], scopes=["openid"],
     )  # fmt: skip
     verifier, challenge = pkce_pair()
     page = browser.authorize(**request_for(app, challenge, scope="openid"))
