@@ -235,6 +235,8 @@ _KIND_TYPES: dict[str, object] = {
     "nonnegint": int,
     "count": int,
     "window": int,
+    "bits": int,
+    "blocksize": int,
     "url": str | None,
     "strlist": list[str],
     "flags": list[str],

@@ -99,6 +99,23 @@ class TypedProperties:
     # the config API
     client_secret_minimum_length = Prop[int]("clientSecretMinimumLength")
     outbound_allow_private_networks = Prop[bool]("outboundAllowPrivateNetworks")
+    # browser sign-in and sessions (docs/sign-in.md)
+    authorization_endpoint = Prop[str]("authorizationEndpoint")
+    user_info_endpoint = Prop[str]("userInfoEndpoint")
+    end_session_endpoint = Prop[str]("endSessionEndpoint")
+    authorization_code_lifetime = Prop[int]("authorizationCodeLifetime")
+    require_pkce = Prop[bool]("requirePkce")
+    session_id_lifetime = Prop[int]("sessionIdLifetime")
+    session_id_unused_lifetime = Prop[int]("sessionIdUnusedLifetime")
+    session_id_unauthenticated_unused_lifetime = Prop[int]("sessionIdUnauthenticatedUnusedLifetime")
+    force_id_token_hint_presence = Prop[bool]("forceIdTokenHintPresence")
+    reject_end_session_if_id_token_expired = Prop[bool]("rejectEndSessionIfIdTokenExpired")
+    # the Token Status List (docs/status-list.md)
+    status_list_bit_size = Prop[int]("statusListBitSize")
+    status_list_index_allocation_block_size = Prop[int]("statusListIndexAllocationBlockSize")
+    status_list_response_jwt_lifetime = Prop[int]("statusListResponseJwtLifetime")
+    status_list_ttl_seconds = Prop[int]("statusListTtlSeconds")
+    status_list_period_seconds = Prop[int]("statusListPeriodSeconds")
 
 
 __all__ = ["Prop", "TypedProperties"]

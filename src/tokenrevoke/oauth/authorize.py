@@ -158,7 +158,7 @@ class AuthorizationService:
             doc = orjson.loads(self._box.decrypt(sealed, _SEAL_CONTEXT))
         except (InvalidTag, ValueError, orjson.JSONDecodeError):
             return None
-        lifetime = int(self._config()["sessionIdUnauthenticatedUnusedLifetime"])
+        lifetime = self._config().session_id_unauthenticated_unused_lifetime
         if doc.get("csrf") != expected or int(time.time()) - int(doc["at"]) > lifetime:
             return None
         return AuthorizationRequest.from_json(doc["r"])
@@ -242,7 +242,7 @@ class AuthorizationService:
         record = TokenRecord(
             code=sha256_hex(raw), grant_id=new_grant_id(), client_id=request.client_id,
             token_type=TokenType.AUTHORIZATION_CODE, grant_type="authorization_code",
-            created_at=now, expires_at=now + int(cfg["authorizationCodeLifetime"]),
+            created_at=now, expires_at=now + cfg.authorization_code_lifetime,
             scope=" ".join(request.scopes), user_id=user.inum, user_dn=user.dn,
             session_id=session.sid, reference_id=new_id(),
             attributes={"username": user.uid, **binding.attributes()},

@@ -88,7 +88,7 @@ def requires_pkce(client: Client, config: AppConfiguration) -> bool:
     server-wide or in the client's `attributes` (Janssen's names for both)."""
     attributes = client.extra.get("attributes")
     own = isinstance(attributes, dict) and attributes.get("requirePkce") is True
-    return client.is_public or own or bool(config["requirePkce"])
+    return client.is_public or own or config.require_pkce
 
 
 def check_client_and_redirect(

@@ -35,9 +35,9 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
     introspect_on = cfg.enabled(FeatureFlag.INTROSPECTION)
     doc: dict[str, Any] = {
         "issuer": cfg.issuer,
-        "authorization_endpoint": cfg["authorizationEndpoint"],
+        "authorization_endpoint": cfg.authorization_endpoint,
         "token_endpoint": cfg.token_endpoint,
-        "userinfo_endpoint": cfg["userInfoEndpoint"] if cfg.enabled(FeatureFlag.USERINFO) else None,
+        "userinfo_endpoint": cfg.user_info_endpoint if cfg.enabled(FeatureFlag.USERINFO) else None,
         "jwks_uri": cfg.jwks_uri,
         "revocation_endpoint": cfg.token_revocation_endpoint if revoke_on else None,
         "introspection_endpoint": cfg.introspection_endpoint if introspect_on else None,
@@ -57,7 +57,7 @@ def discovery_document(cfg: AppConfiguration, scopes: list[str]) -> dict[str, An
         )
     if cfg.enabled(FeatureFlag.END_SESSION):
         # RP-initiated logout only: no front- or back-channel logout calls to clients.
-        doc["end_session_endpoint"] = cfg["endSessionEndpoint"]
+        doc["end_session_endpoint"] = cfg.end_session_endpoint
         doc["frontchannel_logout_supported"] = False
         doc["backchannel_logout_supported"] = False
     if cfg.enabled(FeatureFlag.REVOKE_SESSION):

@@ -132,7 +132,7 @@ class EndSessionService:
             raise access_denied("the end session endpoint is disabled", "END_SESSION is off")
         now = int(time.time())
         hint = await self._hint(request.id_token_hint, cfg, now) if request.id_token_hint else None
-        if hint is None and cfg["forceIdTokenHintPresence"]:
+        if hint is None and cfg.force_id_token_hint_presence:
             raise invalid_request("id_token_hint is required", "forceIdTokenHintPresence is on")
         live = browser if browser is not None and browser.is_live(now) else None
         sid = _session_to_end(request, hint, live)
@@ -170,7 +170,7 @@ class EndSessionService:
             INVALID_GRANT_AND_SESSION, "id_token_hint is not an ID token issued by this server"
         )
         claims = self._keys.verify(token, allow_expired=True)
-        if claims is None or claims.get("iss") != cfg["issuer"]:
+        if claims is None or claims.get("iss") != cfg.issuer:
             raise refused
         if jwt.get_unverified_header(token).get("typ") == "at+jwt":  # signed: authentic
             raise refused  # a JWT access token of ours is no ID token
@@ -180,7 +180,7 @@ class EndSessionService:
             raise refused  # every ID token we issue is stored until it expires
         if record is not None and record.token_type is not TokenType.ID_TOKEN:
             raise refused
-        if expired and cfg["rejectEndSessionIfIdTokenExpired"]:
+        if expired and cfg.reject_end_session_if_id_token_expired:
             raise _error(
                 INVALID_GRANT_AND_SESSION,
                 "id_token_hint has expired",

@@ -35,7 +35,7 @@ class SessionLifetimes:
 
     @classmethod
     def of(cls, config: AppConfiguration) -> SessionLifetimes:
-        return cls(int(config["sessionIdUnusedLifetime"]), int(config["sessionIdLifetime"]))
+        return cls(config.session_id_unused_lifetime, config.session_id_lifetime)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ def list_uri(cfg: AppConfiguration, list_id: int) -> str:
 
 
 def current_list(cfg: AppConfiguration, now: int) -> int:
-    return now // int(cfg["statusListPeriodSeconds"])
+    return now // cfg.status_list_period_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ class IndexAllocator:
         list_id = current_list(cfg, now)
         if self._list_id == list_id + 1:  # issued as the period turned: the newer list
             list_id = self._list_id
-        size = int(cfg["statusListIndexAllocationBlockSize"])
+        size = cfg.status_list_index_allocation_block_size
         while list_id != self._list_id or not self._block:
             if self._refill is None:
                 self._refill = asyncio.ensure_future(self._take(list_id, size))
@@ -214,7 +214,7 @@ class StatusLists:
         if state is None and not current:
             return None
         size = state.size if state else 0
-        bits = int(cfg["statusListBitSize"])
+        bits = cfg.status_list_bit_size
         # The encoding (and the signature) run off the event loop: a list of millions of
         # entries takes milliseconds to compress.
         return await asyncio.to_thread(
@@ -238,8 +238,8 @@ class StatusLists:
         status_list.set_all((i for i in revoked if i < entries), INVALID)
         status_list.set_all((i for i in one_bit_indices(purged) if i < entries), INVALID)
         body = status_list.to_json(rle=True)  # level 9 would take seconds at 10M entries
-        lifetime = int(cfg["statusListResponseJwtLifetime"])
-        ttl = min(int(cfg["statusListTtlSeconds"]), lifetime)
+        lifetime = cfg.status_list_response_jwt_lifetime
+        ttl = min(cfg.status_list_ttl_seconds, lifetime)
         json_etag = _etag(orjson.dumps(body))
         now = int(time.time())
         # The same list keeps its token while a verifier that caches it for `ttl` from now

@@ -60,7 +60,7 @@ async def end_session(request: Request) -> Response:
         return page("Sign out", body, form_to=outcome.redirect_to)
     response = _after(outcome)
     if outcome.clear_cookie and cookie is not None:
-        secure = request.url.scheme == "https" or runtime.config()["issuer"].startswith("https:")
+        secure = request.url.scheme == "https" or runtime.config().issuer.startswith("https:")
         response.delete_cookie(
             SESSION_COOKIE, path=COOKIE_PATH, secure=secure, httponly=True, samesite="lax"
         )

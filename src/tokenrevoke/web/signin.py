@@ -155,7 +155,7 @@ class _Pages:
         else:
             response = self._consent(outcome)
         # Set again with every form: it lives as long as the newest form it goes with.
-        lifetime = int(self.runtime.config()["sessionIdUnauthenticatedUnusedLifetime"])
+        lifetime = self.runtime.config().session_id_unauthenticated_unused_lifetime
         self._cookie(response, PRELOGIN_COOKIE, self.prelogin, lifetime)
         return response
 
