@@ -208,6 +208,30 @@ def test_claim_list_token_introspection_and_token_entry_agree(setup: Setup) -> N
     assert "status" not in server.fetch_introspection(server.fetch_token(opaque)["access_token"])
 
 
+STATUS_OPAQUE = "statusListForOpaqueTokens"  # our client attribute (docs/status-list.md)
+
+
+def test_opaque_tokens_get_an_index_where_their_client_asks(setup: Setup) -> None:
+    server = setup.server
+    asking = setup.api.create_client(
+        grantTypes=["client_credentials"], attributes={STATUS_OPAQUE: True}
+    )
+    assert asking.data["attributes"][STATUS_OPAQUE] is True  # kept as given
+    revoked, kept = server.fetch_token(asking), server.fetch_token(asking)
+    assert revoked["access_token"].count(".") != 2  # opaque, not a JWT
+    refs = [server.fetch_introspection(t["access_token"])["status"]["status_list"]
+            for t in (revoked, kept)]  # fmt: skip
+    ok(server.send_revoke(asking, token=revoked["access_token"]))
+    deadline = time.monotonic() + FRESHNESS_SECONDS
+    while fetch_list(server, refs[0]["uri"])[0].get(refs[0]["idx"]) != INVALID:
+        assert time.monotonic() < deadline, "a revoked token's bit did not turn INVALID"
+        time.sleep(0.1)
+    assert fetch_list(server, refs[1]["uri"])[0].get(refs[1]["idx"]) == VALID
+    wrong = {"grantTypes": ["client_credentials"], "attributes": {STATUS_OPAQUE: "yes"}}
+    bad = setup.api.call("POST", "/openid/clients", json=wrong)
+    assert bad.status_code == 400
+
+
 def test_indices_are_unique_and_not_in_issue_order(setup: Setup) -> None:
     server, client = setup.server, app(setup)
     refs = [status_ref(server.fetch_token(client)["access_token"]) for _ in range(40)]

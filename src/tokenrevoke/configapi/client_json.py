@@ -20,6 +20,7 @@ import orjson
 
 from tokenrevoke.configapi.janssen_schema import CLIENT, CLIENT_ATTRIBUTES, SchemaError, check
 from tokenrevoke.model import AuthMethod, Client, Scope
+from tokenrevoke.model.client import STATUS_LIST_FOR_OPAQUE_TOKENS
 from tokenrevoke.model.config import INT32_MAX
 
 
@@ -45,6 +46,9 @@ _OUR_ATTRIBUTES = {
     "refreshTokenReuseDetection": "boolean",
     "refreshTokenReuseGraceSeconds": "int32",
 }
+# Ours too, kept as given among the client's attributes: a status-list index for its opaque
+# access tokens as well as its JWT ones (docs/status-list.md).
+_OUR_KEPT_ATTRIBUTES = {STATUS_LIST_FOR_OPAQUE_TOKENS: "boolean"}
 # The grant types the token endpoint serves; the others of Janssen's enum are kept but
 # grant nothing here.
 SERVED_GRANTS = frozenset({"client_credentials", "password", "refresh_token", "authorization_code"})
@@ -174,7 +178,11 @@ def client_from_json(data: Any, base: Client | None, scopes: ScopeNames) -> Clie
         data = {**data, "jwks": orjson.dumps(jwks).decode()}
     given = _checked(data, CLIENT, "")
     raw_attributes = given.get("attributes") or {}
-    attrs = _checked(raw_attributes, {**CLIENT_ATTRIBUTES, **_OUR_ATTRIBUTES}, "attributes.")
+    attrs = _checked(
+        raw_attributes,
+        {**CLIENT_ATTRIBUTES, **_OUR_ATTRIBUTES, **_OUR_KEPT_ATTRIBUTES},
+        "attributes.",
+    )
     method_name = given.get("tokenEndpointAuthMethod") or AuthMethod.CLIENT_SECRET_BASIC.value
     try:
         method = AuthMethod(method_name)

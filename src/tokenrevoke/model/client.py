@@ -24,6 +24,10 @@ SECRET_METHODS = frozenset(
 )
 
 
+# Kept among the client's `attributes` as given (configapi/client_json.py checks its type).
+STATUS_LIST_FOR_OPAQUE_TOKENS = "statusListForOpaqueTokens"
+
+
 @dataclass(slots=True)
 class Client:
     """A registered client. `client_id` is Janssen's `inum`.
@@ -65,3 +69,11 @@ class Client:
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
+
+    @property
+    def wants_status_list_for_opaque_tokens(self) -> bool:
+        """Our client attribute `statusListForOpaqueTokens` (docs/status-list.md): its
+        opaque access tokens get a status-list index too, shown by introspection."""
+        attributes = self.extra.get("attributes")
+        asked = isinstance(attributes, dict) and attributes.get(STATUS_LIST_FOR_OPAQUE_TOKENS)
+        return asked is True

@@ -314,9 +314,11 @@ class TokenService:
 
     async def _status_ref(self, client: Client) -> StatusRef | None:
         """The status-list entry of a JWT access token about to be issued (the STATUS_LIST
-        flag on), taken before the token is built: the same index goes into the JWT's
-        `status` claim and the stored row, whose tombstone becomes its bit."""
-        if self._status is None or not client.access_token_as_jwt or not self._status.enabled():
+        flag on), or of an opaque one where the client asks for it, taken before the token
+        is built: the same index goes into the JWT's `status` claim and the stored row,
+        whose tombstone becomes its bit."""
+        wanted = client.access_token_as_jwt or client.wants_status_list_for_opaque_tokens
+        if self._status is None or not wanted or not self._status.enabled():
             return None
         return await self._status.allocate(int(time.time()))
 
@@ -386,7 +388,7 @@ class TokenService:
         access_record = record(
             sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti
         )
-        if status is not None and client.access_token_as_jwt:
+        if status is not None:
             access_record.status_list, access_record.status_idx = status.list_id, status.index
         records = [access_record]
         response: dict[str, Any] = {
