@@ -185,7 +185,7 @@ def parse(
 @dataclass(frozen=True, slots=True)
 class CodeBinding:
     """What an authorization code is bound to, kept in its token row's attributes and
-    checked when it is exchanged (oauth/tokens.py)."""
+    checked when it is exchanged (oauth/token_endpoint.py)."""
 
     redirect_uri: str
     redirect_uri_given: bool

@@ -34,7 +34,7 @@ from tokenrevoke.oauth.global_revocation import (
 from tokenrevoke.oauth.session_revocation import CRITERIA
 from tokenrevoke.oauth.status_list import STATUSLIST_JSON, STATUSLIST_JWT
 from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
-from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
+from tokenrevoke.oauth.token_endpoint import SUPPORTED_GRANTS
 from tokenrevoke.paths import (
     AUTH,
     END_SESSION_PATH,
