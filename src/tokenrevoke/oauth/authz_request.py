@@ -14,7 +14,7 @@ from typing import Any
 
 from tokenrevoke.model import AppConfiguration, Client, TokenRecord
 from tokenrevoke.model.config import INT32_MAX
-from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.scope_ids import OPENID
 from tokenrevoke.oauth import pkce
 
 RESPONSE_MODES = ("query", "form_post")

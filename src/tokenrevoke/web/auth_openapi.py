@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
+from tokenrevoke.model.scope_ids import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
 from tokenrevoke.oauth import end_session as logout
 from tokenrevoke.oauth import pkce
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
