@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tokenrevoke.model.config import PROPERTIES  # noqa: E402
-from tokenrevoke.web.configapi import OPERATIONS  # noqa: E402
+from tokenrevoke.web.configapi_app import OPERATIONS  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "janssen"
 CONFIG_DOC = SHARED / "jans-config-api-swagger.yaml"

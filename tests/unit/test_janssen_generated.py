@@ -84,7 +84,7 @@ def test_generated_files_are_up_to_date() -> None:
 
 
 def test_served_operations_are_marked_served() -> None:
-    from tokenrevoke.web.configapi import OPERATIONS
+    from tokenrevoke.web.configapi_app import OPERATIONS
 
     table = _section(ROOT / "docs" / "janssen-compatibility.md", "janssen-operations")
     janssen_ids = {
