@@ -3,6 +3,8 @@
 Any number of server processes and hosts share one database. Every write returns after
 COMMIT. Issuances and revocations of presented tokens run in group-committed batches
 (batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
+The events' outbox is outbox.py, browser sessions sessions.py, the migration runner's
+connection migrating.py.
 Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
 for a token that could not be checked.
 
@@ -39,7 +41,7 @@ from tokenrevoke.model import (
 )
 from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
 from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
-from tokenrevoke.store import codec, migrations
+from tokenrevoke.store import codec
 from tokenrevoke.store.base import (
     ConflictError,
     GrantPlanner,
@@ -60,7 +62,7 @@ from tokenrevoke.store.base import (
     without_nul_patterns,
 )
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.postgres import sessions
+from tokenrevoke.store.postgres import outbox, sessions
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
@@ -73,6 +75,7 @@ from tokenrevoke.store.postgres.batcher import (
     token_arrays,
     token_columns,
 )
+from tokenrevoke.store.postgres.migrating import migrate
 from tokenrevoke.store.postgres.revoking import revoke_scope
 from tokenrevoke.store.querying import (
     POSTGRES,
@@ -94,9 +97,7 @@ _ROTATE = (
     f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
     f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
 )
-_MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
 _PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
-_PUBLISH_LOCK = zlib.crc32(b"tokenrevoke-publish-events")
 _UNAVAILABLE = UNAVAILABLE
 # Bigger writes than this (seeding, imports) run on their own rather than in a batch.
 _BATCH_ROWS = 256
@@ -697,60 +698,18 @@ class PostgresStore(Store):
         )
         return [codec.audit_from_row(r) for r in rows]
 
-    # -- revocation events (the outbox) -----------------------------------------------
+    # -- revocation events (the outbox: outbox.py) ------------------------------------
     async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
-        async def work(conn: Any) -> PublishedEvents:
-            if not await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM revocation_events WHERE position IS NULL)"
-            ):
-                return codec.published_events()
-            # One publisher at a time, holding the lock until COMMIT: positions are handed
-            # out in commit order, so a reader that has seen position N never later finds
-            # a new event below N (sequence values alone could commit out of order).
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PUBLISH_LOCK):
-                return codec.published_events()
-            rows = await conn.fetch(
-                "SELECT seq, body FROM revocation_events WHERE position IS NULL "
-                "ORDER BY seq LIMIT $1",
-                limit,
-            )
-            top = int(
-                await conn.fetchval(
-                    "UPDATE revisions SET revision = revision + $1 WHERE kind = 'events' "
-                    "RETURNING revision",
-                    len(rows),
-                )
-            ) - len(rows)
-            positions = list(range(top + 1, top + 1 + len(rows)))
-            await conn.execute(
-                "UPDATE revocation_events e SET position = v.position "
-                "FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, position) WHERE e.seq = v.seq",
-                [r["seq"] for r in rows],
-                positions,
-            )
-            await conn.execute(
-                "INSERT INTO event_deliveries (receiver, position, next_attempt_at) "
-                "SELECT r, p, 0 FROM unnest($1::text[]) AS r, unnest($2::bigint[]) AS p "
-                "ON CONFLICT DO NOTHING",  # due at once
-                list(receivers),
-                positions,
-            )
-            positioned = [(r["body"], p) for r, p in zip(rows, positions, strict=True)]
-            return codec.published_events(positioned)
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.publish(conn, receivers, limit), transaction=True
+        )
 
     async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
-        rows = await self._fetch(
-            "SELECT body, position FROM revocation_events WHERE position > $1 "
-            "ORDER BY position LIMIT $2",
-            after,
-            limit,
-        )
+        rows = await self._fetch(outbox.LIST_EVENTS, after, limit)
         return [codec.event_from_row(r[0], r[1]) for r in rows]
 
     async def latest_event_position(self) -> int:
-        rows = await self._fetch("SELECT revision FROM revisions WHERE kind = 'events'")
+        rows = await self._fetch(outbox.LATEST_POSITION)
         return int(rows[0][0])
 
     async def claim_deliveries(
@@ -758,113 +717,26 @@ class PostgresStore(Store):
     ) -> list[Delivery]:
         if not receivers:
             return []
-
-        async def work(conn: Any) -> list[Delivery]:
-            # SKIP LOCKED: nodes claiming at the same moment take different rows.
-            rows = await conn.fetch(
-                "WITH due AS (SELECT receiver, position FROM event_deliveries "
-                "WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 "
-                "AND receiver = ANY($2::text[]) ORDER BY position LIMIT $3 "
-                "FOR UPDATE SKIP LOCKED) "
-                "UPDATE event_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $4 "
-                "FROM due WHERE d.receiver = due.receiver AND d.position = due.position "
-                "RETURNING d.receiver, d.position, d.attempts, "
-                "(SELECT body FROM revocation_events e WHERE e.position = d.position) AS body",
-                now,
-                list(receivers),
-                limit,
-                now + lease_seconds,
-            )
-            return sorted(
-                (
-                    Delivery(r["receiver"], r["attempts"], codec.event_from_row(r["body"], p))
-                    for r in rows
-                    if r["body"] is not None and (p := r["position"]) is not None
-                ),
-                key=lambda d: (d.event.position or 0, d.receiver),
-            )
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.claim(conn, receivers, now, lease_seconds, limit),
+            transaction=True,
+        )
 
     async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
         if not outcomes:
             return
-        await self._run(
-            lambda conn: conn.executemany(
-                "UPDATE event_deliveries SET delivered_at = $1, failed_at = $2, "
-                "next_attempt_at = coalesce($3, next_attempt_at), last_error = $4 "
-                "WHERE receiver = $5 AND position = $6",
-                [codec.settlement(o, now) for o in outcomes],
-            ),
-            transaction=True,
-        )
+        await self._run(lambda conn: outbox.settle(conn, outcomes, now), transaction=True)
 
     async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
-        async def work(conn: Any) -> int:
-            gone = await conn.fetch(
-                "DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events e "
-                "WHERE at < $1 AND position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                "event_deliveries d WHERE d.position = e.position AND d.delivered_at IS NULL "
-                "AND d.failed_at IS NULL AND d.receiver = ANY($2::text[])) LIMIT $3) "
-                "RETURNING position",
-                before,
-                list(receivers),
-                batch_size,
-            )
-            await conn.execute(
-                "DELETE FROM event_deliveries WHERE position = ANY($1::bigint[])",
-                [r[0] for r in gone],
-            )
-            return len(gone)
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.purge(conn, before, batch_size, receivers), transaction=True
+        )
 
     async def close(self) -> None:
         await self.writes.close()
         await self.reads.close()
         await self._pool.close()
         await self._serial.close()
-
-
-async def migrate(url: str) -> list[str]:
-    """Apply pending migrations under an advisory lock (safe with many starting nodes)."""
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        return await migrations.run(_Ledger(conn))
-    finally:
-        await conn.close()
-
-
-class _Ledger:
-    """The runner's connection (store/migrations): the lock is a transaction's advisory
-    lock, and a whole file goes in one call (asyncpg runs a script without arguments)."""
-
-    backend = "postgres"
-    dialect = POSTGRES
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._transaction = conn.transaction()
-
-    async def begin(self) -> None:
-        await self._transaction.start()
-        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-        await self._conn.execute(migrations.SCHEMA_MIGRATIONS)
-
-    def statements(self, script: str) -> list[str]:
-        return [script]
-
-    async def execute(self, sql: str, *args: object) -> None:
-        await self._conn.execute(sql, *args)
-
-    async def versions(self) -> set[int]:
-        return {int(r[0]) for r in await self._conn.fetch("SELECT version FROM schema_migrations")}
-
-    async def commit(self) -> None:
-        await self._transaction.commit()
-
-    async def rollback(self) -> None:
-        await self._transaction.rollback()
 
 
 def _params(first: int, count: int) -> str:
