@@ -3,8 +3,8 @@
 Any number of server processes and hosts share one database. Every write returns after
 COMMIT. Issuances and revocations of presented tokens run in group-committed batches
 (batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
-The events' outbox is outbox.py, browser sessions sessions.py, the migration runner's
-connection migrating.py.
+The events' outbox is outbox.py, browser sessions sessions.py, the administrative
+records' writes records.py, the migration runner's connection migrating.py.
 Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
 for a token that could not be checked.
 
@@ -16,7 +16,6 @@ of one is `UnstorableText` (400), never a database error (500).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,7 +42,6 @@ from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd,
 from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec
 from tokenrevoke.store.base import (
-    ConflictError,
     GrantPlanner,
     PreviousRefreshToken,
     Revisions,
@@ -62,7 +60,7 @@ from tokenrevoke.store.base import (
     without_nul_patterns,
 )
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.postgres import outbox, sessions
+from tokenrevoke.store.postgres import outbox, records, sessions
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
@@ -76,6 +74,7 @@ from tokenrevoke.store.postgres.batcher import (
     token_columns,
 )
 from tokenrevoke.store.postgres.migrating import migrate
+from tokenrevoke.store.postgres.records import rows_affected
 from tokenrevoke.store.postgres.revoking import revoke_scope
 from tokenrevoke.store.querying import (
     POSTGRES,
@@ -116,15 +115,6 @@ async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
         at, audit.action, audit.actor, audit.reason, audit.client_id, count,
         orjson.dumps(audit.details).decode(),
     )  # fmt: skip
-
-
-async def _bump(conn: Any, kind: str) -> None:
-    await conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = $1", kind)
-
-
-def _count(status: str) -> int:
-    """Rows affected, from a command tag such as 'UPDATE 3' or 'INSERT 0 1'."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def _keep_session(conn: Any) -> None:
@@ -293,7 +283,7 @@ class PostgresStore(Store):
                     SUPERSEDED,
                     successor.code,
                 )
-                if _count(status) == 1:
+                if rows_affected(status) == 1:
                     await conn.executemany(_INSERT_TOKENS, rows)
                     return PreviousRefreshToken.REISSUED
             return PreviousRefreshToken.REUSED
@@ -413,27 +403,14 @@ class PostgresStore(Store):
         return [codec.client_from_json(r[0]) for r in rows]
 
     async def save_client(self, client: Client) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute(
-                "INSERT INTO clients (inum, data) VALUES ($1, $2) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                client.client_id,
-                codec.to_json(client),
-            )
-            await _bump(conn, "clients")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_client(conn, client), transaction=True)
 
     async def delete_client(self, client_id: str) -> bool:
         if holds_nul(client_id):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM clients WHERE inum = $1", client_id)
-            await _bump(conn, "clients")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: records.delete_client(conn, client_id), transaction=True
+        )
 
     async def get_user_by_uid(self, uid: str) -> User | None:
         if holds_nul(uid):
@@ -535,37 +512,12 @@ class PostgresStore(Store):
         return [codec.scope_from_json(r[0]) for r in rows]
 
     async def save_scope(self, scope: Scope) -> None:
-        async def work(conn: Any) -> None:
-            taken = await conn.fetchval(
-                "SELECT inum FROM scopes WHERE id = $1 AND inum <> $2", scope.id, scope.inum
-            )
-            if taken:
-                raise ConflictError(f"scope id {scope.id!r} already exists")
-            try:
-                await conn.execute(
-                    "INSERT INTO scopes (inum, id, data) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
-                    scope.inum,
-                    scope.id,
-                    codec.to_json(scope),
-                )
-            except asyncpg.UniqueViolationError as exc:
-                # Another connection saved this id after our check (nodes starting together).
-                raise ConflictError(f"scope id {scope.id!r} already exists") from exc
-            await _bump(conn, "scopes")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_scope(conn, scope), transaction=True)
 
     async def delete_scope(self, inum: str) -> bool:
         if holds_nul(inum):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM scopes WHERE inum = $1", inum)
-            await _bump(conn, "scopes")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.delete_scope(conn, inum), transaction=True)
 
     # -- configuration, scripts, keys -------------------------------------------------
     async def load_config(self) -> tuple[dict[str, Any], int]:
@@ -574,51 +526,21 @@ class PostgresStore(Store):
 
     async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
         text = orjson.dumps(document).decode()
-
-        async def work(conn: Any) -> int:
-            current = int(
-                await conn.fetchval("SELECT revision FROM app_config WHERE id = 1 FOR UPDATE")
-            )
-            if expected_revision is not None and current != expected_revision:
-                raise ConflictError(f"configuration changed (revision {current})")
-            await conn.execute(
-                "UPDATE app_config SET document = $1, revision = $2 WHERE id = 1", text, current + 1
-            )
-            return current + 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: records.save_config(conn, text, expected_revision), transaction=True
+        )
 
     async def list_scripts(self) -> list[ScriptDefinition]:
         rows = await self._fetch("SELECT data FROM scripts")
         return sorted((codec.script_from_json(r[0]) for r in rows), key=lambda s: (s.level, s.name))
 
     async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
-        async def work(conn: Any) -> ScriptDefinition:
-            revision = await conn.fetchval(
-                "UPDATE revisions SET revision = revision + 1 WHERE kind = 'scripts' "
-                "RETURNING revision"
-            )
-            saved = dataclasses.replace(script, revision=int(revision))
-            await conn.execute(
-                "INSERT INTO scripts (inum, data) VALUES ($1, $2) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                saved.inum,
-                codec.to_json(saved),
-            )
-            return saved
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.save_script(conn, script), transaction=True)
 
     async def delete_script(self, inum: str) -> bool:
         if holds_nul(inum):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM scripts WHERE inum = $1", inum)
-            await _bump(conn, "scripts")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.delete_script(conn, inum), transaction=True)
 
     async def list_signing_keys(self) -> list[SigningKey]:
         rows = await self._fetch("SELECT data FROM signing_keys")
@@ -627,38 +549,13 @@ class PostgresStore(Store):
         )
 
     async def save_signing_key(self, key: SigningKey) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute(
-                "INSERT INTO signing_keys (kid, data) VALUES ($1, $2)", key.kid, codec.to_json(key)
-            )
-            await _bump(conn, "keys")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_signing_key(conn, key), transaction=True)
 
     async def delete_signing_key(self, kid: str) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute("DELETE FROM signing_keys WHERE kid = $1", kid)
-            await _bump(conn, "keys")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.delete_signing_key(conn, kid), transaction=True)
 
     async def revisions(self) -> Revisions:
-        async def work(conn: Any) -> Revisions:
-            rows = dict(
-                await conn.fetch(
-                    "SELECT kind, revision FROM revisions UNION ALL "
-                    "SELECT 'config', revision FROM app_config WHERE id = 1"
-                )
-            )
-            return Revisions(
-                config=int(rows["config"]),
-                clients=int(rows["clients"]),
-                scripts=int(rows["scripts"]),
-                keys=int(rows["keys"]),
-                scopes=int(rows["scopes"]),
-            )
-
-        return await self._run(work)
+        return await self._run(records.revisions)
 
     # -- replay protection, audit -----------------------------------------------------
     async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
@@ -673,7 +570,7 @@ class PostgresStore(Store):
                 int(time.time()),
             )
         )
-        return _count(status) == 1
+        return rows_affected(status) == 1
 
     async def record_fact(self, name: str, value: str) -> str:
         async def work(conn: Any) -> str:
