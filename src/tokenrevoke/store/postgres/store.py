@@ -3,8 +3,9 @@
 Any number of server processes and hosts share one database. Every write returns after
 COMMIT. Issuances and revocations of presented tokens run in group-committed batches
 (batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
-The events' outbox is outbox.py, browser sessions sessions.py, the administrative
-records' writes records.py, the migration runner's connection migrating.py.
+The events' outbox is outbox.py, browser sessions sessions.py, status lists
+status_lists.py, the administrative records' writes records.py, the migration runner's
+connection migrating.py.
 Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
 for a token that could not be checked.
 
@@ -60,7 +61,7 @@ from tokenrevoke.store.base import (
     without_nul_patterns,
 )
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.postgres import outbox, records, sessions
+from tokenrevoke.store.postgres import outbox, records, sessions, status_lists
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
@@ -305,19 +306,9 @@ class PostgresStore(Store):
                 batch_size,
             )
             # The status-list bits of the revoked ones outlive their rows.
-            by_list: dict[int, list[int]] = {}
-            for list_id, index, revoked in gone:
-                if revoked and list_id is not None:
-                    by_list.setdefault(int(list_id), []).append(int(index))
-            for list_id, indices in sorted(by_list.items()):
-                purged = await conn.fetchval(
-                    "SELECT purged FROM status_lists WHERE id = $1 FOR UPDATE", list_id
-                )
-                await conn.execute(
-                    "UPDATE status_lists SET purged = $2 WHERE id = $1",
-                    list_id,
-                    codec.merge_one_bit(purged, indices),
-                )
+            await status_lists.keep_purged_bits(
+                conn, [(ls, i) for ls, i, revoked in gone if revoked and ls is not None]
+            )
             if keep_lists is not None:
                 await conn.execute(
                     "DELETE FROM status_lists s WHERE id <> ALL($1::bigint[]) AND NOT EXISTS "
@@ -335,33 +326,22 @@ class PostgresStore(Store):
 
         return await self._run(work, transaction=True)
 
-    # -- token status lists -------------------------------------------------------------
+    # -- token status lists (their SQL is in status_lists.py) ---------------------------
     async def allocate_status_indices(self, list_id: int, count: int) -> int:
         first = await self._run(
-            lambda conn: conn.fetchval(
-                "INSERT INTO status_lists (id, next_idx) VALUES ($1, $2) ON CONFLICT (id) "
-                "DO UPDATE SET next_idx = status_lists.next_idx + $2 RETURNING next_idx - $2",
-                list_id,
-                count,
-            )
+            lambda conn: conn.fetchval(status_lists.ALLOCATE_INDICES, list_id, count)
         )
         return int(first)
 
     async def read_status_list(self, list_id: int) -> StatusListState | None:
-        # One statement: one snapshot of both the purged bits and the revoked rows.
-        rows = await self._fetch(
-            "SELECT next_idx, purged, ARRAY(SELECT status_idx FROM tokens "
-            "WHERE status_list = s.id AND revoked_at IS NOT NULL) "
-            "FROM status_lists s WHERE id = $1",
-            list_id,
-        )
+        rows = await self._fetch(status_lists.READ_LIST, list_id)
         if not rows:
             return None
         size, purged, revoked = rows[0]
         return StatusListState(int(size), [int(i) for i in revoked], bytes(purged or b""))
 
     async def status_list_ids(self) -> list[int]:
-        return [int(r[0]) for r in await self._fetch("SELECT id FROM status_lists ORDER BY id")]
+        return [int(r[0]) for r in await self._fetch(status_lists.LIST_IDS)]
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         storable = without_nul_patterns(query)
