@@ -1,5 +1,5 @@
 """The provider's schemas as JSON, in the shape of `terraform providers schema -json`, for the
-documentation generator (`scripts/gen_terraform_docs.py`) and for tests that compare what
+documentation generator (`tools/gen_terraform_docs.py`) and for tests that compare what
 we document with what Terraform actually loads."""
 
 from __future__ import annotations

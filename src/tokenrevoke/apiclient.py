@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
+from tokenrevoke.model.scope_ids import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import AUTH, CONFIG_API_V1
 
 TOKEN_PATH = f"{AUTH}/token"

@@ -34,7 +34,7 @@ from tokenrevoke.oauth.session_revocation import SessionRevocationService
 from tokenrevoke.oauth.sessions import SessionService
 from tokenrevoke.oauth.status_lists import IndexAllocator, StatusLists, current_list
 from tokenrevoke.oauth.throttle import AuthThrottle, ThrottleLimits
-from tokenrevoke.oauth.tokens import TokenService
+from tokenrevoke.oauth.token_endpoint import TokenService
 from tokenrevoke.oauth.userinfo import UserInfoService
 from tokenrevoke.observability.logs import set_level
 from tokenrevoke.observability.metrics import flush_metrics, store_unavailable

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Server, admin_cli, cli
-from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.model.scope_ids import CONFIG
 
 
 def secret_in(text: str) -> str:

@@ -28,7 +28,7 @@ from tests.support.server import (
 from tokenrevoke.crypto import new_id, sha256_hex
 from tokenrevoke.model import TokenRecord, TokenType
 from tokenrevoke.model.config import IMPLEMENTED_FLAGS
-from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.model.scope_ids import CONFIG
 from tokenrevoke.store import open_store
 from tokenrevoke.store.factory import sqlite_url
 

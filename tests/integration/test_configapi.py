@@ -1,7 +1,7 @@
 """The config API (`/jans-config-api/api/v1/...`, docs/janssen-compatibility.md, *Config API*)
 through a real `tokenrevoke serve` process.
 
-Every operation of the table in `tokenrevoke.web.configapi` is exercised for success, for
+Every operation of the table in `tokenrevoke.web.configapi_app` is exercised for success, for
 401 (no token, a garbage token, a revoked and an expired token), 403 (a token without the
 scopes) and, where the contract says so, 404; then 400/415 on bad input. Errors are always
 Janssen's ApiError JSON, never a 500. Then the semantics: token revocation (cascade,
@@ -39,7 +39,7 @@ from tests.integration.test_configapi_support import (
 )
 from tests.support.server import AUTH, Client, Server
 from tests.support.wire import sha256_hex
-from tokenrevoke.web.configapi import OPERATIONS, Operation
+from tokenrevoke.web.configapi_app import OPERATIONS, Operation
 
 ALL_FLAGS = [
     "UNKNOWN", "HEALTH_CHECK", "USERINFO", "CLIENTINFO", "ID_GENERATION", "REGISTRATION",

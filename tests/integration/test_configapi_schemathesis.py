@@ -24,7 +24,7 @@ from tests.support.fuzzing import example_budget, run_operation
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
 from tests.support.stores import STORES, is_postgres, server_on
 from tokenrevoke.paths import CONFIG_API
-from tokenrevoke.web.configapi import OPERATIONS
+from tokenrevoke.web.configapi_app import OPERATIONS
 
 OPS = [pytest.param(op.method, op.path, id=f"{op.method} {op.path}") for op in OPERATIONS]
 # Negative data needs something that can be wrong: a body or a typed query parameter (any

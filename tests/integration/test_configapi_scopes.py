@@ -24,7 +24,7 @@ from tests.integration.test_configapi_support import (
     fill,
 )
 from tests.support.server import Server
-from tokenrevoke.web.configapi import OPERATIONS, Operation
+from tokenrevoke.web.configapi_app import OPERATIONS, Operation
 
 _READ_ALL, _WRITE_ALL, _DELETE_ALL = CFG + "read-all", CFG + "write-all", CFG + "delete-all"
 

@@ -28,7 +28,7 @@ from tests.support.janssen import CONFIG_API_DOC, janssen_doc
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
 from tests.support.stores import STORES, is_postgres, server_on
 from tokenrevoke.paths import CONFIG_API
-from tokenrevoke.web.configapi import OPERATIONS, T_CLIENT, T_SCOPE, T_TOKEN
+from tokenrevoke.web.configapi_app import OPERATIONS, T_CLIENT, T_SCOPE, T_TOKEN
 
 OURS = [op for op in OPERATIONS if op.tag in (T_CLIENT, T_SCOPE, T_TOKEN)]
 # 400 bad input, 404 unknown inum, 415 a body that is not JSON (or none at all).

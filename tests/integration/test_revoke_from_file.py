@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.server import Server, admin_cli
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.model.scope_ids import CONFIG
 
 
 @pytest.fixture(scope="module")

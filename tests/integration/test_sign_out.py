@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.browser import Browser, exchange, forms, params_of, pkce_pair
 from tests.support.server import AUTH, Client, Server, admin_cli
-from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.model.scope_ids import CONFIG
 
 USER, PASSWORD = "signout-alice", "a long password for alice"
 OTHER_USER, OTHER_PASSWORD = "signout-bob", "a long password for bob"

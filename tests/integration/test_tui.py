@@ -33,7 +33,7 @@ from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server, free_po
 from tests.support.wire import sha256_hex
 from tokenrevoke.apiclient import ConfigApiClient
 from tokenrevoke.model.config import IMPLEMENTED_FLAGS, FeatureFlag
-from tokenrevoke.model.scopes import CONFIG
+from tokenrevoke.model.scope_ids import CONFIG
 from tokenrevoke.tui.app import TokenRevokeApp
 from tokenrevoke.tui.clients import ClientsView
 from tokenrevoke.tui.dialogs import ConfirmDialog, EditPropertyDialog

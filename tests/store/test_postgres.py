@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from tokenrevoke.store import StoreUnavailable, migrations, open_store
-from tokenrevoke.store.postgres.store import migrate
+from tokenrevoke.store.postgres.migrating import migrate
 
 
 def test_concurrent_starters_apply_migrations_once(

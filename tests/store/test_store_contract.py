@@ -418,7 +418,7 @@ def test_concurrent_saves_of_one_scope_id_store_one_and_the_others_conflict(
     never a driver error, and the race must leave one scope per id."""
     from tokenrevoke.configapi.scopes import ensure_builtin_scopes
     from tokenrevoke.model.scope import ScopeType
-    from tokenrevoke.model.scopes import BUILTIN_SCOPES
+    from tokenrevoke.model.scope_ids import BUILTIN_SCOPES
 
     async def save(n: int) -> None:
         await store.save_scope(Scope(new_id(), "shared", f"shared {n}", "", ScopeType.OAUTH))

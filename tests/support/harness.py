@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from tokenrevoke.configapi import tokens as token_admin
+from tokenrevoke.configapi import token_entries as token_admin
 from tokenrevoke.configapi.clients import create_client
 from tokenrevoke.configapi.config import set_properties
 from tokenrevoke.configapi.security import Caller

@@ -1,5 +1,5 @@
 """The documentation is generated from the provider's own schema and example files, and
-must not drift from them (`scripts/gen_terraform_docs.py --check`)."""
+must not drift from them (`tools/gen_terraform_docs.py --check`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from terraform_provider_jans.resources.token_revocation import TokenRevocation
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "gen_terraform_docs.py"
+SCRIPT = ROOT / "tools" / "gen_terraform_docs.py"
 DOCS = ROOT / "terraform" / "docs"
 SEED = ROOT.parent / "shared" / "spec" / "terraform-jans_token_revocation.md"
 

@@ -1,4 +1,4 @@
-"""What is generated from Janssen's OpenAPI documents (scripts/gen_janssen.py) must match
+"""What is generated from Janssen's OpenAPI documents (tools/gen_janssen.py) must match
 them: the AppConfiguration property types the server validates with, the "accepted, no
 effect here" list of docs/configuration.md, and the operations table of
 docs/janssen-compatibility.md. Skips (saying why) where ../shared is absent."""
@@ -16,7 +16,7 @@ from tokenrevoke.model.config import EXTENSIONS, NO_EFFECT, PROPERTIES
 from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "gen_janssen.py"
+SCRIPT = ROOT / "tools" / "gen_janssen.py"
 
 
 def _generator() -> ModuleType:
@@ -80,11 +80,11 @@ def test_generated_files_are_up_to_date() -> None:
     for path, text in generator.generated().items():
         if path == generator.MODULE:
             continue  # compared as data above (the file is formatted by ruff)
-        assert path.read_text() == text, f"{path.name} is stale: run scripts/gen_janssen.py"
+        assert path.read_text() == text, f"{path.name} is stale: run tools/gen_janssen.py"
 
 
 def test_served_operations_are_marked_served() -> None:
-    from tokenrevoke.web.configapi import OPERATIONS
+    from tokenrevoke.web.configapi_app import OPERATIONS
 
     table = _section(ROOT / "docs" / "janssen-compatibility.md", "janssen-operations")
     janssen_ids = {

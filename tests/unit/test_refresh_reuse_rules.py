@@ -17,7 +17,7 @@ from tests.support.harness import Harness
 from tokenrevoke.crypto import new_id, sha256_hex
 from tokenrevoke.model import Client, TokenType, User
 from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
-from tokenrevoke.oauth import tokens as token_endpoint
+from tokenrevoke.oauth import token_endpoint
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.store.base import TokenQuery

@@ -21,7 +21,7 @@ from tokenrevoke.configapi.clients import create_client
 from tokenrevoke.configapi.errors import ApiError
 from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
 from tokenrevoke.model import AuditEvent, AuthMethod, Client, TokenRecord, TokenType, User
-from tokenrevoke.model.scopes import REVOKE_SESSION
+from tokenrevoke.model.scope_ids import REVOKE_SESSION
 from tokenrevoke.oauth.end_session import LogoutOutcome, LogoutRequest
 from tokenrevoke.oauth.errors import OAuthError
 from tokenrevoke.oauth.global_revocation import end_user

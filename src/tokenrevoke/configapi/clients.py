@@ -22,7 +22,7 @@ from tokenrevoke.crypto import SecretBox, new_id, new_secret
 from tokenrevoke.model import AuthMethod, Client
 from tokenrevoke.model.client import SECRET_METHODS
 from tokenrevoke.model.config import PROPERTIES
-from tokenrevoke.model.scopes import CONFIG_API_SCOPES
+from tokenrevoke.model.scope_ids import CONFIG_API_SCOPES
 from tokenrevoke.oauth.revoking import Actor, MetricPath, Reason, client_tokens, run
 from tokenrevoke.store.base import Store
 

@@ -11,7 +11,7 @@ from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.configapi.janssen_schema import SCOPE, SCOPE_ATTRIBUTES, SchemaError, check
 from tokenrevoke.crypto import new_id
 from tokenrevoke.model import Scope, ScopeType
-from tokenrevoke.model.scopes import BUILTIN_SCOPES, OPENID
+from tokenrevoke.model.scope_ids import BUILTIN_SCOPES, OPENID
 from tokenrevoke.store.base import ConflictError, Store
 
 # Members computed here (never taken from a body) and those this server interprets; the

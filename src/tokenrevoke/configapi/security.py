@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tokenrevoke.configapi.errors import ApiError
 from tokenrevoke.model import Client
-from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG
+from tokenrevoke.model.scope_ids import AUTH_CONFIG, AUTH_SESSION, CONFIG
 from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.store.base import Store
 

@@ -16,7 +16,7 @@ from typing import Any
 from tokenrevoke.configapi.errors import bad_request, not_found
 from tokenrevoke.configapi.paging import paged, parse_paging
 from tokenrevoke.configapi.security import Caller
-from tokenrevoke.configapi.tokens import janssen_date
+from tokenrevoke.configapi.token_entries import janssen_date
 from tokenrevoke.model import AuditEvent, User
 from tokenrevoke.model.session import SessionEnd, SessionRecord
 from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.events.feed import EventFeed
 from tokenrevoke.model import AppConfiguration, Client, RevocationEvent, TokenRecord, TokenType
-from tokenrevoke.model.scopes import REVOCATION_EVENTS
+from tokenrevoke.model.scope_ids import REVOCATION_EVENTS
 from tokenrevoke.oauth.errors import OAuthError, invalid_request
 from tokenrevoke.store import Store
 

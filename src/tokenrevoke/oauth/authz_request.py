@@ -14,7 +14,7 @@ from typing import Any
 
 from tokenrevoke.model import AppConfiguration, Client, TokenRecord
 from tokenrevoke.model.config import INT32_MAX
-from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.scope_ids import OPENID
 from tokenrevoke.oauth import pkce
 
 RESPONSE_MODES = ("query", "form_post")
@@ -185,7 +185,7 @@ def parse(
 @dataclass(frozen=True, slots=True)
 class CodeBinding:
     """What an authorization code is bound to, kept in its token row's attributes and
-    checked when it is exchanged (oauth/tokens.py)."""
+    checked when it is exchanged (oauth/token_endpoint.py)."""
 
     redirect_uri: str
     redirect_uri_given: bool

@@ -9,7 +9,7 @@ from typing import Any
 from tokenrevoke.model import AppConfiguration, AuthMethod, FeatureFlag
 from tokenrevoke.oauth import global_revocation, pkce, session_revocation, status_lists
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
-from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
+from tokenrevoke.oauth.token_endpoint import SUPPORTED_GRANTS
 
 AUTH_METHODS = [m.value for m in AuthMethod]
 # The claims of id_tokens and of userinfo (oauth/id_token.py, oauth/userinfo.py).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
-from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION
+from tokenrevoke.model.scope_ids import GLOBAL_TOKEN_REVOCATION
 from tokenrevoke.model.session import SessionEnd
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,

@@ -13,7 +13,7 @@ from typing import Any
 
 from tokenrevoke.crypto import sha256_hex
 from tokenrevoke.model import AppConfiguration, FeatureFlag, TokenRecord, TokenType
-from tokenrevoke.model.scopes import INTROSPECTION, UMA_PROTECTION
+from tokenrevoke.model.scope_ids import INTROSPECTION, UMA_PROTECTION
 from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,

@@ -30,7 +30,7 @@ from tokenrevoke.model import (
     TokenRecord,
     TokenType,
 )
-from tokenrevoke.model.scopes import REVOKE_ANY_TOKEN
+from tokenrevoke.model.scope_ids import REVOKE_ANY_TOKEN
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,

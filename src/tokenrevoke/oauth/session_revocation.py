@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
-from tokenrevoke.model.scopes import REVOKE_SESSION
+from tokenrevoke.model.scope_ids import REVOKE_SESSION
 from tokenrevoke.model.session import SessionEnd
 from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator, unauthenticated
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tokenrevoke.model import AppConfiguration, Client, FeatureFlag
-from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.scope_ids import OPENID
 from tokenrevoke.oauth.bearer import bearer_owner
 from tokenrevoke.oauth.client_auth import cert_thumbprint
 from tokenrevoke.oauth.errors import OAuthError, access_denied

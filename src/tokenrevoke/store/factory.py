@@ -35,7 +35,7 @@ async def upgrade(url: str) -> list[str]:
 
         return await migrate_sqlite(Path(url.removeprefix("sqlite:///")))
     if url.startswith(("postgresql://", "postgres://")):
-        from tokenrevoke.store.postgres.store import migrate as migrate_postgres
+        from tokenrevoke.store.postgres.migrating import migrate as migrate_postgres
 
         return await migrate_postgres(url)
     raise ValueError(f"unsupported database URL {url.split(':', 1)[0]!r}")

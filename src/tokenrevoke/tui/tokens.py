@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from tokenrevoke.apiclient import ApiClientError
 from tokenrevoke.crypto import sha256_hex
-from tokenrevoke.model.scopes import is_config_api_scope
+from tokenrevoke.model.scope_ids import is_config_api_scope
 from tokenrevoke.tui.common import Context, FitTable, call, cell, pretty, shorten
 from tokenrevoke.tui.dialogs import ConfirmDialog
 

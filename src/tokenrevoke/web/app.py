@@ -26,7 +26,7 @@ from tokenrevoke.paths import (
 )
 from tokenrevoke.runtime import Runtime
 from tokenrevoke.settings import Settings
-from tokenrevoke.web import configapi, logout, routes, signin, status_routes
+from tokenrevoke.web import auth_handlers, configapi_app, logout, signin, status_routes
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.hotpath import HotPathApp, starlette_routes
@@ -86,14 +86,18 @@ def create_app(settings: Settings) -> HotPathApp:
     starlette = Starlette(
         routes=[
             *starlette_routes(),  # the hot endpoints' table (hotpath.py)
-            Route(GLOBAL_TOKEN_REVOCATION_PATH, routes.global_token_revocation, methods=["POST"]),
+            Route(
+                GLOBAL_TOKEN_REVOCATION_PATH,
+                auth_handlers.global_token_revocation,
+                methods=["POST"],
+            ),
             Route(f"{AUTH}/authorize", signin.authorize, methods=["GET", "POST"]),
             Route(signin.SIGN_IN_PATH, signin.sign_in, methods=["POST"]),
-            Route(f"{AUTH}/userinfo", routes.userinfo, methods=["GET", "POST"]),
-            Route(f"{AUTH}/jwks", routes.jwks, methods=["GET"]),
+            Route(f"{AUTH}/userinfo", auth_handlers.userinfo, methods=["GET", "POST"]),
+            Route(f"{AUTH}/jwks", auth_handlers.jwks, methods=["GET"]),
             Route(END_SESSION_PATH, logout.end_session, methods=["GET", "POST"]),
             Route(REVOKE_SESSION_PATH, logout.revoke_session, methods=["POST"]),
-            Route(f"{AUTH}/revocation-events", routes.revocation_events, methods=["GET"]),
+            Route(f"{AUTH}/revocation-events", auth_handlers.revocation_events, methods=["GET"]),
             Route(STATUS_LIST_PATH, status_routes.status_list, methods=["GET"]),
             Route(f"{STATUS_LIST_PATH}/{{list_id}}", status_routes.status_list, methods=["GET"]),
             Route(
@@ -101,25 +105,29 @@ def create_app(settings: Settings) -> HotPathApp:
                 status_routes.status_list_aggregation,
                 methods=["GET"],
             ),
-            Route("/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
-            Route("/jans-auth/.well-known/openid-configuration", routes.discovery, methods=["GET"]),
+            Route("/.well-known/openid-configuration", auth_handlers.discovery, methods=["GET"]),
+            Route(
+                "/jans-auth/.well-known/openid-configuration",
+                auth_handlers.discovery,
+                methods=["GET"],
+            ),
             Route(
                 "/.well-known/oauth-authorization-server",
-                routes.authorization_server_metadata,
+                auth_handlers.authorization_server_metadata,
                 methods=["GET"],
             ),
             Route(
                 "/.well-known/oauth-authorization-server/{suffix:path}",
-                routes.authorization_server_metadata,
+                auth_handlers.authorization_server_metadata,
                 methods=["GET"],
             ),
-            Route("/health/live", routes.live, methods=["GET"]),
-            Route("/health/ready", routes.ready, methods=["GET"]),
+            Route("/health/live", auth_handlers.live, methods=["GET"]),
+            Route("/health/ready", auth_handlers.ready, methods=["GET"]),
             Route(f"{AUTH}/openapi.json", auth_openapi_json, methods=["GET"]),
-            Route("/metrics", routes.metrics, methods=["GET"]),
+            Route("/metrics", auth_handlers.metrics, methods=["GET"]),
             Route(f"{CONFIG_API}/openapi.json", openapi_json, methods=["GET"]),
             Route(f"{CONFIG_API}/docs", openapi_docs, methods=["GET"]),
-            *configapi.routes(),
+            *configapi_app.routes(),
         ],
         middleware=[Middleware(CorsMiddleware, config=config_provider)],
         exception_handlers={HTTPException: http_error},

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tokenrevoke.model.scopes import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
+from tokenrevoke.model.scope_ids import GLOBAL_TOKEN_REVOCATION, REVOCATION_EVENTS, REVOKE_SESSION
 from tokenrevoke.oauth import end_session as logout
 from tokenrevoke.oauth import pkce
 from tokenrevoke.oauth.authz_request import PROMPTS, RESPONSE_MODES
@@ -34,7 +34,7 @@ from tokenrevoke.oauth.global_revocation import (
 from tokenrevoke.oauth.session_revocation import CRITERIA
 from tokenrevoke.oauth.status_list import STATUSLIST_JSON, STATUSLIST_JWT
 from tokenrevoke.oauth.status_lists import STATUS_LIST_AGGREGATION_PATH, STATUS_LIST_PATH
-from tokenrevoke.oauth.tokens import SUPPORTED_GRANTS
+from tokenrevoke.oauth.token_endpoint import SUPPORTED_GRANTS
 from tokenrevoke.paths import (
     AUTH,
     END_SESSION_PATH,

@@ -19,7 +19,7 @@ from tokenrevoke.configapi import resources
 from tokenrevoke.configapi import scripts as script_admin
 from tokenrevoke.configapi import server as server_info
 from tokenrevoke.configapi import sessions as session_admin
-from tokenrevoke.configapi import tokens as token_admin
+from tokenrevoke.configapi import token_entries as token_admin
 from tokenrevoke.configapi.clients import Clients
 from tokenrevoke.configapi.errors import ApiError, bad_request
 from tokenrevoke.configapi.paging import page_in_memory, parse_paging

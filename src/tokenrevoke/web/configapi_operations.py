@@ -1,5 +1,5 @@
 """The config API's table of operations (`/jans-config-api/api/v1/...`), Janssen's paths
-and names. It drives both the routes (configapi.py) and the OpenAPI document (openapi.py),
+and names. It drives both the routes (configapi_app.py) and the OpenAPI document (openapi.py),
 so the two cannot drift apart.
 """
 

@@ -4,8 +4,8 @@ These three carry nearly all of an auth server's traffic. They skip Starlette (i
 `Request` and `Response` objects, its error and exception middleware, its route table)
 and the generic observation wrapper, and do what those do in one place: the request id,
 metrics and access log (observe.py's helpers), CORS (only for a request with an
-`Origin`), shaped errors (`routes.shaped_error`), and a response sent from its encoded
-headers. Their handlers are in `routes.py`. Every other path, and these paths with another
+`Origin`), shaped errors (`auth_handlers.shaped_error`), and a response sent from its encoded
+headers. Their handlers are in `auth_handlers.py`. Every other path, and these paths with another
 method (Starlette's 405), go to the wrapped app, whose route table takes these paths from
 `HOT` too (`starlette_routes`): one table.
 """
@@ -24,7 +24,7 @@ from tokenrevoke.model import AppConfiguration
 from tokenrevoke.observability.logs import REQUEST_ID
 from tokenrevoke.paths import AUTH
 from tokenrevoke.runtime import Runtime
-from tokenrevoke.web import routes
+from tokenrevoke.web import auth_handlers
 from tokenrevoke.web.cors import CorsMiddleware
 from tokenrevoke.web.observe import (
     REQUEST_ID_HEADER,
@@ -35,10 +35,10 @@ from tokenrevoke.web.observe import (
 
 HotHandler = Callable[[Runtime, Scope, Receive], Awaitable[Response]]
 HOT: dict[tuple[str, str], HotHandler] = {
-    ("POST", f"{AUTH}/token"): routes.token,
-    ("POST", f"{AUTH}/revoke"): routes.revoke,
-    ("POST", f"{AUTH}/introspection"): routes.introspect,
-    ("GET", f"{AUTH}/introspection"): routes.introspect,
+    ("POST", f"{AUTH}/token"): auth_handlers.token,
+    ("POST", f"{AUTH}/revoke"): auth_handlers.revoke,
+    ("POST", f"{AUTH}/introspection"): auth_handlers.introspect,
+    ("GET", f"{AUTH}/introspection"): auth_handlers.introspect,
 }
 
 
@@ -59,11 +59,11 @@ def _starlette_endpoint(handler: HotHandler) -> Callable[[Request], Awaitable[Re
     """The same handler behind a Starlette route."""
 
     async def endpoint(request: Request) -> Response:
-        runtime = routes.runtime_of(request)
+        runtime = auth_handlers.runtime_of(request)
         try:
             return await handler(runtime, request.scope, request.receive)
         except Exception as exc:
-            return routes.shaped_error(exc, runtime, request.scope)
+            return auth_handlers.shaped_error(exc, runtime, request.scope)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -101,7 +101,7 @@ class HotPathApp:
             try:
                 response = await handler(runtime, scope, receive)
             except Exception as exc:
-                response = routes.shaped_error(exc, runtime, scope)
+                response = auth_handlers.shaped_error(exc, runtime, scope)
             status = response.status_code
             headers = response.raw_headers
             headers.append((REQUEST_ID_HEADER, request_id))

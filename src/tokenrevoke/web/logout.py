@@ -20,9 +20,9 @@ from tokenrevoke.crypto import SecretBox, sha256_hex
 from tokenrevoke.oauth.end_session import LogoutOutcome, LogoutRequest
 from tokenrevoke.oauth.sessions import SESSION_COOKIE
 from tokenrevoke.paths import END_SESSION_PATH
+from tokenrevoke.web.auth_handlers import guarded, runtime_of
 from tokenrevoke.web.requests import oauth_request
 from tokenrevoke.web.responses import NO_STORE, empty_response
-from tokenrevoke.web.routes import guarded, runtime_of
 from tokenrevoke.web.signin import COOKIE_PATH
 from tokenrevoke.web.signin import _page as page  # the sign-in pages' look and headers
 

@@ -17,9 +17,9 @@ from tokenrevoke.configapi.janssen_schema import (
 )
 from tokenrevoke.model.config import LOG_LEVELS, MAX_STATUS_BLOCK, NO_EFFECT, PROPERTIES
 from tokenrevoke.model.janssen_properties import JANSSEN_PROPERTIES
-from tokenrevoke.model.scopes import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
+from tokenrevoke.model.scope_ids import AUTH_CONFIG, AUTH_SESSION, CONFIG, CONFIG_API_SCOPES
 from tokenrevoke.paths import CONFIG_API
-from tokenrevoke.web.configapi import JSON, OPERATIONS, Operation
+from tokenrevoke.web.configapi_app import JSON, OPERATIONS, Operation
 
 _S = {"type": "string"}
 _I = {"type": "integer", "format": "int32"}

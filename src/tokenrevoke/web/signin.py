@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
 from tokenrevoke.crypto import new_token
-from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.scope_ids import OPENID
 from tokenrevoke.oauth.authorize import ConsentForm, Outcome, SignInForm, Step
 from tokenrevoke.oauth.authz_request import ErrorPage, Redirect
 from tokenrevoke.oauth.errors import OAuthError

@@ -16,8 +16,8 @@ from tokenrevoke.model import FeatureFlag
 from tokenrevoke.oauth.errors import OAuthError, access_denied
 from tokenrevoke.oauth.status_list import STATUSLIST_JSON, STATUSLIST_JWT
 from tokenrevoke.oauth.status_lists import list_uri
+from tokenrevoke.web.auth_handlers import guarded, runtime_of
 from tokenrevoke.web.responses import json_response
-from tokenrevoke.web.routes import guarded, runtime_of
 
 # Larger ids than this are no list (and would not fit the store's integers).
 _MAX_ID_DIGITS = 15

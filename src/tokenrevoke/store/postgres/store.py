@@ -3,6 +3,9 @@
 Any number of server processes and hosts share one database. Every write returns after
 COMMIT. Issuances and revocations of presented tokens run in group-committed batches
 (batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
+The events' outbox is outbox.py, browser sessions sessions.py, status lists
+status_lists.py, the administrative records' writes records.py, the migration runner's
+connection migrating.py.
 Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
 for a token that could not be checked.
 
@@ -14,7 +17,6 @@ of one is `UnstorableText` (400), never a database error (500).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,9 +41,8 @@ from tokenrevoke.model import (
 )
 from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
 from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
-from tokenrevoke.store import codec, migrations
+from tokenrevoke.store import codec
 from tokenrevoke.store.base import (
-    ConflictError,
     GrantPlanner,
     PreviousRefreshToken,
     Revisions,
@@ -60,7 +61,7 @@ from tokenrevoke.store.base import (
     without_nul_patterns,
 )
 from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.postgres import sessions
+from tokenrevoke.store.postgres import outbox, records, sessions, status_lists
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
@@ -73,6 +74,8 @@ from tokenrevoke.store.postgres.batcher import (
     token_arrays,
     token_columns,
 )
+from tokenrevoke.store.postgres.migrating import migrate
+from tokenrevoke.store.postgres.records import rows_affected
 from tokenrevoke.store.postgres.revoking import revoke_scope
 from tokenrevoke.store.querying import (
     POSTGRES,
@@ -94,9 +97,7 @@ _ROTATE = (
     f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
     f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
 )
-_MIGRATION_LOCK = zlib.crc32(b"tokenrevoke-migrations")
 _PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
-_PUBLISH_LOCK = zlib.crc32(b"tokenrevoke-publish-events")
 _UNAVAILABLE = UNAVAILABLE
 # Bigger writes than this (seeding, imports) run on their own rather than in a batch.
 _BATCH_ROWS = 256
@@ -115,15 +116,6 @@ async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
         at, audit.action, audit.actor, audit.reason, audit.client_id, count,
         orjson.dumps(audit.details).decode(),
     )  # fmt: skip
-
-
-async def _bump(conn: Any, kind: str) -> None:
-    await conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = $1", kind)
-
-
-def _count(status: str) -> int:
-    """Rows affected, from a command tag such as 'UPDATE 3' or 'INSERT 0 1'."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def _keep_session(conn: Any) -> None:
@@ -292,7 +284,7 @@ class PostgresStore(Store):
                     SUPERSEDED,
                     successor.code,
                 )
-                if _count(status) == 1:
+                if rows_affected(status) == 1:
                     await conn.executemany(_INSERT_TOKENS, rows)
                     return PreviousRefreshToken.REISSUED
             return PreviousRefreshToken.REUSED
@@ -314,19 +306,9 @@ class PostgresStore(Store):
                 batch_size,
             )
             # The status-list bits of the revoked ones outlive their rows.
-            by_list: dict[int, list[int]] = {}
-            for list_id, index, revoked in gone:
-                if revoked and list_id is not None:
-                    by_list.setdefault(int(list_id), []).append(int(index))
-            for list_id, indices in sorted(by_list.items()):
-                purged = await conn.fetchval(
-                    "SELECT purged FROM status_lists WHERE id = $1 FOR UPDATE", list_id
-                )
-                await conn.execute(
-                    "UPDATE status_lists SET purged = $2 WHERE id = $1",
-                    list_id,
-                    codec.merge_one_bit(purged, indices),
-                )
+            await status_lists.keep_purged_bits(
+                conn, [(ls, i) for ls, i, revoked in gone if revoked and ls is not None]
+            )
             if keep_lists is not None:
                 await conn.execute(
                     "DELETE FROM status_lists s WHERE id <> ALL($1::bigint[]) AND NOT EXISTS "
@@ -344,33 +326,22 @@ class PostgresStore(Store):
 
         return await self._run(work, transaction=True)
 
-    # -- token status lists -------------------------------------------------------------
+    # -- token status lists (their SQL is in status_lists.py) ---------------------------
     async def allocate_status_indices(self, list_id: int, count: int) -> int:
         first = await self._run(
-            lambda conn: conn.fetchval(
-                "INSERT INTO status_lists (id, next_idx) VALUES ($1, $2) ON CONFLICT (id) "
-                "DO UPDATE SET next_idx = status_lists.next_idx + $2 RETURNING next_idx - $2",
-                list_id,
-                count,
-            )
+            lambda conn: conn.fetchval(status_lists.ALLOCATE_INDICES, list_id, count)
         )
         return int(first)
 
     async def read_status_list(self, list_id: int) -> StatusListState | None:
-        # One statement: one snapshot of both the purged bits and the revoked rows.
-        rows = await self._fetch(
-            "SELECT next_idx, purged, ARRAY(SELECT status_idx FROM tokens "
-            "WHERE status_list = s.id AND revoked_at IS NOT NULL) "
-            "FROM status_lists s WHERE id = $1",
-            list_id,
-        )
+        rows = await self._fetch(status_lists.READ_LIST, list_id)
         if not rows:
             return None
         size, purged, revoked = rows[0]
         return StatusListState(int(size), [int(i) for i in revoked], bytes(purged or b""))
 
     async def status_list_ids(self) -> list[int]:
-        return [int(r[0]) for r in await self._fetch("SELECT id FROM status_lists ORDER BY id")]
+        return [int(r[0]) for r in await self._fetch(status_lists.LIST_IDS)]
 
     async def search_tokens(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
         storable = without_nul_patterns(query)
@@ -412,27 +383,14 @@ class PostgresStore(Store):
         return [codec.client_from_json(r[0]) for r in rows]
 
     async def save_client(self, client: Client) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute(
-                "INSERT INTO clients (inum, data) VALUES ($1, $2) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                client.client_id,
-                codec.to_json(client),
-            )
-            await _bump(conn, "clients")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_client(conn, client), transaction=True)
 
     async def delete_client(self, client_id: str) -> bool:
         if holds_nul(client_id):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM clients WHERE inum = $1", client_id)
-            await _bump(conn, "clients")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: records.delete_client(conn, client_id), transaction=True
+        )
 
     async def get_user_by_uid(self, uid: str) -> User | None:
         if holds_nul(uid):
@@ -534,37 +492,12 @@ class PostgresStore(Store):
         return [codec.scope_from_json(r[0]) for r in rows]
 
     async def save_scope(self, scope: Scope) -> None:
-        async def work(conn: Any) -> None:
-            taken = await conn.fetchval(
-                "SELECT inum FROM scopes WHERE id = $1 AND inum <> $2", scope.id, scope.inum
-            )
-            if taken:
-                raise ConflictError(f"scope id {scope.id!r} already exists")
-            try:
-                await conn.execute(
-                    "INSERT INTO scopes (inum, id, data) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
-                    scope.inum,
-                    scope.id,
-                    codec.to_json(scope),
-                )
-            except asyncpg.UniqueViolationError as exc:
-                # Another connection saved this id after our check (nodes starting together).
-                raise ConflictError(f"scope id {scope.id!r} already exists") from exc
-            await _bump(conn, "scopes")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_scope(conn, scope), transaction=True)
 
     async def delete_scope(self, inum: str) -> bool:
         if holds_nul(inum):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM scopes WHERE inum = $1", inum)
-            await _bump(conn, "scopes")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.delete_scope(conn, inum), transaction=True)
 
     # -- configuration, scripts, keys -------------------------------------------------
     async def load_config(self) -> tuple[dict[str, Any], int]:
@@ -573,51 +506,21 @@ class PostgresStore(Store):
 
     async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
         text = orjson.dumps(document).decode()
-
-        async def work(conn: Any) -> int:
-            current = int(
-                await conn.fetchval("SELECT revision FROM app_config WHERE id = 1 FOR UPDATE")
-            )
-            if expected_revision is not None and current != expected_revision:
-                raise ConflictError(f"configuration changed (revision {current})")
-            await conn.execute(
-                "UPDATE app_config SET document = $1, revision = $2 WHERE id = 1", text, current + 1
-            )
-            return current + 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: records.save_config(conn, text, expected_revision), transaction=True
+        )
 
     async def list_scripts(self) -> list[ScriptDefinition]:
         rows = await self._fetch("SELECT data FROM scripts")
         return sorted((codec.script_from_json(r[0]) for r in rows), key=lambda s: (s.level, s.name))
 
     async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
-        async def work(conn: Any) -> ScriptDefinition:
-            revision = await conn.fetchval(
-                "UPDATE revisions SET revision = revision + 1 WHERE kind = 'scripts' "
-                "RETURNING revision"
-            )
-            saved = dataclasses.replace(script, revision=int(revision))
-            await conn.execute(
-                "INSERT INTO scripts (inum, data) VALUES ($1, $2) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                saved.inum,
-                codec.to_json(saved),
-            )
-            return saved
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.save_script(conn, script), transaction=True)
 
     async def delete_script(self, inum: str) -> bool:
         if holds_nul(inum):
             return False
-
-        async def work(conn: Any) -> bool:
-            status = await conn.execute("DELETE FROM scripts WHERE inum = $1", inum)
-            await _bump(conn, "scripts")
-            return _count(status) == 1
-
-        return await self._run(work, transaction=True)
+        return await self._run(lambda conn: records.delete_script(conn, inum), transaction=True)
 
     async def list_signing_keys(self) -> list[SigningKey]:
         rows = await self._fetch("SELECT data FROM signing_keys")
@@ -626,38 +529,13 @@ class PostgresStore(Store):
         )
 
     async def save_signing_key(self, key: SigningKey) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute(
-                "INSERT INTO signing_keys (kid, data) VALUES ($1, $2)", key.kid, codec.to_json(key)
-            )
-            await _bump(conn, "keys")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.save_signing_key(conn, key), transaction=True)
 
     async def delete_signing_key(self, kid: str) -> None:
-        async def work(conn: Any) -> None:
-            await conn.execute("DELETE FROM signing_keys WHERE kid = $1", kid)
-            await _bump(conn, "keys")
-
-        await self._run(work, transaction=True)
+        await self._run(lambda conn: records.delete_signing_key(conn, kid), transaction=True)
 
     async def revisions(self) -> Revisions:
-        async def work(conn: Any) -> Revisions:
-            rows = dict(
-                await conn.fetch(
-                    "SELECT kind, revision FROM revisions UNION ALL "
-                    "SELECT 'config', revision FROM app_config WHERE id = 1"
-                )
-            )
-            return Revisions(
-                config=int(rows["config"]),
-                clients=int(rows["clients"]),
-                scripts=int(rows["scripts"]),
-                keys=int(rows["keys"]),
-                scopes=int(rows["scopes"]),
-            )
-
-        return await self._run(work)
+        return await self._run(records.revisions)
 
     # -- replay protection, audit -----------------------------------------------------
     async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
@@ -672,7 +550,7 @@ class PostgresStore(Store):
                 int(time.time()),
             )
         )
-        return _count(status) == 1
+        return rows_affected(status) == 1
 
     async def record_fact(self, name: str, value: str) -> str:
         async def work(conn: Any) -> str:
@@ -697,60 +575,18 @@ class PostgresStore(Store):
         )
         return [codec.audit_from_row(r) for r in rows]
 
-    # -- revocation events (the outbox) -----------------------------------------------
+    # -- revocation events (the outbox: outbox.py) ------------------------------------
     async def publish_events(self, receivers: Sequence[str], limit: int) -> PublishedEvents:
-        async def work(conn: Any) -> PublishedEvents:
-            if not await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM revocation_events WHERE position IS NULL)"
-            ):
-                return codec.published_events()
-            # One publisher at a time, holding the lock until COMMIT: positions are handed
-            # out in commit order, so a reader that has seen position N never later finds
-            # a new event below N (sequence values alone could commit out of order).
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PUBLISH_LOCK):
-                return codec.published_events()
-            rows = await conn.fetch(
-                "SELECT seq, body FROM revocation_events WHERE position IS NULL "
-                "ORDER BY seq LIMIT $1",
-                limit,
-            )
-            top = int(
-                await conn.fetchval(
-                    "UPDATE revisions SET revision = revision + $1 WHERE kind = 'events' "
-                    "RETURNING revision",
-                    len(rows),
-                )
-            ) - len(rows)
-            positions = list(range(top + 1, top + 1 + len(rows)))
-            await conn.execute(
-                "UPDATE revocation_events e SET position = v.position "
-                "FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, position) WHERE e.seq = v.seq",
-                [r["seq"] for r in rows],
-                positions,
-            )
-            await conn.execute(
-                "INSERT INTO event_deliveries (receiver, position, next_attempt_at) "
-                "SELECT r, p, 0 FROM unnest($1::text[]) AS r, unnest($2::bigint[]) AS p "
-                "ON CONFLICT DO NOTHING",  # due at once
-                list(receivers),
-                positions,
-            )
-            positioned = [(r["body"], p) for r, p in zip(rows, positions, strict=True)]
-            return codec.published_events(positioned)
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.publish(conn, receivers, limit), transaction=True
+        )
 
     async def list_events(self, after: int, limit: int) -> list[RevocationEvent]:
-        rows = await self._fetch(
-            "SELECT body, position FROM revocation_events WHERE position > $1 "
-            "ORDER BY position LIMIT $2",
-            after,
-            limit,
-        )
+        rows = await self._fetch(outbox.LIST_EVENTS, after, limit)
         return [codec.event_from_row(r[0], r[1]) for r in rows]
 
     async def latest_event_position(self) -> int:
-        rows = await self._fetch("SELECT revision FROM revisions WHERE kind = 'events'")
+        rows = await self._fetch(outbox.LATEST_POSITION)
         return int(rows[0][0])
 
     async def claim_deliveries(
@@ -758,113 +594,26 @@ class PostgresStore(Store):
     ) -> list[Delivery]:
         if not receivers:
             return []
-
-        async def work(conn: Any) -> list[Delivery]:
-            # SKIP LOCKED: nodes claiming at the same moment take different rows.
-            rows = await conn.fetch(
-                "WITH due AS (SELECT receiver, position FROM event_deliveries "
-                "WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 "
-                "AND receiver = ANY($2::text[]) ORDER BY position LIMIT $3 "
-                "FOR UPDATE SKIP LOCKED) "
-                "UPDATE event_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $4 "
-                "FROM due WHERE d.receiver = due.receiver AND d.position = due.position "
-                "RETURNING d.receiver, d.position, d.attempts, "
-                "(SELECT body FROM revocation_events e WHERE e.position = d.position) AS body",
-                now,
-                list(receivers),
-                limit,
-                now + lease_seconds,
-            )
-            return sorted(
-                (
-                    Delivery(r["receiver"], r["attempts"], codec.event_from_row(r["body"], p))
-                    for r in rows
-                    if r["body"] is not None and (p := r["position"]) is not None
-                ),
-                key=lambda d: (d.event.position or 0, d.receiver),
-            )
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.claim(conn, receivers, now, lease_seconds, limit),
+            transaction=True,
+        )
 
     async def settle_deliveries(self, outcomes: Sequence[DeliveryOutcome], now: int) -> None:
         if not outcomes:
             return
-        await self._run(
-            lambda conn: conn.executemany(
-                "UPDATE event_deliveries SET delivered_at = $1, failed_at = $2, "
-                "next_attempt_at = coalesce($3, next_attempt_at), last_error = $4 "
-                "WHERE receiver = $5 AND position = $6",
-                [codec.settlement(o, now) for o in outcomes],
-            ),
-            transaction=True,
-        )
+        await self._run(lambda conn: outbox.settle(conn, outcomes, now), transaction=True)
 
     async def purge_events(self, before: int, batch_size: int, receivers: Sequence[str]) -> int:
-        async def work(conn: Any) -> int:
-            gone = await conn.fetch(
-                "DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events e "
-                "WHERE at < $1 AND position IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                "event_deliveries d WHERE d.position = e.position AND d.delivered_at IS NULL "
-                "AND d.failed_at IS NULL AND d.receiver = ANY($2::text[])) LIMIT $3) "
-                "RETURNING position",
-                before,
-                list(receivers),
-                batch_size,
-            )
-            await conn.execute(
-                "DELETE FROM event_deliveries WHERE position = ANY($1::bigint[])",
-                [r[0] for r in gone],
-            )
-            return len(gone)
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: outbox.purge(conn, before, batch_size, receivers), transaction=True
+        )
 
     async def close(self) -> None:
         await self.writes.close()
         await self.reads.close()
         await self._pool.close()
         await self._serial.close()
-
-
-async def migrate(url: str) -> list[str]:
-    """Apply pending migrations under an advisory lock (safe with many starting nodes)."""
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        return await migrations.run(_Ledger(conn))
-    finally:
-        await conn.close()
-
-
-class _Ledger:
-    """The runner's connection (store/migrations): the lock is a transaction's advisory
-    lock, and a whole file goes in one call (asyncpg runs a script without arguments)."""
-
-    backend = "postgres"
-    dialect = POSTGRES
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._transaction = conn.transaction()
-
-    async def begin(self) -> None:
-        await self._transaction.start()
-        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-        await self._conn.execute(migrations.SCHEMA_MIGRATIONS)
-
-    def statements(self, script: str) -> list[str]:
-        return [script]
-
-    async def execute(self, sql: str, *args: object) -> None:
-        await self._conn.execute(sql, *args)
-
-    async def versions(self) -> set[int]:
-        return {int(r[0]) for r in await self._conn.fetch("SELECT version FROM schema_migrations")}
-
-    async def commit(self) -> None:
-        await self._transaction.commit()
-
-    async def rollback(self) -> None:
-        await self._transaction.rollback()
 
 
 def _params(first: int, count: int) -> str:

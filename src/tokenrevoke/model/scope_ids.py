@@ -1,4 +1,4 @@
-"""Scope ids this server knows out of the box."""
+"""Scope ids this server knows out of the box (the Scope record itself is model/scope.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from tokenrevoke.crypto import new_grant_id, new_id, new_token, sha256_hex
 from tokenrevoke.model import AppConfiguration, Client, TokenRecord, TokenType, User
-from tokenrevoke.model.scopes import OPENID
+from tokenrevoke.model.scope_ids import OPENID
 from tokenrevoke.model.session import CodeRedemption
 from tokenrevoke.model.token import REDEMPTION, ROTATED_FROM
 from tokenrevoke.oauth import pkce

@@ -1,4 +1,5 @@
-"""The auth-server endpoints. Each handler: parse, call one service, render."""
+"""The auth server's endpoint handlers (the config API's are in configapi_handlers.py).
+Each handler: parse, call one service, render."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The config API over HTTP (`/jans-config-api/api/v1/...`): routes, authorization,
 audit records and error mapping around the table of operations
 (configapi_operations.py), whose handlers (configapi_handlers.py) call `configapi/`.
+This is the HTTP side; the resources' rules, framework-free, are the top-level
+`tokenrevoke.configapi` package.
 """
 
 from __future__ import annotations

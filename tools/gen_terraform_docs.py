@@ -6,8 +6,8 @@ to Terraform); the examples are the files under terraform/examples/, included ve
 the prose of each page lives below. `--check` exits 1 when a page on disk differs from
 what would be generated (the docs drifted from the schema or the examples).
 
-    .venv/bin/python scripts/gen_terraform_docs.py          # write the pages
-    .venv/bin/python scripts/gen_terraform_docs.py --check  # verify them
+    .venv/bin/python tools/gen_terraform_docs.py          # write the pages
+    .venv/bin/python tools/gen_terraform_docs.py --check  # verify them
 """
 
 from __future__ import annotations
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"stale: {path.relative_to(ROOT)}", file=sys.stderr)
         if stale:
-            print("run: .venv/bin/python scripts/gen_terraform_docs.py", file=sys.stderr)
+            print("run: .venv/bin/python tools/gen_terraform_docs.py", file=sys.stderr)
         return 1 if stale else 0
     for path, text in rendered.items():
         path.parent.mkdir(parents=True, exist_ok=True)
