@@ -1,7 +1,8 @@
 """The Store interface. Every backend implements it and passes the same contract tests.
 
 Writes return only after they are committed: a caller that answers 200 after `await`ing a
-write has made that write durable.
+write has made that write durable. Its length is the contract's: each method's docstring
+is what both backends and tests/store/ promise.
 """
 
 from __future__ import annotations

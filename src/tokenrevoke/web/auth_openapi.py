@@ -11,7 +11,8 @@ GlobalTokenRevocationRequest (`sub_id`: `format`, `id`).
 Where Janssen's swagger and its wire format differ, this describes the wire: `scope` is one
 space-separated string (RFC 6749/7662), not an array; `grant_type` is one value; the
 client authenticates through security schemes (OpenAPI ignores `Authorization` header
-parameters); error bodies may carry `reason` (`errorReasonEnabled`).
+parameters); error bodies may carry `reason` (`errorReasonEnabled`). Its length is the
+description's: one entry per endpoint, in one place so the document reads whole.
 """
 
 from __future__ import annotations

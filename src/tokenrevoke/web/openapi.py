@@ -1,6 +1,7 @@
 """OpenAPI 3 description of the config API, generated from the operation table, with the
 schema names and JSON member names of Janssen's jans-config-api swagger; and the schema
-helpers and document envelope that the auth server's description (auth_openapi.py) shares."""
+helpers and document envelope that the auth server's description (auth_openapi.py) shares.
+Its length is the schemas': one per Janssen resource the operations name."""
 
 from __future__ import annotations
 
