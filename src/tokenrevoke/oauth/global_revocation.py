@@ -27,7 +27,8 @@ from tokenrevoke.model.session import SessionEnd
 from tokenrevoke.oauth.client_auth import (
     AuthenticatedClient,
     ClientAuthenticator,
-    unauthenticated,
+    holds_scope,
+    require_confidential_client,
 )
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
@@ -226,26 +227,11 @@ class GlobalRevocationService:
 
     async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
         result = await self._auth.authenticate(request, allow_bearer=True)
-        if not isinstance(result, AuthenticatedClient):
-            raise unauthenticated(
-                request, "client authentication is required", "no client credentials were sent"
-            )
-        if result.client.is_public:
-            # A public client's id is no secret: anyone could log out any user with it.
-            raise unauthenticated(
-                request,
-                "client authentication is required",
-                "public clients may not use this endpoint",
-            )
-        return result
+        return require_confidential_client(result, request)
 
 
 def _has_scope(auth: AuthenticatedClient) -> bool:
-    """The client must hold the scope (as Janssen checks); a bearer token must also have
-    been granted it, since a token is never worth more than its scope."""
-    if GLOBAL_TOKEN_REVOCATION not in auth.client.scopes:
-        return False
-    return auth.bearer is None or GLOBAL_TOKEN_REVOCATION in auth.bearer.scope.split()
+    return holds_scope(auth, GLOBAL_TOKEN_REVOCATION)
 
 
 __all__ = [

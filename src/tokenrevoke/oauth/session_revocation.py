@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from tokenrevoke.model import AppConfiguration, AuditEvent, FeatureFlag
 from tokenrevoke.model.scope_ids import REVOKE_SESSION
 from tokenrevoke.model.session import SessionEnd
-from tokenrevoke.oauth.client_auth import AuthenticatedClient, ClientAuthenticator, unauthenticated
+from tokenrevoke.oauth.client_auth import (
+    AuthenticatedClient,
+    ClientAuthenticator,
+    holds_scope,
+    require_confidential_client,
+)
 from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event
@@ -134,25 +139,11 @@ class SessionRevocationService:
 
     async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
         result = await self._auth.authenticate(request, allow_bearer=True)
-        if not isinstance(result, AuthenticatedClient):
-            raise unauthenticated(
-                request, "client authentication is required", "no client credentials were sent"
-            )
-        if result.client.is_public:
-            # A public client's id is no secret: anyone could sign any user out with it.
-            raise unauthenticated(
-                request,
-                "client authentication is required",
-                "public clients may not use this endpoint",
-            )
-        return result
+        return require_confidential_client(result, request)
 
 
 def _has_scope(auth: AuthenticatedClient) -> bool:
-    """The client must hold the scope (Janssen's check); a bearer token must also carry it."""
-    if REVOKE_SESSION not in auth.client.scopes:
-        return False
-    return auth.bearer is None or REVOKE_SESSION in auth.bearer.scope.split()
+    return holds_scope(auth, REVOKE_SESSION)
 
 
 __all__ = [

@@ -17,7 +17,9 @@ from tokenrevoke.oauth.client_auth.outcome import (
     AuthenticatedClient,
     UnauthenticatedClientId,
     challenge_headers,
+    holds_scope,
     require_client,
+    require_confidential_client,
     unauthenticated,
 )
 from tokenrevoke.oauth.errors import OAuthError
@@ -29,7 +31,9 @@ __all__ = [
     "UnauthenticatedClientId",
     "cert_thumbprint",
     "challenge_headers",
+    "holds_scope",
     "jwks_certificates",
     "require_client",
+    "require_confidential_client",
     "unauthenticated",
 ]

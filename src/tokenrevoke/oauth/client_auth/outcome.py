@@ -66,3 +66,29 @@ def require_client(
     if isinstance(result, AuthenticatedClient):
         return result
     raise unauthenticated(request, "client authentication is required", None)
+
+
+def require_confidential_client(
+    result: AuthenticatedClient | UnauthenticatedClientId | None, request: OAuthRequest
+) -> AuthenticatedClient:
+    """For endpoints that act on users (global token revocation, revoke_session): a public
+    client's id is no secret, so with it anyone could sign any user out."""
+    if not isinstance(result, AuthenticatedClient):
+        raise unauthenticated(
+            request, "client authentication is required", "no client credentials were sent"
+        )
+    if result.client.is_public:
+        raise unauthenticated(
+            request,
+            "client authentication is required",
+            "public clients may not use this endpoint",
+        )
+    return result
+
+
+def holds_scope(auth: AuthenticatedClient, scope: str) -> bool:
+    """The client must hold the scope (as Janssen checks); a bearer token must also have
+    been granted it, since a token is never worth more than its scope."""
+    if scope not in auth.client.scopes:
+        return False
+    return auth.bearer is None or scope in auth.bearer.scope.split()
