@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
@@ -149,3 +150,39 @@ def test_a_refresh_committing_during_a_grant_revocation_is_revoked_too(
             await store.close()
 
     assert loop.run_until_complete(scenario()) == (2, [False, False])
+
+
+def test_a_batched_revocation_writes_no_index_entry(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Revoking a client's tokens changes no indexed column (migration 0013), so where
+    their page has room every new row version is HOT (heap-only): revoke-all's cost is
+    the rows, not an entry in each of the token table's indexes per row."""
+    from tests.store.test_store_contract import NOW, audit, token
+    from tokenrevoke.store import RevocationTarget
+    from tokenrevoke.store.postgres.revoking import revoke_scope
+
+    async def scenario() -> tuple[int, int]:
+        store = await open_store(postgres_url)
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            # A few rows: one page, with room for all their new versions.
+            await store.insert_tokens([token(f"g{i}", "c1", user="u1") for i in range(8)])
+
+            async def here(work: Any) -> Any:  # the walk's statements on this connection
+                return await work(conn)
+
+            revoked = await revoke_scope(
+                here, here, RevocationTarget.client("c1"), NOW, audit("hot")
+            )
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            hot = await conn.fetchval(
+                "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tokens'"
+            )
+            return revoked, int(hot)
+        finally:
+            await conn.close()
+            await store.close()
+
+    assert loop.run_until_complete(scenario()) == (8, 8)

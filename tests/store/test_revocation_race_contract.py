@@ -46,11 +46,14 @@ def after_first_write(store: Store, then: Callable[[], Awaitable[Any]]) -> None:
     [RevocationTarget.user("u1"), RevocationTarget.session("s1"), RevocationTarget.client("c1")],
     ids=["user", "session", "client"],
 )
+# Where the successor lands: walked first (behind the walk when it commits), or last.
+@pytest.mark.parametrize("successor", [("0", NOW - 200), ("f", NOW + 100)], ids=["behind", "ahead"])
 def test_a_refresh_racing_the_walk_leaves_nothing_live(
     store: Store,
     loop: asyncio.AbstractEventLoop,
     monkeypatch: pytest.MonkeyPatch,
     target: RevocationTarget,
+    successor: tuple[str, int],
 ) -> None:
     import tokenrevoke.store.postgres.revoking as pg
     import tokenrevoke.store.sqlite.store as lite
@@ -62,9 +65,9 @@ def test_a_refresh_racing_the_walk_leaves_nothing_live(
         return token(grant, "c1", kind, user="u1", session="s1")
 
     issued = [keyed(users(f"g{i}"), str(i + 1), NOW - 100) for i in range(5)]
-    # Walked last: its refresh commits after the first batch, its successor walked first.
+    # Walked late: its refresh commits after the first batch.
     old = keyed(users("family", TokenType.REFRESH_TOKEN), "e", NOW)
-    new = keyed(users("family", TokenType.REFRESH_TOKEN), "0", NOW - 200)
+    new = keyed(users("family", TokenType.REFRESH_TOKEN), *successor)
     new.attributes[ROTATED_FROM] = old.code
     bystander = token("x", "c2", user="u2", session="s2")
     run(loop, store.insert_tokens([*issued, old, bystander]))
