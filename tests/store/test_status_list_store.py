@@ -40,6 +40,23 @@ def test_the_list_reads_exactly_the_revoked_tokens(
     assert state is not None and sorted(state.revoked) == [3, 5] and state.purged == b""
 
 
+def test_the_list_reads_tokens_revoked_by_a_walk_and_tokens_stored_revoked(
+    store: Store, loop: asyncio.AbstractEventLoop
+) -> None:
+    run(loop, store.allocate_status_indices(1, 10))
+    walked = [
+        dataclasses.replace(token(f"g{i}", "c1"), status_list=1, status_idx=i) for i in range(4)
+    ]
+    stored = dataclasses.replace(
+        token("g9", "c2"), status_list=1, status_idx=9,
+        revoked_at=NOW - 1, revoked_by="tester", revoke_reason="test",
+    )  # fmt: skip
+    run(loop, store.insert_tokens([*walked, stored]))
+    run(loop, store.revoke(RevocationTarget.client("c1"), NOW, audit()))
+    state = run(loop, store.read_status_list(1))
+    assert state is not None and sorted(state.revoked) == [0, 1, 2, 3, 9]
+
+
 def test_purge_keeps_the_bits_of_revoked_tokens_and_retires_empty_lists(
     store: Store, loop: asyncio.AbstractEventLoop
 ) -> None:
