@@ -132,16 +132,4 @@ async def delete_signing_key(conn: Any, kid: str) -> None:
 
 
 async def revisions(conn: Any) -> Revisions:
-    rows = dict(
-        await conn.fetch(
-            "SELECT kind, revision FROM revisions UNION ALL "
-            "SELECT 'config', revision FROM app_config WHERE id = 1"
-        )
-    )
-    return Revisions(
-        config=int(rows["config"]),
-        clients=int(rows["clients"]),
-        scripts=int(rows["scripts"]),
-        keys=int(rows["keys"]),
-        scopes=int(rows["scopes"]),
-    )
+    return codec.revisions_from_rows(await conn.fetch(codec.SELECT_REVISIONS))

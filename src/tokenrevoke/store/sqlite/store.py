@@ -377,15 +377,7 @@ class SqliteStore(Store):
         await self._write(lambda conn: records.delete_signing_key(conn, kid))
 
     async def revisions(self) -> Revisions:
-        rows = dict(self._read("SELECT kind, revision FROM revisions"))
-        (config,) = self._read("SELECT revision FROM app_config WHERE id = 1")[0]
-        return Revisions(
-            config=int(config),
-            clients=int(rows["clients"]),
-            scripts=int(rows["scripts"]),
-            keys=int(rows["keys"]),
-            scopes=int(rows["scopes"]),
-        )
+        return codec.revisions_from_rows(self._read(codec.SELECT_REVISIONS))
 
     # -- replay protection, audit -----------------------------------------------------
     async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
