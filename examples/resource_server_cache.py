@@ -103,11 +103,9 @@ class ResourceServer:
 def handler_for(rs: ResourceServer) -> type[JsonHandler]:
     class Handler(JsonHandler):
         def do_GET(self) -> None:
-            if self.path != "/resource":
-                return self.reply(404, {"error": "not_found"})
-            token = self.bearer()
+            token = self.resource_token()
             if token is None:
-                return self.reply(401, {"error": "invalid_token"})
+                return
             code = hashlib.sha256(token.encode()).hexdigest()  # tokenrevoke's tknCde
             claims, source = rs.cache.get(code), "hit"
             if claims is None:

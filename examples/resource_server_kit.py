@@ -1,6 +1,6 @@
 """What the example resource servers share: the issuer's signing keys (tokenrevoke's JWKS,
 fetched on first use and again when a token names a key id not in it: the keys rotated), a
-quiet JSON request handler, and serving it on a local port.
+quiet JSON handler that takes the bearer token of `GET /resource`, and serving it locally.
 
 The examples import it from next to them (`python examples/<example>.py` puts this folder
 first on the path); copy it along with an example. Only the standard library, PyJWT and
@@ -41,10 +41,17 @@ class IssuerKeys:
 class JsonHandler(BaseHTTPRequestHandler):
     """A handler that answers JSON and logs nothing."""
 
-    def bearer(self) -> str | None:
-        """The token of an `Authorization: Bearer` header, or None."""
+    def resource_token(self) -> str | None:
+        """The bearer token of a `GET /resource`; None once it has answered 404 (another
+        path) or 401 (no `Authorization: Bearer` header)."""
+        if self.path != "/resource":
+            self.reply(404, {"error": "not_found"})
+            return None
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        return token if scheme.lower() == "bearer" and token else None
+        if scheme.lower() != "bearer" or not token:
+            self.reply(401, {"error": "invalid_token"})
+            return None
+        return token
 
     def reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """`body` as JSON (None: an empty body), with `headers` besides."""
