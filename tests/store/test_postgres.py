@@ -186,3 +186,55 @@ def test_a_batched_revocation_writes_no_index_entry(
             await store.close()
 
     assert loop.run_until_complete(scenario()) == (8, 8)
+
+
+def test_migration_0013_keeps_the_revoked_tokens_of_status_lists(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A store migrated up to 0012 that holds revoked tokens in a status list: 0013 copies
+    them into status_revoked, which lists are then read from."""
+    import dataclasses
+
+    from tests.store.test_store_contract import NOW, token
+    from tokenrevoke.store import codec
+    from tokenrevoke.store.codec import TOKEN_COLUMNS
+
+    revoked, live = (
+        dataclasses.replace(
+            token(f"g{i}"),
+            status_list=4,
+            status_idx=i,
+            revoked_at=NOW - 1 if i == 1 else None,
+            revoked_by="t" if i == 1 else None,
+        )  # fmt: skip
+        for i in (1, 2)
+    )
+
+    async def scenario() -> list[int] | None:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await conn.execute(migrations.SCHEMA_MIGRATIONS)
+            for migration in migrations.load_migrations("postgres"):
+                if migration.version < 13:
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2, 0)",
+                        migration.version,
+                        migration.name,
+                    )
+            await conn.execute("INSERT INTO status_lists (id, next_idx) VALUES (4, 3)")
+            names = ", ".join(TOKEN_COLUMNS)
+            marks = ", ".join(f"${n + 1}" for n in range(len(TOKEN_COLUMNS)))
+            for record in (revoked, live):
+                row = codec.token_to_row(record)
+                await conn.execute(f"INSERT INTO tokens ({names}) VALUES ({marks})", *row)
+        finally:
+            await conn.close()
+        store = await open_store(postgres_url)  # applies 0013
+        try:
+            state = await store.read_status_list(4)
+        finally:
+            await store.close()
+        return None if state is None else state.revoked
+
+    assert loop.run_until_complete(scenario()) == [1]
