@@ -65,7 +65,9 @@ from tokenrevoke.store.postgres import outbox, records, sessions, status_lists
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
+    WRITE_PARALLEL,
     Batcher,
+    Claims,
     IssueJob,
     Outcome,
     RevokeJob,
@@ -131,7 +133,10 @@ class PostgresStore(Store):
         # Revocations' last statements run REPEATABLE READ by default on these connections
         # (one statement, one transaction, one round trip): see batcher.py and revoking.py.
         self._serial = serial
-        self.writes: Batcher[WriteJob] = Batcher(lambda jobs: run_writes(serial, jobs))
+        self.claims = Claims()  # keeps the write batches in flight grant-disjoint
+        self.writes: Batcher[WriteJob] = Batcher(
+            lambda jobs: run_writes(serial, jobs, self.claims), parallel=WRITE_PARALLEL
+        )
         self.reads: Batcher[str] = Batcher(self._lookup, parallel=_READ_PARALLEL)
 
     @classmethod
@@ -141,7 +146,7 @@ class PostgresStore(Store):
             options: dict[str, Any] = {"command_timeout": 30, "timeout": 10, "reset": _keep_session}
             pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
             serial = await asyncpg.create_pool(
-                url, min_size=1, max_size=2, **options,
+                url, min_size=1, max_size=WRITE_PARALLEL + 1, **options,  # + a revoke-all
                 server_settings={"default_transaction_isolation": "repeatable read"},
             )  # fmt: skip
         except _UNAVAILABLE as exc:
