@@ -14,10 +14,11 @@ ALLOCATE_INDICES = (
     "INSERT INTO status_lists (id, next_idx) VALUES ($1, $2) ON CONFLICT (id) "
     "DO UPDATE SET next_idx = status_lists.next_idx + $2 RETURNING next_idx - $2"
 )
-# One statement: one snapshot of both the purged bits and the revoked rows.
+# One statement: one snapshot of both the purged bits and the revoked rows, read from
+# the status-list index alone (`status_revoked`, migration 0013).
 READ_LIST = (
     "SELECT next_idx, purged, ARRAY(SELECT status_idx FROM tokens "
-    "WHERE status_list = s.id AND revoked_at IS NOT NULL) "
+    "WHERE status_list = s.id AND status_revoked) "
     "FROM status_lists s WHERE id = $1"
 )
 LIST_IDS = "SELECT id FROM status_lists ORDER BY id"
