@@ -1,4 +1,5 @@
-"""PostgreSQL-specific behaviour: migrations under concurrency, an unreachable server."""
+"""PostgreSQL-specific behaviour: migrations under concurrency, an unreachable server, HOT
+revocations."""
 
 from __future__ import annotations
 
@@ -149,3 +150,40 @@ def test_a_refresh_committing_during_a_grant_revocation_is_revoked_too(
             await store.close()
 
     assert loop.run_until_complete(scenario()) == (2, [False, False])
+
+
+def test_revocations_are_hot_updates(postgres_url: str, loop: asyncio.AbstractEventLoop) -> None:
+    """Migration 0013: no token index holds revoked_at, so a revocation's UPDATE of a token
+    outside a status list is HOT (writes no index entry); one in a list still sets the
+    status-list index's column and is read back as revoked."""
+    from tests.store.test_store_contract import NOW, audit, token
+    from tokenrevoke.store import RevocationTarget
+
+    async def scenario() -> None:
+        store = await open_store(postgres_url)
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            plain, listed = token("plain"), token("listed")
+            await store.insert_tokens([plain, listed])
+            await conn.execute(
+                "UPDATE tokens SET status_list = 5, status_idx = 3 WHERE tkn_cde = $1", listed.code
+            )
+            await conn.execute("INSERT INTO status_lists (id, next_idx) VALUES (5, 10)")
+            async with conn.transaction():  # the statement the batches run, on one grant
+                await conn.execute(
+                    "UPDATE tokens SET revoked_at = $1, revoked_by = 'x', revoke_reason = 'y' "
+                    "WHERE grt_id = 'plain'",
+                    NOW,
+                )
+                hot = await conn.fetchval(
+                    "SELECT pg_stat_get_xact_tuples_hot_updated('tokens'::regclass)"
+                )
+            assert hot == 1
+            assert await store.revoke(RevocationTarget.grants(["listed"]), NOW, audit()) == 1
+            state = await store.read_status_list(5)
+            assert state is not None and list(state.revoked) == [3]
+        finally:
+            await conn.close()
+            await store.close()
+
+    loop.run_until_complete(scenario())
