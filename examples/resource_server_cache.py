@@ -17,7 +17,7 @@ and on the server (the `authorization` value is what this receiver expects):
 
 `GET /resource` with `Authorization: Bearer <token>` answers 200 or 401, and says in the
 `X-Cache` header whether the cache answered (hit) or tokenrevoke was asked (miss).
-Only the standard library, PyJWT and httpx are needed.
+Only the standard library, PyJWT, httpx and `resource_server_kit.py` next to it are needed.
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import jwt
+from resource_server_kit import IssuerKeys, JsonHandler, serve
 
 TOKENS_REVOKED = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
 
@@ -69,7 +68,9 @@ class ResourceServer:
         self.client = (args.client_id, args.client_secret)
         self.cache = IntrospectionCache(args.cache_ttl)
         self.seen_jti: set[str] = set()  # delivery is at least once: deduplicate
-        self._jwks: jwt.PyJWKSet | None = None
+        self.signing_key = IssuerKeys(
+            self.issuer, lambda kid: jwt.InvalidKeyError(f"unknown kid {kid}")
+        )
 
     def introspect(self, token: str) -> dict[str, Any]:
         response = httpx.post(
@@ -79,16 +80,6 @@ class ResourceServer:
         response.raise_for_status()
         claims: dict[str, Any] = response.json()
         return claims
-
-    def signing_key(self, kid: str) -> Any:
-        for refresh in (False, True):  # an unknown kid: the keys rotated, fetch them again
-            if self._jwks is None or refresh:
-                jwks = httpx.get(f"{self.issuer}/jans-auth/restv1/jwks", timeout=5).json()
-                self._jwks = jwt.PyJWKSet.from_dict(jwks)
-            for key in self._jwks.keys:
-                if key.key_id == kid:
-                    return key.key
-        raise jwt.InvalidKeyError(f"unknown kid {kid}")
 
     def receive(self, token: str) -> list[str]:
         """Verify a pushed SET and drop the tokens it names; returns their hashes."""
@@ -109,21 +100,19 @@ class ResourceServer:
         return hashes
 
 
-def handler_for(rs: ResourceServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def handler_for(rs: ResourceServer) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
-            if self.path != "/resource":
-                return self.reply(404, {"error": "not_found"})
-            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                return self.reply(401, {"error": "invalid_token"})
+            token = self.resource_token()
+            if token is None:
+                return
             code = hashlib.sha256(token.encode()).hexdigest()  # tokenrevoke's tknCde
             claims, source = rs.cache.get(code), "hit"
             if claims is None:
                 claims, source = rs.introspect(token), "miss"
                 rs.cache.put(code, claims)
             status = 200 if claims.get("active") else 401
-            return self.reply(status, {"active": bool(claims.get("active"))}, source)
+            return self.reply(status, {"active": bool(claims.get("active"))}, {"X-Cache": source})
 
         def do_POST(self) -> None:
             if self.path != "/events":
@@ -140,19 +129,6 @@ def handler_for(rs: ResourceServer) -> type[BaseHTTPRequestHandler]:
                 return self.reply(400, {"err": "invalid_request", "description": str(exc)})
             return self.reply(202, None)  # RFC 8935: accepted
 
-        def reply(self, status: int, body: Any, cache: str | None = None) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if cache:
-                self.send_header("X-Cache", cache)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
     return Handler
 
 
@@ -166,9 +142,7 @@ def main() -> None:
     parser.add_argument("--receiver-authorization", help="expected Authorization header")
     parser.add_argument("--cache-ttl", type=float, default=3600.0, help="seconds")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(ResourceServer(args)))
-    print(f"resource server on http://127.0.0.1:{args.port}", flush=True)
-    server.serve_forever()
+    serve(handler_for(ResourceServer(args)), args.port)
 
 
 if __name__ == "__main__":

@@ -11,22 +11,21 @@ second of rebuild) after the revocation's 200: no per-request call, whatever the
 `GET /resource` with `Authorization: Bearer <JWT access token>` answers 200 or 401 (with the
 reason), and says in `X-Status-List` whether the list came from the cache (hit) or was
 fetched (miss). The client must issue JWT access tokens (`accessTokenAsJwt`).
-Only the standard library, PyJWT and httpx are needed.
+Only the standard library, PyJWT, httpx and `resource_server_kit.py` next to it are needed.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import json
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import jwt
+from resource_server_kit import IssuerKeys, JsonHandler, serve
 
 VALID = 0
 
@@ -82,18 +81,10 @@ class StatusLists:
 class ResourceServer:
     def __init__(self, issuer: str, max_ttl: float) -> None:
         self.issuer = issuer.rstrip("/")
-        self._jwks: jwt.PyJWKSet | None = None
+        self.signing_key = IssuerKeys(
+            self.issuer, lambda kid: Rejected(f"unknown signing key {kid}")
+        )
         self.lists = StatusLists(self.issuer, self.signing_key, max_ttl)
-
-    def signing_key(self, kid: str) -> Any:
-        for refresh in (False, True):  # an unknown kid: the keys rotated, fetch them again
-            if self._jwks is None or refresh:
-                jwks = httpx.get(f"{self.issuer}/jans-auth/restv1/jwks", timeout=5).json()
-                self._jwks = jwt.PyJWKSet.from_dict(jwks)
-            for key in self._jwks.keys:
-                if key.key_id == kid:
-                    return key.key
-        raise Rejected(f"unknown signing key {kid}")
 
     def check(self, token: str) -> str:
         """Accept the token (returns where the list came from) or raise Rejected."""
@@ -114,34 +105,19 @@ class ResourceServer:
         return source
 
 
-def handler_for(rs: ResourceServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def handler_for(rs: ResourceServer) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
-            if self.path != "/resource":
-                return self.reply(404, {"error": "not_found"})
-            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                return self.reply(401, {"error": "invalid_token"})
+            token = self.resource_token()
+            if token is None:
+                return
             try:
                 source = rs.check(token)
             except Rejected as exc:
                 return self.reply(401, {"error": "invalid_token", "error_description": str(exc)})
             except (httpx.HTTPError, ValueError, KeyError, zlib.error) as exc:
                 return self.reply(503, {"error": "status_unavailable", "detail": str(exc)})
-            return self.reply(200, {"ok": True}, source)
-
-        def reply(self, status: int, body: Any, source: str | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if source:
-                self.send_header("X-Status-List", source)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+            return self.reply(200, {"ok": True}, {"X-Status-List": source})
 
     return Handler
 
@@ -154,10 +130,7 @@ def main() -> None:
         "--max-ttl", type=float, default=300.0, help="keep a list at most this long (seconds)"
     )
     args = parser.parse_args()
-    rs = ResourceServer(args.issuer, args.max_ttl)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(rs))
-    print(f"resource server on http://127.0.0.1:{args.port}", flush=True)
-    server.serve_forever()
+    serve(handler_for(ResourceServer(args.issuer, args.max_ttl)), args.port)
 
 
 if __name__ == "__main__":

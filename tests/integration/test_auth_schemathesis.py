@@ -16,16 +16,15 @@ Bounded and deterministic (tests/support/fuzzing.py).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from schemathesis import Case, GenerationMode
 
-from tests.support.fuzzing import example_budget, run_operation
+from tests.support.fuzzing import run_operation
+from tests.support.fuzzing import server as server  # the fixture: this suite's own server
 from tests.support.server import AUTH, Client, Server
-from tests.support.stores import STORES, is_postgres, server_on
 from tokenrevoke.web.auth_openapi import auth_openapi_document
 
 OPS = [
@@ -48,16 +47,6 @@ STREAM = f"{AUTH}/revocation-events"
 CLIENT_AUTH_OPS = {f"{AUTH}/token", f"{AUTH}/revoke", f"{AUTH}/introspection", GLOBAL}
 BEARER_OPS = [*CLIENT_AUTH_OPS, STREAM]
 CREDENTIALS = ["basic", "bearer", "none"]
-
-
-@pytest.fixture(scope="module", params=STORES)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """This suite's own server, on each store (conftest's is SQLite only)."""
-    data_dir = tmp_path_factory.mktemp(f"auth-fuzz-{request.param}") / "data"
-    with server_on(request.param, data_dir) as srv, example_budget(is_postgres(srv)):
-        yield srv
 
 
 @pytest.fixture(scope="module")

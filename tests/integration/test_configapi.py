@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from tests.integration.test_configapi_support import (
     assert_api_error,
     fill,
 )
+from tests.support.revoke_scripts import script_source
 from tests.support.server import AUTH, Client, Server
 from tests.support.wire import sha256_hex
 from tokenrevoke.web.configapi_app import OPERATIONS, Operation
@@ -54,16 +54,6 @@ BY_ID = {op.operation_id: op for op in OPERATIONS}
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def script_source(revoke_body: str) -> str:
-    return (
-        "from io.jans.model.custom.script.type.revoke import RevokeTokenType\n\n"
-        "class RevokeToken(RevokeTokenType):\n"
-        "    def getApiVersion(self):\n"
-        "        return 11\n\n"
-        "    def revoke(self, context):\n" + textwrap.indent(textwrap.dedent(revoke_body), " " * 8)
-    )
 
 
 ALLOW = script_source("return True\n")

@@ -13,16 +13,15 @@ run has its own server (the module-scoped `server` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from schemathesis import Case, GenerationMode
 
-from tests.support.fuzzing import example_budget, run_operation
+from tests.support.fuzzing import run_operation
+from tests.support.fuzzing import server as server  # the fixture: this suite's own server
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
-from tests.support.stores import STORES, is_postgres, server_on
 from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi_app import OPERATIONS
 
@@ -34,16 +33,6 @@ NEGATIVE_OPS = [
     for op in OPERATIONS
     if op.request or op.query
 ]
-
-
-@pytest.fixture(scope="module", params=STORES)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """This suite's own server, on each store (conftest's is SQLite only)."""
-    data_dir = tmp_path_factory.mktemp(f"configapi-fuzz-{request.param}") / "data"
-    with server_on(request.param, data_dir) as srv, example_budget(is_postgres(srv)):
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server
+from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Client, Server, own_server
 
 PATHS = (
     "/.well-known/openid-configuration",
@@ -324,16 +324,6 @@ def test_active_response_fields(server: Server, client: Client) -> None:
 
 
 # -- introspection: properties (own server, configured before it starts) ----------------
-def own_server(
-    factory: pytest.TempPathFactory, name: str, config: dict[str, Any]
-) -> Iterator[Server]:
-    srv = Server(factory.mktemp(name) / "data").configure(config).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from own_server(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,10 +31,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.support.fuzzing import example_budget, run_operation
+from tests.support.fuzzing import run_operation
+from tests.support.fuzzing import server as server  # the fixture: this suite's own server
 from tests.support.janssen import AUTH_SERVER_DOC, janssen_doc, janssen_schema
 from tests.support.server import AUTH, Client, Server
-from tests.support.stores import STORES, is_postgres, server_on
 
 # The operations of Janssen's document that we serve (docs/janssen-compatibility.md,
 # "Operations of Janssen's documents"), by Janssen's operationId.
@@ -102,16 +101,6 @@ def _operations() -> list[Any]:
 
 
 OPS = _operations()
-
-
-@pytest.fixture(scope="module", params=STORES)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """This suite's own server, on each store (conftest's is SQLite only)."""
-    data_dir = tmp_path_factory.mktemp(f"jans-auth-{request.param}") / "data"
-    with server_on(request.param, data_dir) as srv, example_budget(is_postgres(srv)):
-        yield srv
 
 
 @pytest.fixture(scope="module")

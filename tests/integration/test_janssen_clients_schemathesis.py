@@ -11,7 +11,6 @@ else undocumented is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.support.fuzzing import example_budget, run_operation
+from tests.support.fuzzing import run_operation
+from tests.support.fuzzing import server as server  # the fixture: this suite's own server
 from tests.support.janssen import CONFIG_API_DOC, janssen_doc
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server
-from tests.support.stores import STORES, is_postgres, server_on
 from tokenrevoke.paths import CONFIG_API
 from tokenrevoke.web.configapi_app import OPERATIONS, T_CLIENT, T_SCOPE, T_TOKEN
 
@@ -73,16 +72,6 @@ def _janssens_dates(node: Any) -> Any:
     if isinstance(node, list):
         return [_janssens_dates(v) for v in node]
     return node
-
-
-@pytest.fixture(scope="module", params=STORES)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """This suite's own server, on each store (conftest's is SQLite only)."""
-    data_dir = tmp_path_factory.mktemp("srv") / "data"
-    with server_on(request.param, data_dir) as srv, example_budget(is_postgres(srv)):
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import AUTH, Client, Server
+from tests.support.server import AUTH, Client, Server, own_server
 from tests.support.wire import BASIC_CHALLENGE, assert_no_store, assert_oauth_error, sha256_hex
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test user
@@ -92,17 +92,6 @@ def refreshed(server: Server, client: Client, refresh_token: str) -> Grant:
     body = server.refresh(client, refresh_token)
     ISSUED.update((body["access_token"], body["refresh_token"]))
     return Grant(body["access_token"], body["refresh_token"])
-
-
-def own_server(
-    factory: pytest.TempPathFactory, name: str, config: dict[str, Any]
-) -> Iterator[Server]:
-    """A server configured before it starts, so no test has to wait for propagation."""
-    srv = Server(factory.mktemp(name) / "data").configure(config).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -21,19 +21,10 @@ import httpx
 import pytest
 
 from tests.integration.test_configapi_support import CFG, ConfigApi, admin_api
+from tests.support.revoke_scripts import script_source
 from tests.support.server import Client, Server
 
 MARKER = "x-test-script"
-
-
-def script_source(revoke_body: str) -> str:
-    return (
-        "from io.jans.model.custom.script.type.revoke import RevokeTokenType\n\n"
-        "class RevokeToken(RevokeTokenType):\n"
-        "    def getApiVersion(self):\n"
-        "        return 11\n\n"
-        "    def revoke(self, context):\n" + textwrap.indent(textwrap.dedent(revoke_body), " " * 8)
-    )
 
 
 ALLOW = script_source("""

@@ -25,6 +25,7 @@ from tests.integration.test_configapi_support import (
     assert_api_error,
 )
 from tests.support.postgres import throwaway_database
+from tests.support.revoke_scripts import ALLOW_SCRIPT
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, AUTH, Server
 
 TOKEN = f"{AUTH}/token"
@@ -243,14 +244,6 @@ def test_no_token_survives_its_clients_deletion(any_store_server: Server) -> Non
 
 
 # -- S21: every config-API write is audited, without secrets ------------------------------
-SCRIPT = (
-    "from io.jans.model.custom.script.type.revoke import RevokeTokenType\n\n"
-    "class RevokeToken(RevokeTokenType):\n"
-    "    def getApiVersion(self):\n"
-    "        return 11\n\n"
-    "    def revoke(self, context):\n"
-    "        return True\n"
-)
 
 
 def audit_rows(server: Server, actor: str) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -291,7 +284,7 @@ def test_every_config_api_write_is_audited_without_secrets(server: Server, api: 
         {"op": "add", "path": "/featureFlags/-", "value": "GLOBAL_TOKEN_REVOCATION"}])  # fmt: skip
     script = op.ok("POST", "/config/scripts", 201,
                    json={"name": "audited-script", "scriptType": "revoke_token",
-                         "script": SCRIPT, "enabled": False})  # fmt: skip
+                         "script": ALLOW_SCRIPT, "enabled": False})  # fmt: skip
     op.ok("DELETE", f"/config/scripts/{script['inum']}", 204)
     op.ok("DELETE", f"/openid/clients/{inum}", 204)
     api.ok("PATCH", "/jans-auth-server/config", patch=[
@@ -319,7 +312,7 @@ def test_every_config_api_write_is_audited_without_secrets(server: Server, api: 
     assert props["featureFlags"]["to"][-1] == "GLOBAL_TOKEN_REVOCATION"
     assert props["revocationEventReceivers"]["to"] == [
         {"url": "http://127.0.0.1:9/events", "authorization": "(redacted)"}]  # fmt: skip
-    assert by_action["post-config-scripts"][1]["changes"]["script"]["to"] == SCRIPT
+    assert by_action["post-config-scripts"][1]["changes"]["script"]["to"] == ALLOW_SCRIPT
     with sqlite3.connect(server.db_path) as db:
         everything = "\n".join(str(row) for row in db.execute("SELECT * FROM audit"))
     # The same records through `tokenrevoke audit`, newest first.

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from tests.support.revoke_scripts import ALLOW_SCRIPT
 from tests.support.server import ADMIN_ID, ADMIN_SECRET, Client, Server, free_port
 from tests.support.wire import sha256_hex
 from tokenrevoke.apiclient import ConfigApiClient
@@ -42,15 +43,6 @@ from tokenrevoke.tui.scripts import ScriptsView
 from tokenrevoke.tui.tokens import TokensView
 
 Scenario = Callable[[Pilot[None], TokenRevokeApp], Awaitable[None]]
-
-ALLOW_SCRIPT = (
-    "from io.jans.model.custom.script.type.revoke import RevokeTokenType\n\n"
-    "class RevokeToken(RevokeTokenType):\n"
-    "    def getApiVersion(self):\n"
-    "        return 11\n\n"
-    "    def revoke(self, context):\n"
-    "        return True\n"
-)
 
 
 async def settle(pilot: Pilot[None]) -> None:

@@ -7,18 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import throwaway_database
+from tests.support.sqlite_store import loop as loop  # the fixture, for every store test
 from tokenrevoke.store import Store, open_store
 
 BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    try:
-        yield loop
-    finally:
-        loop.close()
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ import dataclasses
 import pytest
 
 from tests.store.test_store_contract import NOW, audit, run, token
-from tokenrevoke.model import DeliveryOutcome, PublishedEvents, RevocationEvent, TokenType
+from tokenrevoke.model import (
+    DeliveryOutcome,
+    PublishedEvents,
+    RevocationEvent,
+    TokenRecord,
+    TokenType,
+)
 from tokenrevoke.store import RevocationTarget, Store
 
 A, B = "https://a.example/events", "https://b.example/events"
@@ -18,6 +24,12 @@ A, B = "https://a.example/events", "https://b.example/events"
 
 def published(loop: asyncio.AbstractEventLoop, store: Store) -> list[RevocationEvent]:
     return list(run(loop, store.publish_events([A, B], 1000)))
+
+
+def revoke_each(loop: asyncio.AbstractEventLoop, store: Store, tokens: list[TokenRecord]) -> None:
+    """Each token's grant in a revocation of its own: one event each."""
+    for t in tokens:
+        run(loop, store.revoke(RevocationTarget.grants([t.grant_id]), NOW, audit()))
 
 
 def test_a_grant_revocation_writes_one_event_with_exactly_what_it_revoked(
@@ -89,14 +101,12 @@ def test_positions_are_consecutive_and_listed_after_a_cursor(
     tokens = [token(f"g{i}") for i in range(5)]
     run(loop, store.insert_tokens(tokens))
     assert run(loop, store.latest_event_position()) == 0
-    for t in tokens[:3]:
-        run(loop, store.revoke(RevocationTarget.grants([t.grant_id]), NOW, audit()))
+    revoke_each(loop, store, tokens[:3])
     assert [e.position for e in run(loop, store.publish_events([], 2))] == [1, 2]
     assert run(loop, store.list_events(0, 10)) == run(
         loop, store.list_events(0, 2)
     )  # 3 unpublished
-    for t in tokens[3:]:
-        run(loop, store.revoke(RevocationTarget.grants([t.grant_id]), NOW, audit()))
+    revoke_each(loop, store, tokens[3:])
     assert [e.position for e in published(loop, store)] == [3, 4, 5]
     assert published(loop, store) == []
     assert run(loop, store.latest_event_position()) == 5
@@ -110,8 +120,7 @@ def test_deliveries_are_leased_settled_and_retried(
 ) -> None:
     tokens = [token(f"g{i}") for i in range(3)]
     run(loop, store.insert_tokens(tokens))
-    for t in tokens:
-        run(loop, store.revoke(RevocationTarget.grants([t.grant_id]), NOW, audit()))
+    revoke_each(loop, store, tokens)
     published(loop, store)
 
     claimed = run(loop, store.claim_deliveries([A, B], NOW, 30, 100))
@@ -144,8 +153,7 @@ def test_purge_keeps_what_a_configured_receiver_still_waits_for(
 ) -> None:
     tokens = [token(f"g{i}") for i in range(3)]
     run(loop, store.insert_tokens(tokens))
-    for t in tokens:
-        run(loop, store.revoke(RevocationTarget.grants([t.grant_id]), NOW, audit()))
+    revoke_each(loop, store, tokens)
     run(loop, store.publish_events([A], 100))
     run(loop, store.settle_deliveries([DeliveryOutcome(A, 1, delivered=True)], NOW))
     assert run(loop, store.purge_events(NOW, 100, [A])) == 0  # none old enough

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -22,6 +23,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.support.server import Server
+from tests.support.stores import STORES, is_postgres, server_on
 
 # The share of each operation's examples run against a server on PostgreSQL.
 POSTGRES_SHARE = 0.3
@@ -38,6 +42,17 @@ def example_budget(postgres: bool) -> Iterator[None]:
         yield
     finally:
         _share = 1.0
+
+
+@pytest.fixture(scope="module", params=STORES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A fuzzing suite's own server, on each store (conftest's is SQLite only), with the
+    example budget of its store. Suites import it as their `server` fixture."""
+    data_dir = tmp_path_factory.mktemp(f"fuzz-{request.param}") / "data"
+    with server_on(request.param, data_dir) as srv, example_budget(is_postgres(srv)):
+        yield srv
 
 
 # No 5xx; only documented status codes and content types; documented bodies match.

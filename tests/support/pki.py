@@ -48,11 +48,25 @@ def new_key(kind: str = "ec") -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _serial_and_validity(
-    days: int, not_before: datetime.datetime | None
-) -> tuple[int, datetime.datetime, datetime.datetime]:
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: PrivateKey,
+    days: int,
+    not_before: datetime.datetime | None = None,
+) -> x509.CertificateBuilder:
+    """A certificate of `key` for `subject`, issued by `issuer`, with a random serial, valid
+    `days` from `not_before` (default: five minutes ago); the caller adds the extensions."""
     start = not_before or datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-    return x509.random_serial_number(), start, start + datetime.timedelta(days=days)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days))
+    )
 
 
 def _key_usage(*, digital_signature: bool = False, key_encipherment: bool = False,
@@ -143,16 +157,9 @@ class CertificateAuthority:
         directory.mkdir(parents=True, exist_ok=True)
         key = new_key("ec")
         subject = _name(name, org)
-        serial, start, end = _serial_and_validity(3650, None)
         ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(start)
-            .not_valid_after(end)
+            _builder(subject, subject, key, 3650)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(_key_usage(digital_signature=True, cert_sign=True), critical=True)
             .add_extension(ski, critical=False)
@@ -184,15 +191,8 @@ class CertificateAuthority:
         not_before: datetime.datetime | None = None,
     ) -> Issued:
         key = new_key(key_kind)
-        serial, start, end = _serial_and_validity(days, not_before)
         builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(start)
-            .not_valid_after(end)
+            _builder(subject, self.cert.subject, key, days, not_before)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 _key_usage(digital_signature=True, key_encipherment=key_kind == "rsa"),
@@ -249,15 +249,8 @@ def self_signed_client(directory: Path, stem: str, common_name: str,
     directory.mkdir(parents=True, exist_ok=True)
     key = new_key(key_kind)
     subject = _name(common_name, org="Self Signed Client")
-    serial, start, end = _serial_and_validity(365, None)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _builder(subject, subject, key, 365)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)

@@ -33,6 +33,17 @@ provider "jans" {}
 """
 )
 
+# One revocation of the token in the sensitive variable `token`.
+ONE_TOKEN = """
+variable "token" {
+  type      = string
+  sensitive = true
+}
+resource "jans_token_revocation" "one" {
+  token_code = var.token
+}
+"""
+
 ROTATION_VARIABLES = """
 variable "old_tokens" {
   type      = list(string)
@@ -308,19 +319,7 @@ def test_token_code_change_replaces_and_hash_input_works(
     """token_code forces replacement; a tknCde (the hash) is accepted as token_code."""
     first, second = grants(2)
     ws = workspace()
-    ws.write(
-        "main.tf",
-        SNIPPET_HARNESS
-        + """
-variable "token" {
-  type      = string
-  sensitive = true
-}
-resource "jans_token_revocation" "one" {
-  token_code = var.token
-}
-""",
-    )
+    ws.write("main.tf", SNIPPET_HARNESS + ONE_TOKEN)
     ws.set_vars(token=first.token)
     ws.init()
     ws.apply()
@@ -344,19 +343,7 @@ def test_a_failed_revocation_is_not_recorded(
     """A server error on create leaves nothing in state, so the next apply retries."""
     [grant] = grants(1)
     ws = workspace(JANS_MAX_RETRIES="0")
-    ws.write(
-        "main.tf",
-        SNIPPET_HARNESS
-        + """
-variable "token" {
-  type      = string
-  sensitive = true
-}
-resource "jans_token_revocation" "one" {
-  token_code = var.token
-}
-""",
-    )
+    ws.write("main.tf", SNIPPET_HARNESS + ONE_TOKEN)
     ws.set_vars(token=grant.token)
     ws.init()
     proxy.fail(500, path_prefix="/jans-config-api/api/v1/token/revoke/")

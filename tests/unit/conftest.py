@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.harness import Harness
+from tests.support.sqlite_store import loop as loop  # the fixtures, for every unit test
+from tests.support.sqlite_store import store as store
 
 
 @pytest.fixture

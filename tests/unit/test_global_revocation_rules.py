@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,20 +77,6 @@ def test_malformed_subjects_are_invalid_request(document: Any) -> None:
 
 
 # -- over a real store -----------------------------------------------------------------
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[SqliteStore]:
-    opened = loop.run_until_complete(SqliteStore.open(tmp_path / "store.db"))
-    yield opened
-    loop.run_until_complete(opened.close())
-
-
 def token(user: str | None, session: str | None = None, client: str = "c1") -> TokenRecord:
     return TokenRecord(
         code=sha256_hex(new_id()), grant_id=new_id(), client_id=client,

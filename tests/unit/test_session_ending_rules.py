@@ -7,8 +7,6 @@ tests/integration/test_sign_out.py."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -30,16 +28,6 @@ from tokenrevoke.oauth.sessions import SessionService
 
 LOGOUT_URI = "https://rp.example/signed-out"
 URI_REFUSED = "post_logout_uri_not_associated_with_client"
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
-    harness.set(introspectionSkipAuthorization=True)
-    try:
-        yield harness
-    finally:
-        harness.close()
 
 
 class World:

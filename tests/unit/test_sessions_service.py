@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Iterator
-from pathlib import Path
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -23,20 +22,6 @@ IDLE, ABSOLUTE = 100, 250
 NOW = int(time.time())
 ALICE = User("inum-alice", "alice", "hash")
 BOB = User("inum-bob", "bob", "hash")
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> Iterator[SqliteStore]:
-    store = loop.run_until_complete(SqliteStore.open(tmp_path / "s.db"))
-    yield store
-    loop.run_until_complete(store.close())
 
 
 @pytest.fixture

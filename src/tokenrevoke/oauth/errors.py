@@ -56,5 +56,16 @@ def access_denied(description: str, reason: str | None = None) -> OAuthError:
     return OAuthError(403, "access_denied", description, reason)
 
 
+def insufficient_scope(scope: str) -> OAuthError:
+    """403 insufficient_scope (RFC 6750 section 3.1), the challenge naming the scope needed."""
+    challenge = f'Bearer error="insufficient_scope", scope="{scope}"'
+    return OAuthError(
+        403,
+        "insufficient_scope",
+        f"the client needs the {scope} scope",
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
 def unavailable(description: str = "the token store is temporarily unavailable") -> OAuthError:
     return OAuthError(503, "temporarily_unavailable", description, headers={"Retry-After": "1"})

@@ -30,7 +30,7 @@ from tokenrevoke.oauth.client_auth import (
     holds_scope,
     require_confidential_client,
 )
-from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
+from tokenrevoke.oauth.errors import access_denied, insufficient_scope, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.revoking import Actor, Reason, global_audit, of_session, of_user, run
 from tokenrevoke.paths import GLOBAL_TOKEN_REVOCATION_PATH
@@ -75,21 +75,9 @@ class GlobalRevocationOutcome:
     revoked: int  # tokens newly revoked
 
 
-_SCOPE_CHALLENGE = f'Bearer error="insufficient_scope", scope="{GLOBAL_TOKEN_REVOCATION}"'
-
-
 def endpoint_url(cfg: AppConfiguration) -> str:
     """Derived from the issuer, as Janssen does (there is no property for it)."""
     return f"{cfg['issuer']}{GLOBAL_TOKEN_REVOCATION_PATH}"
-
-
-def insufficient_scope() -> OAuthError:
-    return OAuthError(
-        403,
-        "insufficient_scope",
-        f"the client needs the {GLOBAL_TOKEN_REVOCATION} scope",
-        headers={"WWW-Authenticate": _SCOPE_CHALLENGE},
-    )
 
 
 def parse_subject(document: Any) -> Subject:
@@ -209,8 +197,8 @@ class GlobalRevocationService:
             raise access_denied(
                 "the global token revocation endpoint is disabled", "GLOBAL_TOKEN_REVOCATION is off"
             )
-        if not _has_scope(auth):
-            raise insufficient_scope()
+        if not holds_scope(auth, GLOBAL_TOKEN_REVOCATION):
+            raise insufficient_scope(GLOBAL_TOKEN_REVOCATION)
         subject = parse_subject(document)
         if subject.format == ISS_SUB and subject.iss != cfg.issuer:
             # Not "unknown user" (204): the issuer is public, and a caller that sent the
@@ -228,10 +216,6 @@ class GlobalRevocationService:
     async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
         result = await self._auth.authenticate(request, allow_bearer=True)
         return require_confidential_client(result, request)
-
-
-def _has_scope(auth: AuthenticatedClient) -> bool:
-    return holds_scope(auth, GLOBAL_TOKEN_REVOCATION)
 
 
 __all__ = [

@@ -29,7 +29,7 @@ from tokenrevoke.oauth.client_auth import (
     holds_scope,
     require_confidential_client,
 )
-from tokenrevoke.oauth.errors import OAuthError, access_denied, invalid_request
+from tokenrevoke.oauth.errors import access_denied, insufficient_scope, invalid_request
 from tokenrevoke.oauth.request import OAuthRequest
 from tokenrevoke.oauth.revoking import Action, Actor, Reason, audit_event
 from tokenrevoke.paths import REVOKE_SESSION_PATH
@@ -41,7 +41,6 @@ log = logging.getLogger("tokenrevoke.revoke_session")
 # the ones users have here.
 CRITERIA = ("uid", "inum", "mail")
 MAX_VALUE_LENGTH = 1024
-_SCOPE_CHALLENGE = f'Bearer error="insufficient_scope", scope="{REVOKE_SESSION}"'
 
 
 def endpoint_url(cfg: AppConfiguration) -> str:
@@ -110,13 +109,8 @@ class SessionRevocationService:
             raise access_denied(
                 "the session revocation endpoint is disabled", "REVOKE_SESSION is off"
             )
-        if not _has_scope(auth):
-            raise OAuthError(
-                403,
-                "insufficient_scope",
-                f"the client needs the {REVOKE_SESSION} scope",
-                headers={"WWW-Authenticate": _SCOPE_CHALLENGE},
-            )
+        if not holds_scope(auth, REVOKE_SESSION):
+            raise insufficient_scope(REVOKE_SESSION)
         key, value = parse_criterion(request)
         user_id = await find_user(self._store, key, value)
         if user_id is None:
@@ -140,10 +134,6 @@ class SessionRevocationService:
     async def _authenticate(self, request: OAuthRequest) -> AuthenticatedClient:
         result = await self._auth.authenticate(request, allow_bearer=True)
         return require_confidential_client(result, request)
-
-
-def _has_scope(auth: AuthenticatedClient) -> bool:
-    return holds_scope(auth, REVOKE_SESSION)
 
 
 __all__ = [

@@ -24,7 +24,7 @@ from tokenrevoke.model import (
 from tokenrevoke.model.client import AuthMethod
 from tokenrevoke.model.scope import ScopeType
 from tokenrevoke.model.session import SessionRecord, SessionState
-from tokenrevoke.store.base import SigningKey, TargetKind
+from tokenrevoke.store.base import Revisions, SigningKey, TargetKind
 
 # A token's values in `token_to_row` / `token_from_row` order. SQLite keeps the last two
 # (who revoked it and why) in a table of their own (store/sqlite/rows.py, STORED_COLUMNS).
@@ -148,6 +148,24 @@ def scope_from_json(text: str | bytes) -> Scope:
     return Scope(**data)
 
 
+# Every revision counter, as (kind, revision) rows: `revisions_from_rows`.
+SELECT_REVISIONS = (
+    "SELECT kind, revision FROM revisions UNION ALL "
+    "SELECT 'config', revision FROM app_config WHERE id = 1"
+)
+
+
+def revisions_from_rows(rows: Sequence[Sequence[Any]]) -> Revisions:
+    counters = {kind: revision for kind, revision in rows}
+    return Revisions(
+        config=int(counters["config"]),
+        clients=int(counters["clients"]),
+        scripts=int(counters["scripts"]),
+        keys=int(counters["keys"]),
+        scopes=int(counters["scopes"]),
+    )
+
+
 def audit_from_row(row: Sequence[Any]) -> dict[str, Any]:
     keys = ("id", "at", "action", "actor", "reason", "clientId", "count")
     out: dict[str, Any] = dict(zip(keys, row[:7], strict=True))
@@ -215,6 +233,14 @@ def settlement(outcome: DeliveryOutcome, now: int) -> tuple[Any, ...]:
         outcome.receiver,
         outcome.position,
     )
+
+
+def indices_by_list(entries: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    """(list, index) pairs grouped by list, each list's indices in their order."""
+    by_list: dict[int, list[int]] = {}
+    for list_id, index in entries:
+        by_list.setdefault(int(list_id), []).append(int(index))
+    return by_list
 
 
 def merge_one_bit(blob: bytes | None, indices: Sequence[int]) -> bytes:

@@ -1,4 +1,4 @@
-"""The token search and count conditions both stores run, in each one's SQL dialect.
+"""The token search and count statements both stores run, in each one's SQL dialect.
 
 A statement's arguments go in `Params`, which names each one as its store does: `?`
 (SQLite, by position) or `$n` (PostgreSQL, by number). What differs beyond that is in
@@ -82,6 +82,33 @@ def count_filter(client_id: str | None, live_at: int | None, params: Params) -> 
     if live_at is not None:
         clauses.append(f"revoked_at IS NULL AND exp > {params.add(live_at)}")
     return where(clauses)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement's text and its arguments, in order."""
+
+    sql: str
+    args: list[Any]
+
+
+def token_search(
+    query: TokenQuery, dialect: Dialect, select_tokens: str
+) -> tuple[Statement, Statement]:
+    """A token search's two statements: the count of every token it finds, then the page
+    of them (`select_tokens`: the store's SELECT of whole tokens from the token table)."""
+    params = Params(dialect)
+    where = search_filter(query, params)
+    count = Statement(f"SELECT count(*) FROM tokens{where}", list(params.values))
+    rows = f"{select_tokens}{where}{search_order(query)}{page(query, params)}"
+    return count, Statement(rows, params.values)
+
+
+def token_count(client_id: str | None, live_at: int | None, dialect: Dialect) -> Statement:
+    """A token count's statement (`count_filter`)."""
+    params = Params(dialect)
+    where = count_filter(client_id, live_at, params)
+    return Statement(f"SELECT count(*) FROM tokens{where}", params.values)
 
 
 # -- keyset walks ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The SQL of the administrative records' writes on PostgreSQL: clients, scopes, the
-configuration, scripts and signing keys, each bumping its kind's revision in the same
-transaction, and reading the revisions. The functions take a connection inside the
-store's transaction (store.py runs them)."""
+"""The SQL of the administrative records' writes on PostgreSQL: clients, users, scopes,
+the configuration, scripts and signing keys, each but a user bumping its kind's revision
+in the same transaction; reading the revisions; and the audit log's entries. The
+functions take a connection inside the store's transaction (store.py runs them)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import dataclasses
 from typing import Any
 
 import asyncpg
+import orjson
 
-from tokenrevoke.model import Client, Scope, ScriptDefinition
+from tokenrevoke.model import AuditEvent, Client, Scope, ScriptDefinition, User
 from tokenrevoke.store import codec
 from tokenrevoke.store.base import ConflictError, Revisions, SigningKey
 
@@ -18,6 +19,16 @@ from tokenrevoke.store.base import ConflictError, Revisions, SigningKey
 def rows_affected(status: str) -> int:
     """Rows affected, from a command tag such as 'UPDATE 3' or 'INSERT 0 1'."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def write_audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
+    """An entry of the audit log (`count`: of the tokens it revoked)."""
+    await conn.execute(
+        "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        at, audit.action, audit.actor, audit.reason, audit.client_id, count,
+        orjson.dumps(audit.details).decode(),
+    )  # fmt: skip
 
 
 async def _bump(conn: Any, kind: str) -> None:
@@ -38,6 +49,18 @@ async def delete_client(conn: Any, client_id: str) -> bool:
     status = await conn.execute("DELETE FROM clients WHERE inum = $1", client_id)
     await _bump(conn, "clients")
     return rows_affected(status) == 1
+
+
+async def save_user(conn: Any, user: User) -> None:
+    await conn.execute(
+        "INSERT INTO users (inum, uid, email, data) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, email = excluded.email, "
+        "data = excluded.data",
+        user.inum,
+        user.uid,
+        codec.email_key(user.email),
+        codec.to_json(user),
+    )
 
 
 async def save_scope(conn: Any, scope: Scope) -> None:
@@ -109,16 +132,4 @@ async def delete_signing_key(conn: Any, kid: str) -> None:
 
 
 async def revisions(conn: Any) -> Revisions:
-    rows = dict(
-        await conn.fetch(
-            "SELECT kind, revision FROM revisions UNION ALL "
-            "SELECT 'config', revision FROM app_config WHERE id = 1"
-        )
-    )
-    return Revisions(
-        config=int(rows["config"]),
-        clients=int(rows["clients"]),
-        scripts=int(rows["scripts"]),
-        keys=int(rows["keys"]),
-        scopes=int(rows["scopes"]),
-    )
+    return codec.revisions_from_rows(await conn.fetch(codec.SELECT_REVISIONS))

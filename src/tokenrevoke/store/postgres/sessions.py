@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
 from tokenrevoke.model.session import (
     CodeRedemption,
@@ -23,21 +21,17 @@ from tokenrevoke.store.base import TargetKind
 from tokenrevoke.store.codec import (
     REVOKED_COLUMNS,
     SESSION_COLUMNS,
-    TOKEN_COLUMN_LIST,
-    TOKEN_COLUMNS,
     session_from_row,
     session_to_row,
 )
+from tokenrevoke.store.postgres import records
+from tokenrevoke.store.postgres.rows import INSERT_TOKENS
 
 _AUTHENTICATED = SessionState.AUTHENTICATED.value
 _WIDTH = len(SESSION_COLUMNS.split(","))
 _INSERT = (
     f"INSERT INTO sessions ({SESSION_COLUMNS}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, _WIDTH + 1))})"
-)
-_INSERT_TOKENS = (
-    f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
 )
 SELECT_BY_SID = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE sid = $1"
 SELECT_BY_COOKIE = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE cookie_hash = $1"
@@ -105,12 +99,7 @@ async def end(
         f"RETURNING {REVOKED_COLUMNS}",
         at, audit.actor, audit.reason, sids,
     )  # fmt: skip
-    await conn.execute(
-        "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        at, audit.action, audit.actor, audit.reason, audit.client_id, len(revoked),
-        orjson.dumps(audit.details).decode(),
-    )  # fmt: skip
+    await records.write_audit(conn, at, audit, len(revoked))
     if revoked:
         event_id, body = codec.revocation_event_body(
             revocation_id,
@@ -155,7 +144,7 @@ async def redeem(
         return CodeRedemption.SPENT
     if not session_live:
         return CodeRedemption.SESSION_ENDED
-    await conn.executemany(_INSERT_TOKENS, [codec.token_to_row(t) for t in new_tokens])
+    await conn.executemany(INSERT_TOKENS, [codec.token_to_row(t) for t in new_tokens])
     return CodeRedemption.REDEEMED
 
 

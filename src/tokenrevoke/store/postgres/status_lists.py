@@ -26,10 +26,7 @@ LIST_IDS = "SELECT id FROM status_lists ORDER BY id"
 
 async def keep_purged_bits(conn: Any, entries: Sequence[tuple[int, int]]) -> None:
     """Set the purged bits of these (list, index) pairs of revoked tokens being deleted."""
-    by_list: dict[int, list[int]] = {}
-    for list_id, index in entries:
-        by_list.setdefault(int(list_id), []).append(int(index))
-    for list_id, indices in sorted(by_list.items()):
+    for list_id, indices in sorted(codec.indices_by_list(entries).items()):
         purged = await conn.fetchval(
             "SELECT purged FROM status_lists WHERE id = $1 FOR UPDATE", list_id
         )

@@ -3,9 +3,11 @@
 Any number of server processes and hosts share one database. Every write returns after
 COMMIT. Issuances and revocations of presented tokens run in group-committed batches
 (batcher.py), token reads in shared lookups; revoke-all in keyset batches (revoking.py).
-The events' outbox is outbox.py, browser sessions sessions.py, status lists
-status_lists.py, the administrative records' writes records.py, the migration runner's
-connection migrating.py.
+The connection pools are connections.py, refresh-token rotation rotating.py, the purge of
+what has expired purging.py, the events' outbox outbox.py, browser sessions (and code
+redemption) sessions.py, status lists status_lists.py, the administrative records'
+writes records.py, the token statements several of these run rows.py, the migration
+runner's connection migrating.py; the search and count statements are store/querying.py's.
 Connection failures surface as StoreUnavailable (503), never as a 200 or as `active:true`
 for a token that could not be checked.
 
@@ -18,7 +20,6 @@ of one is `UnstorableText` (400), never a database error (500).
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,11 +37,9 @@ from tokenrevoke.model import (
     Scope,
     ScriptDefinition,
     TokenRecord,
-    TokenType,
     User,
 )
 from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
-from tokenrevoke.model.token import ROTATED, ROTATED_FROM, ROTATION, SUPERSEDED
 from tokenrevoke.store import codec
 from tokenrevoke.store.base import (
     GrantPlanner,
@@ -55,13 +54,19 @@ from tokenrevoke.store.base import (
     TokenQuery,
     UnstorableText,
     holds_nul,
-    previous_refresh_verdict,
     storable_session_end,
     without_nul_keys,
     without_nul_patterns,
 )
-from tokenrevoke.store.codec import TOKEN_COLUMN_LIST, TOKEN_COLUMNS
-from tokenrevoke.store.postgres import outbox, records, sessions, status_lists
+from tokenrevoke.store.postgres import (
+    connections,
+    outbox,
+    purging,
+    records,
+    rotating,
+    sessions,
+    status_lists,
+)
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
@@ -73,33 +78,14 @@ from tokenrevoke.store.postgres.batcher import (
     RevokeJob,
     WriteJob,
     run_writes,
-    token_arrays,
-    token_columns,
 )
 from tokenrevoke.store.postgres.migrating import migrate
 from tokenrevoke.store.postgres.records import rows_affected
 from tokenrevoke.store.postgres.revoking import revoke_scope
-from tokenrevoke.store.querying import (
-    POSTGRES,
-    Params,
-    count_filter,
-    page,
-    search_filter,
-    search_order,
-)
+from tokenrevoke.store.postgres.rows import INSERT_TOKENS, SELECT_TOKENS
+from tokenrevoke.store.querying import POSTGRES, token_count, token_search
 
 T = TypeVar("T")
-_INSERT_TOKENS = (
-    f"INSERT INTO tokens ({TOKEN_COLUMN_LIST}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(TOKEN_COLUMNS) + 1))})"
-)
-_ROTATE = (
-    f"WITH r AS (UPDATE tokens SET revoked_at = $1, revoked_by = '{ROTATION}', "
-    f"revoke_reason = '{ROTATED}' WHERE tkn_cde = $2 AND revoked_at IS NULL AND exp > $1 "
-    f"RETURNING 1), ins AS (INSERT INTO tokens ({TOKEN_COLUMN_LIST}) SELECT * FROM "
-    f"unnest({token_arrays(3)}) WHERE EXISTS (SELECT 1 FROM r)) SELECT count(*) FROM r"
-)
-_PURGE_LOCK = zlib.crc32(b"tokenrevoke-purge")
 _UNAVAILABLE = UNAVAILABLE
 # Bigger writes than this (seeding, imports) run on their own rather than in a batch.
 _BATCH_ROWS = 256
@@ -111,28 +97,10 @@ _READ_PARALLEL = 4
 _UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 
-async def _audit(conn: Any, at: int, audit: AuditEvent, count: int) -> None:
-    await conn.execute(
-        "INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        at, audit.action, audit.actor, audit.reason, audit.client_id, count,
-        orjson.dumps(audit.details).decode(),
-    )  # fmt: skip
-
-
-async def _keep_session(conn: Any) -> None:
-    """The pool's reset between uses: nothing to undo (no listeners, cursors or
-    session-level locks are ever used, and a pool's session settings are its own; asyncpg
-    still rolls back an open transaction first), so none of asyncpg's default reset query,
-    a round trip per use."""
-
-
 class PostgresStore(Store):
     def __init__(self, pool: asyncpg.Pool, serial: asyncpg.Pool) -> None:
         self._pool = pool
-        # Revocations' last statements run REPEATABLE READ by default on these connections
-        # (one statement, one transaction, one round trip): see batcher.py and revoking.py.
-        self._serial = serial
+        self._serial = serial  # REPEATABLE READ (connections.py)
         self.claims = Claims()  # keeps the write batches in flight grant-disjoint
         self.writes: Batcher[WriteJob] = Batcher(
             lambda jobs: run_writes(serial, jobs, self.claims), parallel=WRITE_PARALLEL
@@ -143,12 +111,7 @@ class PostgresStore(Store):
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresStore:
         try:
             await migrate(url)
-            options: dict[str, Any] = {"command_timeout": 30, "timeout": 10, "reset": _keep_session}
-            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
-            serial = await asyncpg.create_pool(
-                url, min_size=1, max_size=WRITE_PARALLEL + 1, **options,  # + a revoke-all
-                server_settings={"default_transaction_isolation": "repeatable read"},
-            )  # fmt: skip
+            pool, serial = await connections.open_pools(url, min_size, max_size)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
         return cls(pool, serial)
@@ -196,7 +159,7 @@ class PostgresStore(Store):
     async def insert_tokens(self, tokens: Sequence[TokenRecord]) -> None:
         rows = [codec.token_to_row(t) for t in tokens]
         if len(rows) > _BATCH_ROWS:
-            await self._run(lambda conn: conn.executemany(_INSERT_TOKENS, rows), transaction=True)
+            await self._run(lambda conn: conn.executemany(INSERT_TOKENS, rows), transaction=True)
         elif rows:
             await self._batched(IssueJob(rows, None))
 
@@ -221,9 +184,7 @@ class PostgresStore(Store):
         storable = [code for code in dict.fromkeys(codes) if not holds_nul(code)]
         if not storable:
             return []
-        rows = await self._fetch(
-            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[])", storable
-        )
+        rows = await self._fetch(f"{SELECT_TOKENS} WHERE tkn_cde = ANY($1::text[])", storable)
         return [codec.token_from_row(r) for r in rows]
 
     async def revoke(self, target: RevocationTarget, at: int, audit: AuditEvent) -> int:
@@ -248,88 +209,25 @@ class PostgresStore(Store):
     async def rotate_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> bool:
-        # One statement, one round trip: a concurrent rotation's UPDATE waits for this
-        # one's row lock, then finds the token revoked and inserts nothing.
-        columns = token_columns([codec.token_to_row(t) for t in new_tokens])
-        retired = await self._run(lambda conn: conn.fetchval(_ROTATE, at, old_code, *columns))
-        return bool(retired)
+        rows = [codec.token_to_row(t) for t in new_tokens]
+        return await self._run(lambda conn: rotating.rotate(conn, old_code, rows, at))
 
     async def exchange_previous_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
     ) -> PreviousRefreshToken:
         rows = [codec.token_to_row(t) for t in new_tokens]
-
-        async def work(conn: Any) -> PreviousRefreshToken:
-            # The row lock serialises every exchange of this token across nodes: a second
-            # one waits here, then sees the first one's successor (READ COMMITTED).
-            found = await conn.fetchrow(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = $1 FOR UPDATE",
-                old_code,
-            )
-            old = codec.token_from_row(found) if found else None
-            verdict = previous_refresh_verdict(old, at, grace_seconds)
-            if old is None or verdict is not PreviousRefreshToken.REISSUED:
-                return verdict
-            live = await conn.fetch(
-                f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE grt_id = $1 AND tkn_typ = $2 "
-                "AND revoked_at IS NULL AND exp + 0 > $3",
-                old.grant_id,
-                TokenType.REFRESH_TOKEN.value,
-                at,
-            )
-            for successor in map(codec.token_from_row, live):
-                if successor.attributes.get(ROTATED_FROM) != old_code:
-                    continue
-                # Conditional: the successor's own rotation may have won since the read.
-                status = await conn.execute(
-                    "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 "
-                    "WHERE tkn_cde = $4 AND revoked_at IS NULL",
-                    at,
-                    ROTATION,
-                    SUPERSEDED,
-                    successor.code,
-                )
-                if rows_affected(status) == 1:
-                    await conn.executemany(_INSERT_TOKENS, rows)
-                    return PreviousRefreshToken.REISSUED
-            return PreviousRefreshToken.REUSED
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: rotating.exchange_previous(conn, old_code, rows, at, grace_seconds),
+            transaction=True,
+        )
 
     async def purge_expired(
         self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
     ) -> int:
-        async def work(conn: Any) -> int:
-            # One node purges at a time; the others skip this round.
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PURGE_LOCK):
-                return 0
-            gone = await conn.fetch(
-                "DELETE FROM tokens WHERE tkn_cde IN "
-                "(SELECT tkn_cde FROM tokens WHERE exp <= $1 LIMIT $2) "
-                "RETURNING status_list, status_idx, revoked_at IS NOT NULL",
-                now,
-                batch_size,
-            )
-            # The status-list bits of the revoked ones outlive their rows.
-            await status_lists.keep_purged_bits(
-                conn, [(ls, i) for ls, i, revoked in gone if revoked and ls is not None]
-            )
-            if keep_lists is not None:
-                await conn.execute(
-                    "DELETE FROM status_lists s WHERE id <> ALL($1::bigint[]) AND NOT EXISTS "
-                    "(SELECT 1 FROM tokens WHERE status_list = s.id)",
-                    list(keep_lists),
-                )
-            await conn.execute(
-                "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
-                "(SELECT cln_id, jti FROM jti_seen WHERE exp <= $1 LIMIT $2)",
-                now,
-                batch_size,
-            )
-            await sessions.purge(conn, now, batch_size)
-            return len(gone)
-
-        return await self._run(work, transaction=True)
+        return await self._run(
+            lambda conn: purging.purge_expired(conn, now, batch_size, keep_lists),
+            transaction=True,
+        )
 
     # -- token status lists (their SQL is in status_lists.py) ---------------------------
     async def allocate_status_indices(self, list_id: int, count: int) -> int:
@@ -352,18 +250,11 @@ class PostgresStore(Store):
         storable = without_nul_patterns(query)
         if storable is None:
             return 0, []
-        params = Params(POSTGRES)
-        where = search_filter(storable, params)
-        count = f"SELECT count(*) FROM tokens{where}"
-        counted = list(params.values)
-        select = (
-            f"SELECT {TOKEN_COLUMN_LIST} FROM tokens{where}{search_order(storable)}"
-            f"{page(storable, params)}"
-        )
+        count, select = token_search(storable, POSTGRES, SELECT_TOKENS)
 
         async def work(conn: Any) -> tuple[int, list[TokenRecord]]:
-            total = await conn.fetchval(count, *counted)
-            rows = await conn.fetch(select, *params.values)
+            total = await conn.fetchval(count.sql, *count.args)
+            rows = await conn.fetch(select.sql, *select.args)
             return int(total), [codec.token_from_row(r) for r in rows]
 
         return await self._run(work)
@@ -371,9 +262,8 @@ class PostgresStore(Store):
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
         if holds_nul(client_id):
             return 0
-        params = Params(POSTGRES)
-        where = count_filter(client_id, live_at, params)
-        rows = await self._fetch(f"SELECT count(*) FROM tokens{where}", *params.values)
+        count = token_count(client_id, live_at, POSTGRES)
+        rows = await self._fetch(count.sql, *count.args)
         return int(rows[0][0])
 
     # -- clients and users ------------------------------------------------------------
@@ -417,17 +307,7 @@ class PostgresStore(Store):
         return sorted((codec.user_from_json(r[0]) for r in rows), key=lambda u: u.inum)
 
     async def save_user(self, user: User) -> None:
-        await self._run(
-            lambda conn: conn.execute(
-                "INSERT INTO users (inum, uid, email, data) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, email = excluded.email, "
-                "data = excluded.data",
-                user.inum,
-                user.uid,
-                codec.email_key(user.email),
-                codec.to_json(user),
-            )
-        )
+        await self._run(lambda conn: records.save_user(conn, user))
 
     async def session_ids_of_user(self, user_id: str) -> list[str]:
         if holds_nul(user_id):
@@ -570,7 +450,7 @@ class PostgresStore(Store):
         return await self._run(work, transaction=True)
 
     async def append_audit(self, at: int, audit: AuditEvent) -> None:
-        await self._run(lambda conn: _audit(conn, at, audit, 0))
+        await self._run(lambda conn: records.write_audit(conn, at, audit, 0))
 
     async def list_audit(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetch(
@@ -619,8 +499,3 @@ class PostgresStore(Store):
         await self.reads.close()
         await self._pool.close()
         await self._serial.close()
-
-
-def _params(first: int, count: int) -> str:
-    """`count` numbered parameters from $first: "$6, $7"."""
-    return ", ".join(f"${n}" for n in range(first, first + count))

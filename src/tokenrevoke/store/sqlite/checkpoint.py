@@ -22,7 +22,7 @@ its own connection does it, in three parts (docs/benchmarks.md has the measureme
   database file (quick: the fdatasync before it wrote the rest) and makes the next
   transaction write the WAL from its start. When the writer is busy for longer (a
   revoke-all), it gives up and the PASSIVE passes go on; the WAL grows meanwhile, up to
-  the writer's backstop (store.py), and is started over once the burst is past.
+  the writer's backstop (connections.py), and is started over once the burst is past.
 
 Durability does not depend on any of this: a commit is durable once its WAL frames are.
 """
@@ -41,7 +41,7 @@ from tokenrevoke.store.sqlite import files
 log = logging.getLogger("tokenrevoke.store")
 
 INTERVAL_SECONDS = 0.25
-# ~40 MiB of 4 KiB frames; below the writer's backstop (store.py, _WAL_BACKSTOP_PAGES).
+# ~40 MiB of 4 KiB frames; below the writer's backstop (connections.py, _WAL_BACKSTOP_PAGES).
 RESTART_FRAMES = 10_000
 # How long a RESTART may wait for the writer's lock and the readers (_checkpointing).
 RESTART_WAIT_MS = 20

@@ -1,6 +1,7 @@
 """The token table's SQLite layout, and the statements that write and read its rows.
 
-Shared by the store (store.py) and its revocation engine (revoking.py).
+Shared by the store (store.py) and the modules whose writer jobs write tokens: the
+revocation engine (revoking.py), rotating.py and sessions.py.
 """
 
 from __future__ import annotations

@@ -1,17 +1,22 @@
-"""The SQL of browser sessions on SQLite (migration 0011). Writes run inside the writer
+"""The SQL of browser sessions on SQLite (migration 0011), and of what redeeming an
+authorization code does to tokens in the same transaction. Writes run inside the writer
 thread's transaction (the functions take its connection); reads are plain statements the
-store runs on its snapshot reader. What touches tokens (revoking a session's, issuing for
-a code) stays with the token SQL in store.py, which calls these in the same transaction."""
+store runs on its snapshot reader. Revoking an ended session's tokens is the revocation
+engine's (revoking.py), which store.py runs in the same transaction."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from tokenrevoke.model.session import SessionEnd, SessionRecord, SessionState
+from tokenrevoke.model import TokenType
+from tokenrevoke.model.session import CodeRedemption, SessionEnd, SessionRecord, SessionState
+from tokenrevoke.model.token import REDEEMED, REDEMPTION
 from tokenrevoke.store.codec import SESSION_COLUMNS, session_from_row, session_to_row
+from tokenrevoke.store.sqlite.rows import TOMBSTONE_SET, insert_tokens, revoker_id
 
 _AUTHENTICATED = SessionState.AUTHENTICATED.value
 
@@ -72,6 +77,31 @@ def is_live(conn: sqlite3.Connection, sid: str, at: int) -> bool:
         conn.execute(f"SELECT 1 FROM sessions WHERE sid = ?{LIVE}", (sid, at, at)).fetchone()
         is not None
     )
+
+
+def redeem(
+    conn: sqlite3.Connection, code: str, rows: Sequence[tuple[Any, ...]], at: int
+) -> CodeRedemption:
+    """Retire the code and store the tokens it is exchanged for (their rows). The single
+    writer serialises this with `end`."""
+    found = conn.execute(
+        "SELECT ssn_id, revoked_at IS NULL AND exp > ? FROM tokens "
+        "WHERE tkn_cde = ? AND tkn_typ = ?",
+        (at, code, TokenType.AUTHORIZATION_CODE.value),
+    ).fetchone()
+    if found is None:
+        return CodeRedemption.UNKNOWN
+    session_id, live = found
+    if not live:
+        return CodeRedemption.SPENT
+    conn.execute(
+        f"UPDATE tokens SET {TOMBSTONE_SET} WHERE tkn_cde = ?",
+        (at, revoker_id(conn, REDEMPTION, REDEEMED), code),
+    )
+    if session_id is not None and not is_live(conn, session_id, at):
+        return CodeRedemption.SESSION_ENDED
+    insert_tokens(conn, rows)
+    return CodeRedemption.REDEEMED
 
 
 def purge(conn: sqlite3.Connection, now: int, batch_size: int) -> int:

@@ -17,10 +17,7 @@ ALLOCATE_INDICES = (
 
 def keep_purged_bits(conn: sqlite3.Connection, entries: Sequence[tuple[int, int]]) -> None:
     """Set the purged bits of these (list, index) pairs of revoked tokens being deleted."""
-    by_list: dict[int, list[int]] = {}
-    for list_id, index in entries:
-        by_list.setdefault(int(list_id), []).append(int(index))
-    for list_id, indices in by_list.items():
+    for list_id, indices in codec.indices_by_list(entries).items():
         row = conn.execute("SELECT purged FROM status_lists WHERE id = ?", (list_id,)).fetchone()
         if row is not None:
             conn.execute(

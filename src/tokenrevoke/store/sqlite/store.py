@@ -3,13 +3,15 @@
 Reads run on the caller's thread over their own connection (WAL lets them proceed while
 the writer commits); writes go through the group-commit writer thread. Around it:
 connections.py (the connections' settings), migrating.py, rows.py (the token table's
-layout), revoking.py (the revocation engine), outbox.py (the events' outbox), and
-store/querying.py (the search and count clauses both stores share).
+layout), revoking.py (the revocation engine), rotating.py (refresh-token rotation),
+purging.py (the purge of what has expired), sessions.py (browser sessions, and code
+redemption), status_lists.py, records.py (the administrative records' writes), outbox.py
+(the events' outbox), and store/querying.py (the search and count statements both stores
+share).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sqlite3
 import time
@@ -30,22 +32,12 @@ from tokenrevoke.model import (
     Scope,
     ScriptDefinition,
     TokenRecord,
-    TokenType,
     User,
 )
 from tokenrevoke.model.session import CodeRedemption, EndedSessions, SessionEnd, SessionRecord
-from tokenrevoke.model.token import (
-    REDEEMED,
-    REDEMPTION,
-    ROTATED,
-    ROTATED_FROM,
-    ROTATION,
-    SUPERSEDED,
-)
 from tokenrevoke.store import codec
 from tokenrevoke.store.base import (
     REVOKE_BATCH,
-    ConflictError,
     GrantPlanner,
     PreviousRefreshToken,
     Revisions,
@@ -57,21 +49,13 @@ from tokenrevoke.store.base import (
     TargetKind,
     TokenQuery,
     holds_nul,
-    previous_refresh_verdict,
     storable_session_end,
     without_nul_keys,
     without_nul_patterns,
 )
 from tokenrevoke.store.codec import token_from_row, token_to_row
-from tokenrevoke.store.querying import (
-    SQLITE,
-    Params,
-    count_filter,
-    page,
-    search_filter,
-    search_order,
-)
-from tokenrevoke.store.sqlite import outbox, sessions, status_lists
+from tokenrevoke.store.querying import SQLITE, token_count, token_search
+from tokenrevoke.store.sqlite import outbox, purging, records, rotating, sessions, status_lists
 from tokenrevoke.store.sqlite.checkpoint import Checkpointer, Writeback
 from tokenrevoke.store.sqlite.connections import WalSync, connect, connect_writer
 from tokenrevoke.store.sqlite.migrating import migrate
@@ -87,10 +71,8 @@ from tokenrevoke.store.sqlite.revoking import (
 from tokenrevoke.store.sqlite.rows import (
     ISSUE_TOKENS,
     SELECT_TOKENS,
-    TOMBSTONE_SET,
     IssueJob,
     insert_tokens,
-    revoker_id,
     tokens_by_code,
 )
 from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
@@ -98,10 +80,6 @@ from tokenrevoke.store.sqlite.writer import BulkWork, GroupCommitWriter
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 (a bulk write's item)
 R = TypeVar("R")
-
-
-def _bump(conn: sqlite3.Connection, kind: str) -> None:
-    conn.execute("UPDATE revisions SET revision = revision + 1 WHERE kind = ?", (kind,))
 
 
 class SqliteStore(Store):
@@ -203,86 +181,22 @@ class SqliteStore(Store):
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> bool:
         rows = [token_to_row(t) for t in new_tokens]
-
-        def work(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
-                f"UPDATE tokens SET {TOMBSTONE_SET} "
-                "WHERE tkn_cde = ? AND revoked_at IS NULL AND exp > ?",
-                (at, revoker_id(conn, ROTATION, ROTATED), old_code, at),
-            )
-            if cur.rowcount != 1:
-                return False
-            insert_tokens(conn, rows)
-            return True
-
-        return await self._write(work)
+        return await self._write(lambda conn: rotating.rotate(conn, old_code, rows, at))
 
     async def exchange_previous_refresh_token(
         self, old_code: str, new_tokens: Sequence[TokenRecord], at: int, grace_seconds: int
     ) -> PreviousRefreshToken:
         rows = [token_to_row(t) for t in new_tokens]
-
-        # The single writer thread serialises this with every rotation and revocation.
-        def work(conn: sqlite3.Connection) -> PreviousRefreshToken:
-            found = conn.execute(f"{SELECT_TOKENS} WHERE t.tkn_cde = ?", (old_code,)).fetchone()
-            old = token_from_row(found) if found else None
-            verdict = previous_refresh_verdict(old, at, grace_seconds)
-            if old is None or verdict is not PreviousRefreshToken.REISSUED:
-                return verdict
-            live = conn.execute(
-                f"{SELECT_TOKENS} WHERE t.grt_id = ? AND t.tkn_typ = ? "
-                "AND t.revoked_at IS NULL AND +t.exp > ?",
-                (old.grant_id, TokenType.REFRESH_TOKEN.value, at),
-            ).fetchall()
-            for successor in map(token_from_row, live):
-                if successor.attributes.get(ROTATED_FROM) != old_code:
-                    continue
-                conn.execute(
-                    f"UPDATE tokens SET {TOMBSTONE_SET} WHERE tkn_cde = ? AND revoked_at IS NULL",
-                    (at, revoker_id(conn, ROTATION, SUPERSEDED), successor.code),
-                )
-                insert_tokens(conn, rows)
-                return PreviousRefreshToken.REISSUED
-            return PreviousRefreshToken.REUSED
-
-        return await self._write(work)
+        return await self._write(
+            lambda conn: rotating.exchange_previous(conn, old_code, rows, at, grace_seconds)
+        )
 
     async def purge_expired(
         self, now: int, batch_size: int, keep_lists: Sequence[int] | None = None
     ) -> int:
-        def work(conn: sqlite3.Connection) -> int:
-            # The batch and, of its revoked tokens with a status-list index, the indices
-            # (one step, see `revoking.tombstone`), then the DELETE of exactly those rows.
-            (found,) = conn.execute(
-                "SELECT json_group_array(json_array(seq, status_list, status_idx, "
-                "revoked_at IS NOT NULL)) FROM (SELECT seq, status_list, status_idx, "
-                "revoked_at FROM tokens WHERE exp <= ? LIMIT ?)",
-                (now, batch_size),
-            ).fetchone()
-            picked: list[Any] = orjson.loads(found)
-            if picked:
-                conn.execute(
-                    "DELETE FROM tokens WHERE seq IN (SELECT value FROM json_each(?))",
-                    (orjson.dumps([row[0] for row in picked]).decode(),),
-                )
-            status_lists.keep_purged_bits(
-                conn, [(r[1], r[2]) for r in picked if r[3] and r[1] is not None]
-            )
-            if keep_lists is not None:
-                conn.execute(
-                    "DELETE FROM status_lists WHERE id NOT IN (SELECT value FROM json_each(?)) "
-                    "AND NOT EXISTS (SELECT 1 FROM tokens WHERE status_list = status_lists.id)",
-                    (orjson.dumps(list(keep_lists)).decode(),),
-                )
-            conn.execute(
-                "DELETE FROM jti_seen WHERE (cln_id, jti) IN "
-                "(SELECT cln_id, jti FROM jti_seen WHERE exp <= ? LIMIT ?)",
-                (now, batch_size),
-            )
-            sessions.purge(conn, now, batch_size)
-            return len(picked)
-
-        return await self._write(work)
+        return await self._write(
+            lambda conn: purging.purge_expired(conn, now, batch_size, keep_lists)
+        )
 
     # -- token status lists -------------------------------------------------------------
     async def allocate_status_indices(self, list_id: int, count: int) -> int:
@@ -312,17 +226,13 @@ class SqliteStore(Store):
         storable = without_nul_patterns(query)  # (LIKE would cut "c1\0" to "c1")
         if storable is None:
             return 0, []
-        params = Params(SQLITE)
-        where = search_filter(storable, params)
-        total = int(self._read(f"SELECT count(*) FROM tokens{where}", params.values)[0][0])
-        order = search_order(storable)
-        rows = self._read(f"{SELECT_TOKENS}{where}{order}{page(storable, params)}", params.values)
-        return total, [token_from_row(r) for r in rows]
+        count, select = token_search(storable, SQLITE, SELECT_TOKENS)
+        total = int(self._read(count.sql, count.args)[0][0])
+        return total, [token_from_row(r) for r in self._read(select.sql, select.args)]
 
     async def count_tokens(self, client_id: str | None = None, live_at: int | None = None) -> int:
-        params = Params(SQLITE)
-        where = count_filter(client_id, live_at, params)
-        return int(self._read(f"SELECT count(*) FROM tokens{where}", params.values)[0][0])
+        count = token_count(client_id, live_at, SQLITE)
+        return int(self._read(count.sql, count.args)[0][0])
 
     # -- clients and users ------------------------------------------------------------
     async def get_client(self, client_id: str) -> Client | None:
@@ -337,24 +247,10 @@ class SqliteStore(Store):
 
     async def save_client(self, client: Client) -> None:
         data = codec.to_json(client)
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO clients (inum, data) VALUES (?, ?) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                (client.client_id, data),
-            )
-            _bump(conn, "clients")
-
-        await self._write(work)
+        await self._write(lambda conn: records.save_client(conn, client, data))
 
     async def delete_client(self, client_id: str) -> bool:
-        def work(conn: sqlite3.Connection) -> bool:
-            deleted = conn.execute("DELETE FROM clients WHERE inum = ?", (client_id,)).rowcount
-            _bump(conn, "clients")
-            return deleted == 1
-
-        return await self._write(work)
+        return await self._write(lambda conn: records.delete_client(conn, client_id))
 
     async def get_user_by_uid(self, uid: str) -> User | None:
         rows = self._read("SELECT data FROM users WHERE uid = ?", (uid,))
@@ -374,16 +270,7 @@ class SqliteStore(Store):
     async def save_user(self, user: User) -> None:
         data = codec.to_json(user)
         email = codec.email_key(user.email)
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO users (inum, uid, email, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (inum) DO UPDATE SET uid = excluded.uid, email = excluded.email, "
-                "data = excluded.data",
-                (user.inum, user.uid, email, data),
-            )
-
-        await self._write(work)
+        await self._write(lambda conn: records.save_user(conn, user, email, data))
 
     async def session_ids_of_user(self, user_id: str) -> list[str]:
         rows = self._read(
@@ -443,29 +330,7 @@ class SqliteStore(Store):
         self, code: str, new_tokens: Sequence[TokenRecord], at: int
     ) -> CodeRedemption:
         rows = [token_to_row(t) for t in new_tokens]
-
-        # The single writer serialises this with `end_sessions`.
-        def work(conn: sqlite3.Connection) -> CodeRedemption:
-            found = conn.execute(
-                "SELECT ssn_id, revoked_at IS NULL AND exp > ? FROM tokens "
-                "WHERE tkn_cde = ? AND tkn_typ = ?",
-                (at, code, TokenType.AUTHORIZATION_CODE.value),
-            ).fetchone()
-            if found is None:
-                return CodeRedemption.UNKNOWN
-            session_id, live = found
-            if not live:
-                return CodeRedemption.SPENT
-            conn.execute(
-                f"UPDATE tokens SET {TOMBSTONE_SET} WHERE tkn_cde = ?",
-                (at, revoker_id(conn, REDEMPTION, REDEEMED), code),
-            )
-            if session_id is not None and not sessions.is_live(conn, session_id, at):
-                return CodeRedemption.SESSION_ENDED
-            insert_tokens(conn, rows)
-            return CodeRedemption.REDEEMED
-
-        return await self._write(work)
+        return await self._write(lambda conn: sessions.redeem(conn, code, rows, at))
 
     async def list_scopes(self) -> list[Scope]:
         return [
@@ -474,29 +339,10 @@ class SqliteStore(Store):
 
     async def save_scope(self, scope: Scope) -> None:
         data = codec.to_json(scope)
-
-        def work(conn: sqlite3.Connection) -> None:
-            taken = conn.execute(
-                "SELECT inum FROM scopes WHERE id = ? AND inum <> ?", (scope.id, scope.inum)
-            ).fetchone()
-            if taken:
-                raise ConflictError(f"scope id {scope.id!r} already exists")
-            conn.execute(
-                "INSERT INTO scopes (inum, id, data) VALUES (?, ?, ?) "
-                "ON CONFLICT (inum) DO UPDATE SET id = excluded.id, data = excluded.data",
-                (scope.inum, scope.id, data),
-            )
-            _bump(conn, "scopes")
-
-        await self._write(work)
+        await self._write(lambda conn: records.save_scope(conn, scope, data))
 
     async def delete_scope(self, inum: str) -> bool:
-        def work(conn: sqlite3.Connection) -> bool:
-            deleted = conn.execute("DELETE FROM scopes WHERE inum = ?", (inum,)).rowcount
-            _bump(conn, "scopes")
-            return deleted == 1
-
-        return await self._write(work)
+        return await self._write(lambda conn: records.delete_scope(conn, inum))
 
     # -- configuration, scripts, keys -------------------------------------------------
     async def load_config(self) -> tuple[dict[str, Any], int]:
@@ -505,18 +351,7 @@ class SqliteStore(Store):
 
     async def save_config(self, document: dict[str, Any], expected_revision: int | None) -> int:
         text = orjson.dumps(document).decode()
-
-        def work(conn: sqlite3.Connection) -> int:
-            (current,) = conn.execute("SELECT revision FROM app_config WHERE id = 1").fetchone()
-            if expected_revision is not None and current != expected_revision:
-                raise ConflictError(f"configuration changed (revision {current})")
-            conn.execute(
-                "UPDATE app_config SET document = ?, revision = ? WHERE id = 1",
-                (text, current + 1),
-            )
-            return int(current) + 1
-
-        return await self._write(work)
+        return await self._write(lambda conn: records.save_config(conn, text, expected_revision))
 
     async def list_scripts(self) -> list[ScriptDefinition]:
         rows = self._read("SELECT data FROM scripts")
@@ -524,28 +359,10 @@ class SqliteStore(Store):
         return sorted(scripts, key=lambda s: (s.level, s.name))
 
     async def save_script(self, script: ScriptDefinition) -> ScriptDefinition:
-        def work(conn: sqlite3.Connection) -> ScriptDefinition:
-            (revision,) = conn.execute(
-                "SELECT revision FROM revisions WHERE kind = 'scripts'"
-            ).fetchone()
-            saved = dataclasses.replace(script, revision=int(revision) + 1)
-            conn.execute(
-                "INSERT INTO scripts (inum, data) VALUES (?, ?) "
-                "ON CONFLICT (inum) DO UPDATE SET data = excluded.data",
-                (saved.inum, codec.to_json(saved)),
-            )
-            _bump(conn, "scripts")
-            return saved
-
-        return await self._write(work)
+        return await self._write(lambda conn: records.save_script(conn, script))
 
     async def delete_script(self, inum: str) -> bool:
-        def work(conn: sqlite3.Connection) -> bool:
-            deleted = conn.execute("DELETE FROM scripts WHERE inum = ?", (inum,)).rowcount
-            _bump(conn, "scripts")
-            return deleted == 1
-
-        return await self._write(work)
+        return await self._write(lambda conn: records.delete_script(conn, inum))
 
     async def list_signing_keys(self) -> list[SigningKey]:
         rows = self._read("SELECT data FROM signing_keys")
@@ -554,30 +371,13 @@ class SqliteStore(Store):
 
     async def save_signing_key(self, key: SigningKey) -> None:
         data = codec.to_json(key)
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO signing_keys (kid, data) VALUES (?, ?)", (key.kid, data))
-            _bump(conn, "keys")
-
-        await self._write(work)
+        await self._write(lambda conn: records.save_signing_key(conn, key, data))
 
     async def delete_signing_key(self, kid: str) -> None:
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM signing_keys WHERE kid = ?", (kid,))
-            _bump(conn, "keys")
-
-        await self._write(work)
+        await self._write(lambda conn: records.delete_signing_key(conn, kid))
 
     async def revisions(self) -> Revisions:
-        rows = dict(self._read("SELECT kind, revision FROM revisions"))
-        (config,) = self._read("SELECT revision FROM app_config WHERE id = 1")[0]
-        return Revisions(
-            config=int(config),
-            clients=int(rows["clients"]),
-            scripts=int(rows["scripts"]),
-            keys=int(rows["keys"]),
-            scopes=int(rows["scopes"]),
-        )
+        return codec.revisions_from_rows(self._read(codec.SELECT_REVISIONS))
 
     # -- replay protection, audit -----------------------------------------------------
     async def remember_jti(self, client_id: str, jti: str, expires_at: int) -> bool:
