@@ -1,4 +1,5 @@
-"""PostgreSQL-specific behaviour: migrations under concurrency, an unreachable server."""
+"""PostgreSQL-specific behaviour: migrations under concurrency, an unreachable server, HOT
+revocations."""
 
 from __future__ import annotations
 

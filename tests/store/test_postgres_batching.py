@@ -13,6 +13,7 @@ import pytest
 
 from tests.store.test_store_contract import NOW, audit, token
 from tokenrevoke.model import AuditEvent, TokenRecord, TokenType
+from tokenrevoke.model.token import ROTATION
 from tokenrevoke.store import RevocationTarget, UnstorableText
 from tokenrevoke.store.postgres import PostgresStore
 
@@ -249,6 +250,69 @@ def test_revoke_all_does_not_hold_up_batched_writes(
             counts = sorted(a["count"] for a in await store.list_audit(100))
             assert counts == [1] * 40 + [6000]
         finally:
+            await store.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_batches_in_flight_stay_grant_disjoint_and_leave_nothing_live(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Two write batches in flight (batcher.py, `Claims`): revocations of one grant arrive
+    staggered, so that some land in a batch while another batch revoking that grant is in
+    flight, beside a refresh chain of the grant and a revocation of it as a grant target
+    (what reuse detection does). The later batch waits for the earlier one's COMMIT, each
+    token is revoked exactly once, and no token of the grant stays live."""
+
+    async def scenario() -> None:
+        store = await PostgresStore.open(postgres_url)
+        observer = await asyncpg.connect(postgres_url)
+        try:
+            assert store.writes._parallel >= 2
+            families = {f"fam{n}": [token(f"fam{n}") for _ in range(6)] for n in range(12)}
+            refreshes = {g: token(g, kind=TokenType.REFRESH_TOKEN) for g in families}
+            await store.insert_tokens([*(t for f in families.values() for t in f),
+                                       *refreshes.values()])  # fmt: skip
+
+            async def revoke_later(record: TokenRecord, delay: float) -> int:
+                await asyncio.sleep(delay)
+                _, revoked = await store.revoke_grants_of([record.code], every_grant, NOW)
+                return revoked
+
+            async def revoke_grant(grant: str, delay: float) -> int:
+                await asyncio.sleep(delay)
+                return await store.revoke(RevocationTarget.grants([grant]), NOW, audit("reuse"))
+
+            async def refresh_chain(grant: str) -> int:
+                current, rotations = refreshes[grant], 0
+                while True:
+                    successor = token(grant, kind=TokenType.REFRESH_TOKEN)
+                    if not await store.rotate_refresh_token(current.code, [successor], NOW):
+                        return rotations
+                    current, rotations = successor, rotations + 1
+
+            delays = (0.0, 0.0005, 0.001, 0.002, 0.003, 0.005)
+            work = [
+                *(revoke_later(t, d) for f in families.values() for t, d in zip(f, delays)),
+                *(revoke_grant(g, 0.004) for g in families),
+            ]
+            revoked, _ = await asyncio.gather(
+                asyncio.gather(*work), asyncio.gather(*(refresh_chain(g) for g in families))
+            )
+            assert store.claims.waits > 0  # a batch did wait for another in flight
+            live = await observer.fetchval(
+                "SELECT count(*) FROM tokens WHERE revoked_at IS NULL AND grt_id LIKE 'fam%'"
+            )
+            assert live == 0
+            # Every token of the grants revoked exactly once: no lost update, no double count.
+            by_revocation = await observer.fetchval(
+                "SELECT count(*) FROM tokens WHERE grt_id LIKE 'fam%' AND revoked_by <> $1",
+                ROTATION,
+            )
+            assert sum(revoked) == by_revocation
+            assert by_revocation >= 7 * len(families)  # six access tokens, a refresh token
+        finally:
+            await observer.close()
             await store.close()
 
     loop.run_until_complete(scenario())

@@ -18,6 +18,17 @@ during it, the statement fails rather than miss the successor, and the round run
 Should the batch fail otherwise (a duplicate token, a value PostgreSQL cannot store), each
 job runs again alone, so only the failing one fails. A lost connection fails them all
 (503): whether that statement committed is unknown, so nobody hears it succeeded.
+
+The store keeps `WRITE_PARALLEL` write batches in flight, each on its own connection, so
+that one batch's lookup and statement overlap the other's commit. Batches in flight on
+one node stay grant-disjoint (`Claims`): a revocation whose grants (those of its records,
+or its fixed target) another in-flight batch has claimed waits for that batch's COMMIT
+and then runs in this batch's next round, from the lookup, as a job touching a grant
+claimed earlier in its own round does. So our own batches never wait on each other's row
+locks: no deadlock, no serialization failure, no revocation planned on records another
+batch is tombstoning. Across nodes, batches may still touch one grant at once; there the
+REPEATABLE READ retry above decides (the later statement fails and runs again), as it
+does for a refresh racing a revocation on any node.
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ from tokenrevoke.store.postgres.revoking import RETRYABLE, SERIALIZATION_RETRIES
 log = logging.getLogger("tokenrevoke.store")
 
 J = TypeVar("J")
+# Write batches in flight at once (each on a connection of the store's serial pool).
+WRITE_PARALLEL = 2
 Outcome = tuple[bool, Any]  # (succeeded, its result or its exception)
 
 # Failures that mean "the database is not there right now", as opposed to a bad query.
@@ -121,6 +134,30 @@ class Batcher(Generic[J]):
 
 
 # -- the write batch -------------------------------------------------------------------
+
+
+class Claims:
+    """The grants that this node's in-flight write batches are revoking: each maps to a
+    future done when its batch's statement has committed (or failed)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, asyncio.Future[None]] = {}
+        self.waits = 0  # rounds that waited for another batch (tests look at it)
+
+    def holders(self, grants: set[str]) -> set[asyncio.Future[None]]:
+        return {held for g in grants if (held := self._held.get(g)) is not None}
+
+    def take(self, grants: Sequence[str]) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for g in grants:
+            self._held[g] = done
+        return done
+
+    def release(self, grants: Sequence[str], done: asyncio.Future[None]) -> None:
+        for g in grants:
+            if self._held.get(g) is done:
+                del self._held[g]
+        done.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +256,11 @@ _WRITE_SQL = {
 LOOKUP = f"SELECT {TOKEN_COLUMN_LIST} FROM tokens WHERE tkn_cde = ANY($1::text[])"
 
 
-async def run_writes(pool: asyncpg.Pool, jobs: list[WriteJob]) -> list[Outcome]:
+async def run_writes(
+    pool: asyncpg.Pool, jobs: list[WriteJob], claims: Claims | None = None
+) -> list[Outcome]:
     """One outcome per job: see the module's docstring."""
+    claims = Claims() if claims is None else claims
     outcomes: dict[int, Outcome] = {}  # filled as each round commits
     todo = list(range(len(jobs)))
     try:
@@ -228,7 +268,10 @@ async def run_writes(pool: asyncpg.Pool, jobs: list[WriteJob]) -> list[Outcome]:
             attempts = 0
             while todo:  # a revocation touching a grant claimed earlier waits a round
                 try:
-                    todo = await _round(conn, jobs, todo, outcomes)
+                    todo, busy = await _round(conn, jobs, todo, outcomes, claims)
+                    if busy:  # claimed by another batch in flight: after its COMMIT
+                        claims.waits += 1
+                        await asyncio.wait(busy)
                 except RETRYABLE:
                     # A write on one of its rows committed after its snapshot (REPEATABLE
                     # READ): the round again, from the lookup, sees it.
@@ -246,13 +289,15 @@ async def run_writes(pool: asyncpg.Pool, jobs: list[WriteJob]) -> list[Outcome]:
         else:
             log.info("a batch of %d writes failed (%s); each runs alone", len(todo), exc)
             for i in todo:
-                (outcomes[i],) = await run_writes(pool, [jobs[i]])
+                (outcomes[i],) = await run_writes(pool, [jobs[i]], claims)
     return [outcomes[i] for i in range(len(jobs))]
 
 
 async def _round(
-    conn: Any, jobs: list[WriteJob], todo: list[int], outcomes: dict[int, Outcome]
-) -> list[int]:
+    conn: Any, jobs: list[WriteJob], todo: list[int], outcomes: dict[int, Outcome], claims: Claims
+) -> tuple[list[int], set[asyncio.Future[None]]]:
+    """Runs what it can of `todo`; returns the jobs left for the next round and the
+    futures of the other batches they wait for."""
     codes = list(
         dict.fromkeys(c for i in todo if isinstance(job := jobs[i], RevokeJob) for c in job.codes)
     )
@@ -262,6 +307,7 @@ async def _round(
         else {}
     )
     later: list[int] = []
+    busy: set[asyncio.Future[None]] = set()
     claimed: set[str] = set()
     issues: list[int] = []
     revokes: list[Planned] = []
@@ -271,10 +317,13 @@ async def _round(
             issues.append(i)
             continue
         records = [found[c] for c in job.codes if c in found]
-        if any(r.grant_id in claimed for r in records) or (
-            job.fixed is not None and claimed.intersection(job.fixed[0])
-        ):
+        touched = {r.grant_id for r in records}.union(job.fixed[0] if job.fixed else ())
+        if not claimed.isdisjoint(touched):
             later.append(i)  # it would see the earlier job's tombstones: after this commit
+            continue
+        if held := claims.holders(touched):
+            later.append(i)  # another batch in flight is revoking them: after its commit
+            busy |= held
             continue
         try:
             decision = job.fixed if job.fixed is not None else job.plan(records)  # type: ignore[misc]
@@ -293,7 +342,12 @@ async def _round(
             params += _issue_params([jobs[i] for i in issues])  # type: ignore[misc]
         if revokes:
             params += _revoke_params(revokes)
-        rows = await conn.fetch(_WRITE_SQL[bool(issues), bool(revokes)], *params)
+        mine = sorted(claimed)
+        done = claims.take(mine)
+        try:
+            rows = await conn.fetch(_WRITE_SQL[bool(issues), bool(revokes)], *params)
+        finally:
+            claims.release(mine, done)
         clients = {r[1] for r in rows if r[1] is not None}
         counts = {r[0]: r[2] for r in rows if r[1] is None}
         for i in issues:
@@ -302,7 +356,7 @@ async def _round(
             outcomes[i] = (True, job.client_id is None or job.client_id in clients)
         for i, _, records, _, _ in revokes:
             outcomes[i] = (True, (records, int(counts.get(i, 0))))
-    return later
+    return later, busy
 
 
 def _issue_params(jobs: Sequence[IssueJob]) -> list[Any]:

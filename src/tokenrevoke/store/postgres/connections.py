@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from tokenrevoke.store.postgres.batcher import WRITE_PARALLEL
+
 
 async def _keep_session(conn: Any) -> None:
     """The pool's reset between uses: nothing to undo (no listeners, cursors or
@@ -22,7 +24,7 @@ async def open_pools(url: str, min_size: int, max_size: int) -> tuple[asyncpg.Po
     options: dict[str, Any] = {"command_timeout": 30, "timeout": 10, "reset": _keep_session}
     pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
     serial = await asyncpg.create_pool(
-        url, min_size=1, max_size=2, **options,
+        url, min_size=1, max_size=WRITE_PARALLEL + 1, **options,  # + a revoke-all
         server_settings={"default_transaction_isolation": "repeatable read"},
     )  # fmt: skip
     return pool, serial

@@ -70,7 +70,9 @@ from tokenrevoke.store.postgres import (
 from tokenrevoke.store.postgres.batcher import (
     LOOKUP,
     UNAVAILABLE,
+    WRITE_PARALLEL,
     Batcher,
+    Claims,
     IssueJob,
     Outcome,
     RevokeJob,
@@ -99,7 +101,10 @@ class PostgresStore(Store):
     def __init__(self, pool: asyncpg.Pool, serial: asyncpg.Pool) -> None:
         self._pool = pool
         self._serial = serial  # REPEATABLE READ (connections.py)
-        self.writes: Batcher[WriteJob] = Batcher(lambda jobs: run_writes(serial, jobs))
+        self.claims = Claims()  # keeps the write batches in flight grant-disjoint
+        self.writes: Batcher[WriteJob] = Batcher(
+            lambda jobs: run_writes(serial, jobs, self.claims), parallel=WRITE_PARALLEL
+        )
         self.reads: Batcher[str] = Batcher(self._lookup, parallel=_READ_PARALLEL)
 
     @classmethod
