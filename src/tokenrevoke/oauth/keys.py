@@ -46,7 +46,11 @@ class KeyRing:
         # Oldest first, the newest signs. Ties broken by kid so every node agrees.
         keys = sorted(keys, key=lambda k: (k.created_at, k.kid))
         self._keys, self._private, self._public = keys, private, public
-        self._jwks = {"keys": [_publishable(k.public_jwk) for k in keys]}
+        # `exp` (ms), when the key stops being published, as Janssen's JWKS has it (its
+        # document's JsonWebKey requires it).
+        self._jwks = {
+            "keys": [{**_publishable(k.public_jwk), "exp": k.expires_at * 1000} for k in keys]
+        }
 
     async def rotate_if_due(self, interval_hours: int, max_token_lifetime: int) -> bool:
         """Create a key when none is current; drop keys whose tokens have all expired."""
