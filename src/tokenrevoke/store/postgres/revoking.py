@@ -60,7 +60,6 @@ def _write(condition: str, batch: str | None = None, keys: Sequence[str] = ()) -
         # (a batch) or the scope column's index may drive this statement (tokens_by_exp
         # is for the purge).
         "WHERE revoked_at IS NULL AND exp + 0 > $1 AND ($4::text[] IS NULL OR tkn_typ = ANY($4)) "
-        + ("AND tkn_cde = ANY(ARRAY(SELECT tkn_cde FROM batch)) " if batch else "")
         + f"AND {condition} RETURNING tkn_cde, grt_id, cln_id, usr_id), "
         "n AS (SELECT count(*) AS n, json_agg(json_build_array(tkn_cde, grt_id, cln_id, usr_id)) "
         "AS revoked FROM upd), "
@@ -79,6 +78,8 @@ def _write(condition: str, batch: str | None = None, keys: Sequence[str] = ()) -
         )
     )
 
+
+_BY_KEY = "tkn_cde = ANY(ARRAY(SELECT tkn_cde FROM batch))"
 
 Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 
@@ -116,11 +117,13 @@ async def revoke_scope(
         params = Params(POSTGRES)
         for fixed in (*head, number, *tail, total, after is None):
             params.add(fixed)
-        condition = f"{column} = {params.add(value)}"
         if after is None:
-            return [_write(condition), *params.values]
+            return [_write(f"{column} = {params.add(value)}"), *params.values]
         batch = batch_keys(column, keys, value, after, REVOKE_BATCH, params)
-        return [_write(condition, batch, keys), *params.values]
+        # By primary key alone: the keys are the scope's (no statement changes a token's
+        # client, user or session), and a scope condition would let the planner read the
+        # scope's index instead, the rest of it.
+        return [_write(_BY_KEY, batch, keys), *params.values]
 
     while True:
         statement = write(after)
