@@ -81,6 +81,12 @@ def _write(condition: str, batch: str | None = None, keys: Sequence[str] = ()) -
 
 _BY_KEY = "tkn_cde = ANY(ARRAY(SELECT tkn_cde FROM batch))"
 
+
+def _fetchrow(statement: list[Any]) -> Callable[[Any], Awaitable[Any]]:
+    """The work of running `statement` (its text, then its arguments): its first row."""
+    return lambda conn: conn.fetchrow(*statement)
+
+
 Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 
 
@@ -126,8 +132,7 @@ async def revoke_scope(
         return [_write(_BY_KEY, batch, keys), *params.values]
 
     while True:
-        statement = write(after)
-        row = await run(lambda conn, statement=statement: conn.fetchrow(*statement))
+        row = await run(_fetchrow(write(after)))
         if row is None:  # no token after `after`
             break
         count, size, *last = row
