@@ -137,6 +137,22 @@ def batch_end(
 ) -> str:
     """The statement that finds the batch's last key: the `size`-th one after `after` in
     the scope `column = value` (no row: the batch is the last)."""
+    scope = _keys_after(column, keys, value, after, params)
+    return f"{scope} LIMIT 1 OFFSET {params.add(size - 1)}"
+
+
+def batch_keys(
+    column: str, keys: Sequence[str], value: Any, after: Sequence[Any], size: int, params: Params
+) -> str:
+    """The statement that finds the keys of the batch itself: the (up to) `size` first ones
+    after `after` in the scope `column = value`, in key order."""
+    return f"{_keys_after(column, keys, value, after, params)} LIMIT {params.add(size)}"
+
+
+def _keys_after(
+    column: str, keys: Sequence[str], value: Any, after: Sequence[Any], params: Params
+) -> str:
+    """The keys of the scope `column = value` after `after`, in key order."""
     names = ", ".join(keys)
     scope = f"SELECT {names} FROM tokens WHERE {column} = {params.add(value)}"
     if _seeks_apart(keys, after, params):  # what shares after's first key, then the rest
@@ -148,7 +164,7 @@ def batch_end(
         )
     else:
         scope += _above(names, after, params)
-    return f"{scope} ORDER BY {names} LIMIT 1 OFFSET {params.add(size - 1)}"
+    return f"{scope} ORDER BY {names}"
 
 
 def batch_range(
