@@ -37,7 +37,9 @@ class Actor(StrEnum):
     USER = "user"  # a signed-in user confirming their sign-out (/end_session's form)
 
     def of(self, client_id: str) -> str:
-        return f"{self.value}:{client_id}"
+        # `_value_`, a plain attribute: `.value` is a descriptor that costs ~0.3 us a time,
+        # and /revoke builds an actor and an audit record per request.
+        return f"{self._value_}:{client_id}"
 
 
 class Reason(StrEnum):
@@ -76,8 +78,9 @@ class Outcome(StrEnum):
         return cls.REVOKED if revoked else cls.NO_MATCH
 
 
-def count(path: MetricPath, outcome: Outcome, tokens: int = 0) -> None:
-    revocation(path, outcome, tokens)
+# Count one revocation: count(path, outcome, tokens=0), with a `MetricPath` and an
+# `Outcome`. The metrics function itself, not a wrapper: one call less per /revoke.
+count = revocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,7 @@ def audit_event(
     action: Action, actor: str, reason: Reason, client_id: str | None, details: dict[str, Any]
 ) -> AuditEvent:
     """Plain strings in the record: the stores and events take them as they are."""
-    return AuditEvent(action.value, str(actor), reason.value, client_id, details)
+    return AuditEvent(action._value_, str(actor), reason._value_, client_id, details)
 
 
 def grants_audit(
