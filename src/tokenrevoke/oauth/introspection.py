@@ -31,6 +31,7 @@ _INTROSPECTABLE = frozenset({TokenType.ACCESS_TOKEN, TokenType.REFRESH_TOKEN, To
 # RFC 7662 section 2.2: `token_type` is an access token's type (RFC 6749 section 5.1), so a
 # refresh token has none (Janssen omits it too).
 _TOKEN_TYPE_NAMES = {TokenType.ACCESS_TOKEN: "Bearer", TokenType.TX_TOKEN: "Bearer"}
+_INTROSPECTION_FLAG = FeatureFlag.INTROSPECTION  # read once: `Enum.MEMBER` costs ~0.3 us
 
 
 def invalid_token(description: str) -> OAuthError:
@@ -54,7 +55,7 @@ class IntrospectionService:
     async def introspect(self, request: OAuthRequest) -> tuple[dict[str, Any], str | None]:
         """The response claims, and a signed JWT of them when `response_as_jwt=true`."""
         cfg = self._config()
-        if not cfg.enabled(FeatureFlag.INTROSPECTION):
+        if not cfg.enabled(_INTROSPECTION_FLAG):
             raise access_denied("the introspection endpoint is disabled", "INTROSPECTION is off")
         caller = await self._authorize(request, cfg)
         token = request.param("token")
