@@ -446,7 +446,8 @@ class AppConfiguration(TypedProperties):
         return cls(values=values, revision=revision, enabled_flags=flags)
 
     def enabled(self, flag: FeatureFlag) -> bool:
-        return self.enabled_flags is None or flag.value in self.enabled_flags
+        # `_value_`, a plain attribute (`.value` is a descriptor): asked on every request.
+        return self.enabled_flags is None or flag._value_ in self.enabled_flags
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

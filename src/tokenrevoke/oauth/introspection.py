@@ -31,6 +31,7 @@ _INTROSPECTABLE = frozenset({TokenType.ACCESS_TOKEN, TokenType.REFRESH_TOKEN, To
 # RFC 7662 section 2.2: `token_type` is an access token's type (RFC 6749 section 5.1), so a
 # refresh token has none (Janssen omits it too).
 _TOKEN_TYPE_NAMES = {TokenType.ACCESS_TOKEN: "Bearer", TokenType.TX_TOKEN: "Bearer"}
+_INTROSPECTION_FLAG = FeatureFlag.INTROSPECTION  # read once: `Enum.MEMBER` costs ~0.3 us
 
 
 def invalid_token(description: str) -> OAuthError:
@@ -54,7 +55,7 @@ class IntrospectionService:
     async def introspect(self, request: OAuthRequest) -> tuple[dict[str, Any], str | None]:
         """The response claims, and a signed JWT of them when `response_as_jwt=true`."""
         cfg = self._config()
-        if not cfg.enabled(FeatureFlag.INTROSPECTION):
+        if not cfg.enabled(_INTROSPECTION_FLAG):
             raise access_denied("the introspection endpoint is disabled", "INTROSPECTION is off")
         caller = await self._authorize(request, cfg)
         token = request.param("token")
@@ -67,7 +68,7 @@ class IntrospectionService:
             record is not None
             and record.is_live(now)
             and record.token_type in _INTROSPECTABLE
-            and await self._client_live(record.client_id)
+            and await self._client_live(record.client_id, caller)
         ):
             # Whatever the caller's credential (Janssen: Basic only, so a Bearer token of the
             # same client was a way around it).
@@ -123,9 +124,13 @@ class IntrospectionService:
             raise invalid_token("the access token's client no longer exists")
         return AuthenticatedClient(owner.client, "bearer", bearer=owner.token)
 
-    async def _client_live(self, client_id: str) -> bool:
+    async def _client_live(self, client_id: str, caller: AuthenticatedClient | None) -> bool:
         """A disabled or deleted client's tokens are dead (docs/security.md): whatever raced
         the deletion and stayed in the store is never reported active."""
+        if caller is not None and caller.client.client_id == client_id:
+            # The usual case, a client asking about its own token: the client this request
+            # has just looked up and authenticated (a second lookup cost ~2 us per request).
+            return not caller.client.disabled
         client = await self._auth.lookup(client_id)
         return client is not None and not client.disabled
 

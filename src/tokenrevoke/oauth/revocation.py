@@ -57,6 +57,14 @@ log = logging.getLogger("tokenrevoke.revoke")
 MAX_TOKENS_PER_REQUEST = 1000
 _ACCESS_HINTS = {"access_token": TokenType.ACCESS_TOKEN, "tx_token": TokenType.TX_TOKEN}
 _ACCESS_TYPES = frozenset({TokenType.ACCESS_TOKEN, TokenType.TX_TOKEN})
+# Members read once (on Python 3.11 `Enum.MEMBER` costs ~0.3 us a read): each /revoke
+# uses these.
+_PATH, _PATH_ALL = MetricPath.REVOKE_ENDPOINT, MetricPath.REVOKE_ENDPOINT_ALL
+_REVOKE_TOKEN, _CLIENT, _REVOKE_ENDPOINT = (
+    FeatureFlag.REVOKE_TOKEN,
+    Actor.CLIENT,
+    Reason.REVOKE_ENDPOINT,
+)
 _TYPE_FILTERS = {
     "access_token": TokenType.ACCESS_TOKEN,
     "refresh_token": TokenType.REFRESH_TOKEN,
@@ -75,7 +83,7 @@ class RevokeOutcome:
     @property
     def metric(self) -> tuple[MetricPath, Outcome]:
         """(path, outcome) for tokenrevoke_revocations_total."""
-        path = MetricPath.REVOKE_ENDPOINT_ALL if self.every_token else MetricPath.REVOKE_ENDPOINT
+        path = _PATH_ALL if self.every_token else _PATH
         if self.vetoed:
             return path, Outcome.VETOED
         return path, Outcome.of(self.revoked)
@@ -127,7 +135,7 @@ class RevocationService:
 
     async def _revoke(self, request: OAuthRequest, result: AuthenticatedClient) -> RevokeOutcome:
         cfg = self._config()
-        if not cfg.enabled(FeatureFlag.REVOKE_TOKEN):
+        if not cfg.enabled(_REVOKE_TOKEN):
             raise access_denied("the revocation endpoint is disabled", "REVOKE_TOKEN is off")
         token = (request.param("token") or "").strip()
         if not token:
@@ -239,8 +247,14 @@ class _GrantPlan:
     def refuses(self, records: list[TokenRecord]) -> bool:
         """Another client's token is refused whether it is live, revoked or expired: the
         answer must not tell a caller whether a token it may not touch is still alive."""
+        if self._may_revoke_others:
+            return False
         client_id = self._client.client_id
-        return not self._may_revoke_others and any(r.client_id != client_id for r in records)
+        # A loop, not any(generator): asked twice per /revoke, mostly of one record.
+        for record in records:  # noqa: SIM110
+            if record.client_id != client_id:
+                return True
+        return False
 
     def __call__(self, records: list[TokenRecord]) -> tuple[set[str], AuditEvent] | None:
         if self.refuses(records):
@@ -250,7 +264,7 @@ class _GrantPlan:
         if not matches:
             return None
         audit = grants_audit(
-            Actor.CLIENT.of(client_id), Reason.REVOKE_ENDPOINT, client_id, matches,
+            _CLIENT.of(client_id), _REVOKE_ENDPOINT, client_id, matches,
             other_clients=(r.client_id for r in matches if r.client_id != client_id),
         )  # fmt: skip
         return {r.grant_id for r in matches}, audit

@@ -37,7 +37,9 @@ class Actor(StrEnum):
     USER = "user"  # a signed-in user confirming their sign-out (/end_session's form)
 
     def of(self, client_id: str) -> str:
-        return f"{self.value}:{client_id}"
+        # `_value_`, a plain attribute: `.value` is a descriptor that costs ~0.3 us a time,
+        # and /revoke builds an actor and an audit record per request.
+        return f"{self._value_}:{client_id}"
 
 
 class Reason(StrEnum):
@@ -71,13 +73,14 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # a well-formed request the rules refused
     STORE_ERROR = "store_error"
 
-    @classmethod
-    def of(cls, revoked: int) -> Outcome:
-        return cls.REVOKED if revoked else cls.NO_MATCH
+    @staticmethod
+    def of(revoked: int) -> Outcome:
+        return _REVOKED if revoked else _NO_MATCH
 
 
-def count(path: MetricPath, outcome: Outcome, tokens: int = 0) -> None:
-    revocation(path, outcome, tokens)
+# Count one revocation: count(path, outcome, tokens=0), with a `MetricPath` and an
+# `Outcome`. The metrics function itself, not a wrapper: one call less per /revoke.
+count = revocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +106,16 @@ async def run(store: Store, plan: Revocation, at: int) -> int:
     return revoked
 
 
+# Members read once here, for the functions of every revocation: on Python 3.11 reading
+# `Enum.MEMBER` goes through EnumType.__getattr__ (~0.3 us a time; measured).
+_REVOKED, _NO_MATCH, _REVOKE = Outcome.REVOKED, Outcome.NO_MATCH, Action.REVOKE
+
+
 def audit_event(
     action: Action, actor: str, reason: Reason, client_id: str | None, details: dict[str, Any]
 ) -> AuditEvent:
     """Plain strings in the record: the stores and events take them as they are."""
-    return AuditEvent(action.value, str(actor), reason.value, client_id, details)
+    return AuditEvent(action._value_, str(actor), reason._value_, client_id, details)
 
 
 def grants_audit(
@@ -126,7 +134,7 @@ def grants_audit(
     }
     if other_clients is not None:
         details["other_clients"] = sorted(set(other_clients))
-    return audit_event(Action.REVOKE, actor, reason, client_id, details)
+    return audit_event(_REVOKE, actor, reason, client_id, details)
 
 
 def grant_of(

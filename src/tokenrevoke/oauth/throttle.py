@@ -201,9 +201,17 @@ class AuthThrottle:
 
     def succeeded(self, client_id: str, address: str | None) -> None:
         """A client proved its secret from this address: a known-good pair, which the
-        per-client ceiling does not lock out."""
+        per-client ceiling does not lock out. (Every authenticated request comes here, so
+        `_Guard.succeeded` and `_pair` are inlined: ~1 us less per request.)"""
         if self._limits().ceiling_per_client:
-            self._clients.succeeded(_pair(client_id, address))
+            key = address if address and ":" not in address else address_key(address or "")
+            pair = f"{client_id}\x00{key}"
+            good = self._clients.good
+            if pair in good:
+                del good[pair]  # re-inserted last: the most recently seen survive
+            elif len(good) >= self._clients.max_keys:
+                _make_room(good, self._clients.max_keys)
+            good[pair] = None
 
     def password_succeeded(self, username: str, address: str | None) -> None:
         if self._limits().ceiling_per_user:

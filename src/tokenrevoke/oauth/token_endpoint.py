@@ -40,6 +40,8 @@ SUPPORTED_GRANTS = ("authorization_code", "client_credentials", "password", "ref
 REUSE_DETECTION_ACTOR = Actor.REUSE_DETECTION.value
 # `revoked_by` of the tokens issued from an authorization code presented a second time.
 CODE_REUSE_ACTOR = Actor.CODE_REUSE_DETECTION.value
+# Read once: on Python 3.11 `Enum.MEMBER` costs ~0.3 us a read (EnumType.__getattr__).
+_ACCESS_TOKEN, _REFRESH_TOKEN = TokenType.ACCESS_TOKEN, TokenType.REFRESH_TOKEN
 log = logging.getLogger("tokenrevoke.tokens")
 _MAX_SCOPE_LENGTH = 4096
 
@@ -386,7 +388,7 @@ class TokenService:
         else:
             access = new_token()
         access_record = record(
-            sha256_hex(access), TokenType.ACCESS_TOKEN, access_lifetime, grant.scopes, jti
+            sha256_hex(access), _ACCESS_TOKEN, access_lifetime, grant.scopes, jti
         )
         if status is not None:
             access_record.status_list, access_record.status_idx = status.list_id, status.index
@@ -403,7 +405,7 @@ class TokenService:
             if refresh_expires_at is not None:
                 lifetime = refresh_expires_at - now
             scope = keep_refresh_scope if keep_refresh_scope is not None else grant.scopes
-            refresh_record = record(sha256_hex(refresh), TokenType.REFRESH_TOKEN, lifetime, scope)
+            refresh_record = record(sha256_hex(refresh), _REFRESH_TOKEN, lifetime, scope)
             if rotated_from is not None:
                 refresh_record.attributes[ROTATED_FROM] = rotated_from
             records.append(refresh_record)
