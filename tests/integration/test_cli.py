@@ -338,6 +338,32 @@ def test_token_search_table_fits_80_columns(srv: Server) -> None:
     assert client.client_id in wide and max(len(line) for line in wide.splitlines()) <= 130
 
 
+def test_client_list_and_token_show_fit_80_columns(srv: Server) -> None:
+    """`client list`: one line per client within the terminal, the id whole (the other
+    commands take it); `token show`: `name  value` lines, the code whole on one line."""
+    name = "a client name far too long to fit a narrow terminal [with brackets]"
+    client = srv.create_client(
+        name=name, grant_types=["client_credentials", "password", "refresh_token"]
+    )
+    narrow = ok(srv.admin("client", "list", env={"COLUMNS": "80"}))
+    lines = narrow.splitlines()
+    assert all(len(line) <= 80 for line in lines), narrow
+    header, rule, *rows = lines
+    assert header.split()[:3] == ["client", "id", "name"] and set(rule) == {"\u2500"}
+    row = next(r for r in rows if r.startswith(client.client_id + " "))
+    assert "a client name" in row and name not in row and re.search(r"\benabled\s*$", row)
+    wide = ok(srv.admin("client", "list", env={"COLUMNS": "200"}))
+    assert name in wide and "client_secret_basic" in wide  # nothing cut when it fits
+    assert max(len(line) for line in wide.splitlines()) <= 200
+
+    token = srv.fetch_token(client)["access_token"]
+    shown = ok(srv.admin("token", "show", "--", token, env={"COLUMNS": "80"}))
+    parts = (line.partition(" ") for line in shown.splitlines())
+    fields = {name: value.strip() for name, _, value in parts}
+    assert fields["tokenCode"] == sha256_hex(token) and fields["clientId"] == client.client_id
+    assert fields["state"] == "live" and not set(shown) & set("\u2502\u250c\u2500")
+
+
 # -- connection errors and options ---------------------------------------------------------
 def test_wrong_secret_is_a_clear_error(srv: Server) -> None:
     wrong = "wrong-" + ADMIN_SECRET

@@ -1,6 +1,7 @@
-"""Conformance of token, revocation, introspection and global token revocation to
-Janssen's own auth-server document (`../shared/janssen/jans-auth-server-swagger.yaml`),
-through a real server, on SQLite and PostgreSQL.
+"""Conformance of token, revocation, introspection, global token revocation and (fewer
+examples) authorize, userinfo, end_session, the status lists and the JWKS to Janssen's own
+auth-server document (`../shared/janssen/jans-auth-server-swagger.yaml`), through a real
+server, on SQLite and PostgreSQL. Redirects are answers under test, never followed.
 
 schemathesis generates requests from Janssen's schemas (positive and negative data), with a
 client's Basic credentials, a Bearer token and no credentials, and checks: no 5xx, Janssen's
@@ -40,6 +41,13 @@ from tests.support.server import AUTH, Client, Server
 # "Operations of Janssen's documents"), by Janssen's operationId.
 SERVED = ["post-token", "revoke", "get-introspection", "post-introspection",
           "global-token-revocation"]  # fmt: skip
+# Those added with sign-in and the status list (docs/sign-in.md, docs/status-list.md):
+# fuzzed with fewer examples and without Basic credentials (none of them takes a client's).
+# Not served: `well-known-gluu-configuration` (POST .../restv1/.well-known/openid-
+# configuration, Janssen's GluuConfigurationWS); discovery is GET at the host's root.
+SIGN_IN_AND_LISTS = ["get_authorize", "post_authorize", "get-userinfo", "post-userinfo",
+                     "end_session", "get-status-list", "get-status-list-aggregation",
+                     "jwks"]  # fmt: skip
 INTROSPECTION_JWT = "application/token-introspection+jwt"
 FORM = "application/x-www-form-urlencoded"
 
@@ -56,6 +64,16 @@ UNDOCUMENTED_BUT_JANSSENS: dict[str, set[int]] = {
     "get-introspection": {403},
     "post-introspection": {403},
     "post-token": set(),
+    # Ours: a redirect back to the client is 303 See Other (RFC 9700 section 4.12: a POST
+    # is never re-sent to the client), where Janssen's is 302.
+    "get_authorize": {303},
+    "post_authorize": {303},
+    "get-userinfo": set(),
+    "post-userinfo": set(),
+    "end_session": set(),
+    "get-status-list": set(),
+    "get-status-list-aggregation": set(),
+    "jwks": set(),
 }
 
 
@@ -80,11 +98,27 @@ def _as_janssen_answers(doc: dict[str, Any]) -> dict[str, Any]:
     # The document's 200 names a media type "content" (`content: {content: {}}`, a slip);
     # Janssen answers 200 with no body and so no Content-Type (RFC 7009 section 2.2).
     paths["/revoke"]["post"]["responses"][200]["content"] = {}
+    # Authorize redirects back to the client with a Location and no body (RedirectUtil);
+    # the document gives its 302 an AuthorizeError JSON body.
+    for method in ("get", "post"):
+        paths["/authorize"][method]["responses"][302]["content"] = {}
+    # UserInfoRestWebServiceImpl answers application/json unless the client asked for
+    # signed or encrypted userinfo (then application/jwt, a compact JWT, not an object);
+    # `sub` is a string (OpenID Connect Core 5.1; Janssen's inum or pairwise id).
+    for method in ("get", "post"):
+        content = paths["/userinfo"][method]["responses"][200]["content"]
+        claims = copy.deepcopy(content["application/jwt"]["schema"])
+        claims["properties"]["sub"] = {"type": "string"}
+        content.update({"application/json": {"schema": claims}, "application/jwt": {}})
+    # StatusListService answers the Status List Token as its compact JWT (text); the
+    # document types it as a JSON object.
+    status = paths["/status_list"]["get"]["responses"][200]["content"]
+    status["application/statuslist+jwt"] = {"schema": {"type": "string"}}
     return doc
 
 
-def _operations() -> list[Any]:
-    """(method, path, operationId) of SERVED in Janssen's document, as pytest params; a
+def _operations(served: list[str]) -> list[Any]:
+    """(method, path, operationId) of `served` in Janssen's document, as pytest params; a
     placeholder that skips where the document is absent."""
     try:
         paths = janssen_doc(AUTH_SERVER_DOC)["paths"]
@@ -93,14 +127,15 @@ def _operations() -> list[Any]:
     out = []
     for path, item in paths.items():
         for method, operation in item.items():
-            if isinstance(operation, dict) and operation.get("operationId") in SERVED:
+            if isinstance(operation, dict) and operation.get("operationId") in served:
                 op_id = operation["operationId"]
                 out.append(pytest.param(method.upper(), path, op_id, id=op_id))
-    assert len(out) == len(SERVED), out
+    assert len(out) == len(served), out
     return out
 
 
-OPS = _operations()
+OPS = _operations(SERVED)
+SIGN_IN_OPS = _operations(SIGN_IN_AND_LISTS)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +178,7 @@ def _documented(case: Case[Any], response: Any) -> None:
         response.text[:300],
     )
     assert "Traceback" not in response.text
-    if str(status) not in documented:
+    if str(status) not in documented and status >= 400:
         # Janssen answers these with its error JSON: the document's ErrorResponse.
         assert response.headers.get("content-type") == ["application/json"], response.headers
         _is_error_response(response.json())
@@ -174,7 +209,9 @@ def _run(
 def _call(schema: Any, method: str, path: str, headers: dict[str, str], **data: Any) -> Any:
     """One request of the caller's, checked as the generated ones are."""
     case = schema[path][method].Case(**data)
-    response = case.call_and_validate(checks=CHECKS, headers=headers, timeout=10)
+    response = case.call_and_validate(
+        checks=CHECKS, headers=headers, timeout=10, allow_redirects=False
+    )
     _documented(case, response)
     return response
 
@@ -305,3 +342,82 @@ def test_janssens_examples_are_accepted(
             assert answer.status_code == 200, answer.text
         else:
             assert answer.status_code == 400 and answer.json()["error"], answer.text
+
+
+# -- sign-in, userinfo, sign-out, the status lists and the keys ------------------------
+
+
+def _run_sign_in(
+    schema: Any, method: str, path: str, mode: GenerationMode, headers: dict[str, str]
+) -> list[int]:
+    # A redirect is the answer under test (authorize, end_session), never followed.
+    return run_operation(schema, method, path, mode, headers, max_examples=15,
+                         inspect=_documented, checks=CHECKS, follow_redirects=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "op_id"), SIGN_IN_OPS)
+@pytest.mark.parametrize("credential", ["bearer", "none"])
+def test_sign_in_and_lists_positive(
+    schema: Any,
+    credentials: dict[str, dict[str, str]],
+    credential: str,
+    method: str,
+    path: str,
+    op_id: str,
+) -> None:
+    statuses = _run_sign_in(schema, method, path, GenerationMode.POSITIVE, credentials[credential])
+    assert statuses
+    if op_id.endswith("userinfo") and credential == "none":
+        assert not any(200 <= s < 300 for s in statuses), statuses
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "op_id"), [op for op in SIGN_IN_OPS if op.id != "jwks"]
+)  # `jwks` has no parameter to get wrong
+def test_sign_in_and_lists_negative(
+    schema: Any, credentials: dict[str, dict[str, str]], method: str, path: str, op_id: str
+) -> None:
+    statuses = _run_sign_in(schema, method, path, GenerationMode.NEGATIVE, credentials["none"])
+    assert statuses
+
+
+def test_live_sign_in_and_lists_conform(server: Server, schema: Any, client: Client) -> None:
+    """The success answers: the sign-in page and a redirect back, userinfo of a user's
+    token (GET and POST), sign-out, both forms of the status list, its aggregation and the
+    keys, each checked against Janssen's document."""
+    app = "https://app.example/callback"  # never fetched: the redirect is read, not followed
+    rp = server.create_client("--redirect-uri", app, name="Conformance app",
+                              grant_types=["authorization_code"], scopes=["openid"])  # fmt: skip
+    query = {"response_type": "code", "client_id": rp.client_id, "redirect_uri": app,
+             "scope": "openid", "state": "st-1"}  # fmt: skip
+    for method, where in (("GET", "query"), ("POST", "body")):
+        page = _call(schema, method, "/authorize", {}, **{where: query})
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"][0]
+        back = _call(schema, method, "/authorize", {}, **{where: {**query, "prompt": "none"}})
+        assert back.status_code == 303, back.text
+        assert back.headers["location"][0].startswith(f"{app}?error=login_required"), back.headers
+        unknown = _call(schema, method, "/authorize", {}, **{where: {**query, "client_id": "x"}})
+        assert unknown.status_code == 400 and unknown.json()["error"], unknown.text
+
+    server.create_user("jroe", "jroe-password-1")
+    user = server.password_token(client, "jroe", "jroe-password-1", scope="openid")
+    bearer = {"Authorization": f"Bearer {user['access_token']}"}
+    for answer in (
+        _call(schema, "GET", "/userinfo", bearer),
+        _call(schema, "POST", "/userinfo", {}, body={"access_token": user["access_token"]}),
+    ):
+        assert answer.status_code == 200 and answer.json()["sub"], answer.text
+    in_url = _call(schema, "GET", "/userinfo", {}, query={"access_token": user["access_token"]})
+    assert in_url.status_code == 400, in_url.text  # ours: never in a URL (RFC 9700 4.3.2)
+
+    signed_out = _call(schema, "GET", "/end_session", {})
+    assert signed_out.status_code == 200, signed_out.text
+
+    as_json = _call(schema, "GET", "/status_list", {"Accept": "application/statuslist+json"})
+    assert as_json.status_code == 200 and as_json.json()["lst"], as_json.text
+    as_jwt = _call(schema, "GET", "/status_list", {"Accept": "application/statuslist+jwt"})
+    assert as_jwt.status_code == 200 and as_jwt.text.count(".") == 2, as_jwt.text
+    lists = _call(schema, "GET", "/status_list_aggregation", {"Accept": "application/json"})
+    assert lists.status_code == 200 and lists.json()["status_lists"], lists.text
+    keys = _call(schema, "GET", "/jwks", {})
+    assert keys.status_code == 200 and all(k["exp"] > 0 for k in keys.json()["keys"])

@@ -63,7 +63,9 @@ class Browser:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.http = server.http(follow_redirects=False)
+        # What every browser asks for with a navigation: pages, not Janssen's JSON errors.
+        accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        self.http = server.http(follow_redirects=False, headers={"Accept": accept})
 
     def close(self) -> None:
         self.http.close()

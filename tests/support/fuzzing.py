@@ -75,11 +75,12 @@ def run_operation(
     skip: Callable[[Case[Any]], bool] | None = None,
     inspect: Callable[[Case[Any], Any], None] | None = None,
     checks: list[Any] | None = None,
+    follow_redirects: bool = True,
 ) -> list[int]:
     """Send generated cases of one operation (with `headers` on top of what schemathesis
     generates), run CHECKS on every answer and return the statuses seen. `skip` leaves out
     cases that must not be sent; `inspect(case, response)` adds checks of the caller's;
-    `checks` replaces CHECKS."""
+    `checks` replaces CHECKS; `follow_redirects=False` checks a redirect itself."""
     operation = schema[path][method]
     statuses: list[int] = []
 
@@ -96,7 +97,10 @@ def run_operation(
         if skip is not None and skip(case):
             return
         response = case.call_and_validate(
-            checks=CHECKS if checks is None else checks, headers=headers, timeout=10
+            checks=CHECKS if checks is None else checks,
+            headers=headers,
+            timeout=10,
+            allow_redirects=follow_redirects,
         )
         statuses.append(response.status_code)
         if inspect is not None:

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
-from tokenrevoke.cli.common import AsJson, all_entries, compact, console, fail, print_json, table
+from tokenrevoke.cli.common import (
+    GAP,
+    AsJson,
+    all_entries,
+    console,
+    fail,
+    line_table,
+    print_fields,
+    print_json,
+    share_width,
+    table,
+)
 from tokenrevoke.cli.connection import admin_command
 from tokenrevoke.model import AuthMethod, Client, ScopeType
 
 client_app = typer.Typer(help="Manage clients (config API).", no_args_is_help=True)
 scope_app = typer.Typer(help="Manage scopes (config API).", no_args_is_help=True)
-
-
-def _details(document: dict[str, Any]) -> Table:
-    grid = table("field", "value", show_header=False)
-    for name, value in document.items():
-        grid.add_row(name, compact(value))
-    return grid
+MIN_CUT = 12  # a column cut narrower than this says too little: `client list` drops it
 
 
 # -- clients ------------------------------------------------------------------------------
@@ -38,17 +45,38 @@ def client_list(
     if as_json:
         print_json(clients)
         return
-    grid = table("client id (inum)", "name", "auth method", "grant types", "scopes", "status")
-    for c in clients:
-        grid.add_row(
+    rows = [
+        (
             c.get("inum", ""),
             c.get("clientName") or "",
             c.get("tokenEndpointAuthMethod", ""),
-            " ".join(c.get("grantTypes") or []),
+            ",".join(c.get("grantTypes") or []),
             str(len(c.get("scopes") or [])),
-            "[red]disabled[/red]" if c.get("disabled") else "[green]enabled[/green]",
+            "disabled" if c.get("disabled") else "enabled",
         )
-    console.print(grid)
+        for c in clients
+    ]
+    console.print(_client_grid(rows, console.width), highlight=False)
+
+
+def _client_grid(rows: Sequence[tuple[str, ...]], width: int) -> Table:
+    """One line per client within `width`: the id whole (it is what the other commands
+    take); name, auth method and grant types cut with `…` when they do not fit, and the
+    auth method, then the grant types, left out (`client show` has them) rather than cut
+    to a few letters."""
+    names = ("client id", "name", "auth method", "grant types", "scopes", "status")
+    wanted = [max([len(n), *(len(row[i]) for row in rows)]) for i, n in enumerate(names)]
+    for shown in ((0, 1, 2, 3, 4, 5), (0, 1, 3, 4, 5), (0, 1, 4, 5)):
+        flexible = [i for i in shown if i in (1, 2, 3)]
+        whole = sum(wanted[i] for i in shown if i not in flexible)
+        room = width - whole - GAP * (len(shown) - 1)
+        shares = dict(zip(flexible, share_width([wanted[i] for i in flexible], room), strict=True))
+        if all(shares[i] >= min(wanted[i], MIN_CUT) for i in flexible):
+            break
+    grid = line_table([names[i] for i in shown], [shares.get(i, wanted[i]) for i in shown])
+    for row in rows:
+        grid.add_row(*(escape(row[i]) for i in shown))
+    return grid
 
 
 @client_app.command("show")
@@ -67,7 +95,7 @@ def client_show(api: ConfigApiClient, inum: str, as_json: AsJson = False) -> Non
         except ApiClientError:
             ids = {}
         shown["scopes"] = [ids.get(s, s) for s in client["scopes"]]
-    console.print(_details(shown))
+    print_fields(shown.items())
 
 
 def _jwks(path: Path | None) -> dict[str, Any] | None:

@@ -3,15 +3,17 @@ the store options and running a coroutine against the store."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # the store is for the local commands only: admin commands start faster
     from tokenrevoke.crypto import SecretBox
@@ -41,6 +43,7 @@ DatabaseUrl = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripting.")]
 DEFAULT_DATA_DIR = Path("tokenrevoke-data")
+GAP = 2  # between the columns of a `line_table`: a space of padding, a blank divider
 
 
 def run_with_store(
@@ -96,3 +99,39 @@ def compact(value: Any) -> str:
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
+
+
+def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
+    """One `name  value` line per field, the names aligned: no box and no folding, so an id
+    or a code stays whole and copyable (a value wider than the terminal wraps there). A
+    value is shown as it is (a `Text` keeps its style), never read as markup."""
+    lines = [(name, v if isinstance(v, Text) else Text(compact(v))) for name, v in rows]
+    width = max((len(name) for name, _ in lines), default=0)
+    for name, value in lines:
+        console.print(Text(f"{name.ljust(width)}  ").append_text(value), highlight=False)
+
+
+def line_table(names: Sequence[str], widths: Sequence[int]) -> Table:
+    """A borderless table of one line per row, column `i` at most `widths[i]` wide (cut with
+    `…`): what fits the terminal (see `share_width`)."""
+    columns = (
+        Column(n, no_wrap=True, overflow="ellipsis", max_width=w)
+        for n, w in zip(names, widths, strict=True)
+    )
+    return Table(
+        *columns, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0)
+    )
+
+
+def share_width(wanted: Sequence[int], available: int) -> list[int]:
+    """Widths for columns that want `wanted` (their longest cell) within `available`: all
+    they want when it fits, else the narrow ones whole and the rest an equal share."""
+    widths = [0] * len(wanted)
+    left = sorted(range(len(wanted)), key=lambda i: wanted[i])
+    room = available
+    while left:
+        share = max(room // len(left), 4)
+        i = left.pop(0)
+        widths[i] = min(wanted[i], share)
+        room -= widths[i]
+    return widths

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 
 from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
-from tokenrevoke.cli.common import AsJson, all_entries, compact, console, fail, print_json, table
+from tokenrevoke.cli.common import (
+    AsJson,
+    all_entries,
+    console,
+    fail,
+    print_fields,
+    print_json,
+    table,
+)
 from tokenrevoke.cli.connection import admin_command
 
 script_app = typer.Typer(
@@ -58,11 +66,7 @@ def script_show(api: ConfigApiClient, key: Key, as_json: AsJson = False) -> None
     if as_json:
         print_json(script)
         return
-    grid = table("field", "value", show_header=False)
-    for name, value in script.items():
-        if name != "script":
-            grid.add_row(name, compact(value))
-    console.print(grid)
+    print_fields((name, value) for name, value in script.items() if name != "script")
     from rich.syntax import Syntax  # pygments: only here
 
     console.print(Syntax(str(script.get("script", "")), "python", line_numbers=True))

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from tokenrevoke.apiclient import ConfigApiClient
-from tokenrevoke.cli.common import AsJson, all_entries, console, print_json, table
+from tokenrevoke.cli.common import AsJson, all_entries, console, print_fields, print_json, table
 from tokenrevoke.cli.connection import admin_command
 
 session_app = typer.Typer(
@@ -55,10 +55,7 @@ def session_show(api: ConfigApiClient, sid: Sid, as_json: AsJson = False) -> Non
     if as_json:
         print_json(session)
         return
-    rows = table("field", "value", show_header=False)
-    for name, value in session.items():
-        rows.add_row(name, escape(_text(value)))
-    console.print(rows)
+    print_fields((name, _text(value)) for name, value in session.items())
 
 
 @session_app.command("end")

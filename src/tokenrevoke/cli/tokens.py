@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -24,10 +23,21 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Column, Table
+from rich.table import Table
+from rich.text import Text
 
 from tokenrevoke.apiclient import ApiClientError, ConfigApiClient
-from tokenrevoke.cli.common import AsJson, compact, console, err_console, fail, print_json, table
+from tokenrevoke.cli.common import (
+    GAP,
+    AsJson,
+    compact,
+    console,
+    err_console,
+    fail,
+    line_table,
+    print_fields,
+    print_json,
+)
 from tokenrevoke.cli.connection import admin_command, explain
 from tokenrevoke.model import TokenType
 
@@ -55,7 +65,6 @@ def _now() -> str:
 # in an ellipsis when they do not fit.
 CODE_SHOWN = 10
 FIXED_WIDTHS = {"token code": CODE_SHOWN + 1, "type": 13, "expires (UTC)": 16, "state": 7}
-GAP = 2  # between columns: a space of padding and the (blank) divider
 
 
 def _cut_code(code: str) -> str:
@@ -73,10 +82,7 @@ def _token_grid(entries: list[dict[str, Any]], width: int) -> Table:
     longest_client = max([len("client"), *(len(str(t.get("clientId", ""))) for t in entries)])
     client_width = min(longest_client, flexible // 2)
     widths = {**FIXED_WIDTHS, "client": client_width, "scope": flexible - client_width}
-    grid = Table(
-        *(Column(n, no_wrap=True, overflow="ellipsis", max_width=widths[n]) for n in names),
-        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, GAP - 1, 0, 0),
-    )  # fmt: skip
+    grid = line_table(names, [widths[n] for n in names])
     now = _now()
     for token in entries:
         grid.add_row(
@@ -142,11 +148,7 @@ def token_show(
     if as_json:
         print_json(token)
         return
-    grid = table("field", "value", show_header=False)
-    for name, value in token.items():
-        grid.add_row(name, compact(value))
-    grid.add_row("state", _state(token, _now()))
-    console.print(grid)
+    print_fields([*token.items(), ("state", Text.from_markup(_state(token, _now())))])
 
 
 # -- revoke -------------------------------------------------------------------------------

@@ -7,12 +7,17 @@ token they signed has expired, so verifiers never meet an unknown `kid`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from tokenrevoke.crypto import SecretBox, new_id
@@ -32,6 +37,7 @@ class KeyRing:
         self._private: dict[str, rsa.RSAPrivateKey] = {}
         self._public: dict[str, Any] = {}
         self._jwks: dict[str, Any] = {"keys": []}
+        self._certificates: dict[tuple[str, int], str] = {}
 
     async def load(self) -> None:
         keys = await self._store.list_signing_keys()
@@ -46,7 +52,24 @@ class KeyRing:
         # Oldest first, the newest signs. Ties broken by kid so every node agrees.
         keys = sorted(keys, key=lambda k: (k.created_at, k.kid))
         self._keys, self._private, self._public = keys, private, public
-        self._jwks = {"keys": [_publishable(k.public_jwk) for k in keys]}
+        # As Janssen publishes them (its document's JsonWebKey requires both): `exp` (ms),
+        # when the key stops being published, and `x5c`, a self-signed certificate.
+        certificates = {
+            (k.kid, k.expires_at): self._certificates.get((k.kid, k.expires_at))
+            or _certificate(k, private[k.kid])
+            for k in keys
+        }
+        self._certificates = certificates
+        self._jwks = {
+            "keys": [
+                {
+                    **_publishable(k.public_jwk),
+                    "exp": k.expires_at * 1000,
+                    "x5c": [certificates[(k.kid, k.expires_at)]],
+                }
+                for k in keys
+            ]
+        }
 
     async def rotate_if_due(self, interval_hours: int, max_token_lifetime: int) -> bool:
         """Create a key when none is current; drop keys whose tokens have all expired."""
@@ -144,3 +167,24 @@ def _publishable(jwk: dict[str, Any]) -> dict[str, Any]:
     """The public JWK as published. PyJWT adds `key_ops` next to `use`, which RFC 7517
     section 4.3 says should not be combined (Janssen publishes `use` only)."""
     return {k: v for k, v in jwk.items() if k != "key_ops"}
+
+
+def _certificate(key: SigningKey, private: rsa.RSAPrivateKey) -> str:
+    """A self-signed X.509 certificate of the key for `x5c` (RFC 7517 section 4.7), base64
+    DER, valid while the key is published. Built only from the key's stored fields and
+    signed with PKCS#1 v1.5 (deterministic): every node publishes the same bytes."""
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, f"tokenrevoke signing key {key.kid}")]
+    )
+    serial = int.from_bytes(hashlib.sha256(key.kid.encode()).digest()[:16]) >> 1
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(serial or 1)
+        .not_valid_before(datetime.fromtimestamp(key.created_at, UTC))
+        .not_valid_after(datetime.fromtimestamp(max(key.expires_at, key.created_at), UTC))
+        .sign(private, hashes.SHA256())
+    )
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()

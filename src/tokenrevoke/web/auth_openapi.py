@@ -131,10 +131,19 @@ SCHEMAS: dict[str, Any] = {
         },
         ["active"],
     ),
-    # Janssen's JsonWebKey also requires `exp` and `x5c`; we publish neither.
+    # As Janssen's JsonWebKey: `exp` in milliseconds, `x5c` a self-signed certificate.
     "JsonWebKey": object_schema(
-        {"kid": STRING, "kty": STRING, "use": STRING, "alg": STRING, "n": STRING, "e": STRING},
-        ["kid", "kty", "use", "alg"],
+        {
+            "kid": STRING,
+            "kty": STRING,
+            "use": STRING,
+            "alg": STRING,
+            "n": STRING,
+            "e": STRING,
+            "exp": {"type": "integer", "format": "int64"},
+            "x5c": {"type": "array", "items": STRING},
+        },
+        ["alg", "exp", "kid", "kty", "use", "x5c"],
     ),
     "WebKeysConfiguration": object_schema(
         {"keys": {"type": "array", "items": schema_ref("JsonWebKey")}}, ["keys"]
@@ -268,8 +277,15 @@ _AUTHORIZE_RESPONSES = {
         "description": "Back to the client's redirect URI: `code` (or `error`), `state`, `iss`",
         "headers": {"Location": {"schema": STRING}},
     },
-    # A request whose client or redirect URI cannot be trusted: the error is shown here.
-    **{str(c): {"description": _STATUS_TEXT[c], **_PAGE} for c in (400, 413, 500, 503)},
+    # A request whose client or redirect URI cannot be trusted: the error is shown here, on
+    # a page to a browser (Accept: text/html), else as Janssen's JSON error.
+    **{
+        str(c): {
+            "description": _STATUS_TEXT[c],
+            "content": {**_PAGE["content"], JSON: {"schema": schema_ref("ErrorResponse")}},
+        }
+        for c in (400, 413, 500, 503)
+    },
 }
 
 

@@ -36,6 +36,7 @@ from tokenrevoke.web.requests import (
     parse_form,
     read_body,
 )
+from tokenrevoke.web.responses import json_response
 
 log = logging.getLogger("tokenrevoke.web.signin")
 
@@ -117,6 +118,19 @@ def error_page(page: ErrorPage) -> HTMLResponse:
     return _page(_STATUS_TEXT.get(page.status, "Error"), body, page.status)
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asks for text/html (every one sends it with a navigation)."""
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+def error_answer(page: ErrorPage, request: Request) -> Response:
+    """The page for a browser; for any other caller Janssen's JSON error with the same
+    status (AuthorizeRestWebServiceValidator answers application/json)."""
+    if _wants_page(request):
+        return error_page(page)
+    return json_response({"error": page.error, "error_description": page.description}, page.status)
+
+
 def _redirect(back: Redirect) -> Response:
     if back.response_mode == "form_post":
         # OAuth 2.0 Form Post Response Mode: the parameters posted to the redirect URI.
@@ -144,10 +158,11 @@ class _Pages:
         )
         cookie = request.cookies.get(PRELOGIN_COOKIE, "")
         self.prelogin = cookie if len(cookie) == 43 else new_token()
+        self.request = request
 
     def render(self, outcome: Outcome) -> Response:
         if isinstance(outcome, ErrorPage):
-            return error_page(outcome)
+            return error_answer(outcome, self.request)
         if isinstance(outcome, Redirect):
             return _redirect(outcome)
         if isinstance(outcome, SignInForm):
@@ -228,17 +243,22 @@ class _Pages:
 
 
 def _failure(exc: Exception, request: Request) -> Response:
-    """Every failure as a page: a bad request as 400, a store outage as 503."""
+    """Every failure as a page (or JSON, error_answer): a bad request as 400, a store outage
+    as 503."""
     if isinstance(exc, OAuthError):
-        return error_page(ErrorPage(exc.status, exc.error, exc.description))
+        return error_answer(ErrorPage(exc.status, exc.error, exc.description), request)
     if isinstance(exc, ClientDisconnect | UnstorableText):
-        return error_page(ErrorPage(400, "invalid_request", "The request could not be read."))
+        return error_answer(
+            ErrorPage(400, "invalid_request", "The request could not be read."), request
+        )
     if isinstance(exc, StoreUnavailable):
         log.error("store unavailable on %s: %s", loggable_path(request.scope), exc)
         description = "The service is temporarily unavailable. Try again in a moment."
-        return error_page(ErrorPage(503, "temporarily_unavailable", description))
+        return error_answer(ErrorPage(503, "temporarily_unavailable", description), request)
     log.error("unexpected error on %s", loggable_path(request.scope), exc_info=exc)
-    return error_page(ErrorPage(500, "server_error", "Something went wrong. Try again later."))
+    return error_answer(
+        ErrorPage(500, "server_error", "Something went wrong. Try again later."), request
+    )
 
 
 async def authorize(request: Request) -> Response:
