@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import asyncpg
 import pytest
@@ -115,6 +115,49 @@ def test_a_failing_member_does_not_fail_its_batch(
             assert len(found) == 61
             assert {t.code: t.grant_id for t in found}[stored.code] == "old"
             assert await store.get_token(unstorable.code) is None
+        finally:
+            await store.close()
+
+    loop.run_until_complete(scenario())
+
+
+def test_a_revocation_whose_audit_cannot_be_stored_fails_alone(
+    postgres_url: str, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The batch's grants and audit records travel as one JSON text: a NUL in one
+    member's reason (JSON's \\u0000, which PostgreSQL's text refuses) fails that member
+    alone, while others' quotes, backslashes and non-ASCII go through as they are."""
+
+    def plan_with(reason: str) -> Callable[[list[TokenRecord]], Plan]:
+        def plan(records: list[TokenRecord]) -> Plan:
+            event = dataclasses.replace(audit("batch"), reason=reason, details={"r": reason})
+            return {r.grant_id for r in records}, event
+
+        return plan
+
+    async def scenario() -> None:
+        store = await PostgresStore.open(postgres_url)
+        try:
+            victims = [token(f"j{i}") for i in range(10)]
+            await store.insert_tokens(victims)
+            reasons = [f'r{i} "q" \\ é 😀' for i in range(10)]
+            reasons[4] = "bad\0reason"
+            results = await asyncio.gather(
+                *(
+                    store.revoke_grants_of([v.code], plan_with(reasons[i]), NOW)
+                    for i, v in enumerate(victims)
+                ),
+                return_exceptions=True,
+            )
+            assert isinstance(results[4], UnstorableText)
+            assert [r for i, r in enumerate(results) if i != 4] == [
+                ([v], 1) for i, v in enumerate(victims) if i != 4
+            ]
+            stored = {t.code: t for t in await store.get_tokens([v.code for v in victims])}
+            for i, v in enumerate(victims):
+                assert (stored[v.code].revoke_reason == reasons[i]) is (i != 4)
+            audited = {e["reason"]: e["details"] for e in await store.list_audit(50)}
+            assert audited == {r: {"r": r} for i, r in enumerate(reasons) if i != 4}
         finally:
             await store.close()
 

@@ -215,16 +215,16 @@ _ISSUE_PARAMS = _N + 2
 
 
 def _revoke_ctes(p: int) -> str:
-    """Grant revocations, parameters from $p: per grant (grant, job, at, actor, reason),
-    per job (job, revocation id, at, action, actor, reason, client, details, grants as
-    JSON). `exp + 0`: only the grant index may drive the UPDATE (store.py, `revoke`)."""
-    g = ", ".join(
-        f"${p + i}::{t}[]" for i, t in enumerate(("text", "int", "bigint", "text", "text"))
-    )
-    types = ("int", "text", "bigint", "text", "text", "text", "text", "text", "text")
-    j = ", ".join(f"${p + 5 + i}::{t}[]" for i, t in enumerate(types))
+    """Grant revocations, all in one JSON text parameter $p (`_revoke_param`): per grant
+    (grant, job, at, actor, reason), per job (job, revocation id, at, action, actor,
+    reason, client, details, grants, the last two as JSON text). One text costs asyncpg
+    a fraction of what 14 typed arrays did (a type check per element; PostgreSQL's
+    `json_to_recordset` unpacks it in about the same time as `unnest`). `exp + 0`: only
+    the grant index may drive the UPDATE (store.py, `revoke`)."""
     return (
-        f"g AS (SELECT * FROM unnest({g}) AS g(grt_id, job, at, actor, reason)), "
+        f"b AS (SELECT ${p}::json AS b), "
+        "g AS (SELECT g.* FROM b, json_to_recordset(b.b -> 'g') "
+        "AS g(grt_id text, job int, at bigint, actor text, reason text)), "
         "upd AS (UPDATE tokens t SET revoked_at = g.at, revoked_by = g.actor, "
         "revoke_reason = g.reason FROM g WHERE t.grt_id = g.grt_id "
         "AND t.revoked_at IS NULL AND t.exp + 0 > g.at "
@@ -232,8 +232,9 @@ def _revoke_ctes(p: int) -> str:
         "per AS (SELECT job, count(*) AS n, "
         "json_agg(json_build_array(tkn_cde, grt_id, cln_id, usr_id)) AS revoked "
         "FROM upd GROUP BY job), "
-        f"j AS (SELECT * FROM unnest({j}) AS j(job, rid, at, action, actor, reason, cln_id, "
-        "details, grants)), "
+        "j AS (SELECT j.* FROM b, json_to_recordset(b.b -> 'j') AS j(job int, rid text, "
+        "at bigint, action text, actor text, reason text, cln_id text, details text, "
+        "grants text)), "
         "aud AS (INSERT INTO audit (at, action, actor, reason, cln_id, count, details) "
         "SELECT j.at, j.action, j.actor, j.reason, j.cln_id, per.n, j.details "
         "FROM per JOIN j USING (job) ORDER BY job), "
@@ -244,7 +245,6 @@ def _revoke_ctes(p: int) -> str:
     )
 
 
-_REVOKE_PARAMS = 14
 _WRITE_SQL = {
     (True, False): f"WITH {_ISSUE_CTES} SELECT 0, inum, 0::bigint FROM c",
     (False, True): f"WITH {_revoke_ctes(1)} SELECT job, NULL, n FROM per",
@@ -341,7 +341,7 @@ async def _round(
         if issues:
             params += _issue_params([jobs[i] for i in issues])  # type: ignore[misc]
         if revokes:
-            params += _revoke_params(revokes)
+            params.append(_revoke_param(revokes))
         mine = sorted(claimed)
         done = claims.take(mine)
         try:
@@ -369,23 +369,28 @@ def _issue_params(jobs: Sequence[IssueJob]) -> list[Any]:
 Planned = tuple[int, RevokeJob, list[TokenRecord], tuple[str, ...], AuditEvent]
 
 
-def _revoke_params(revokes: list[Planned]) -> list[Any]:
-    g: list[list[Any]] = [[], [], [], [], []]
-    j: list[list[Any]] = [[] for _ in range(9)]
+def _revoke_param(revokes: list[Planned]) -> str:
     # Grants in one order everywhere, so that two nodes' batches lock rows alike.
     per_grant = sorted(
         ((grant, i, job.at, audit) for i, job, _, grants, audit in revokes for grant in grants),
         key=lambda entry: entry[0],
     )
-    for grant, i, at, audit in per_grant:
-        for column, value in zip(g, (grant, i, at, audit.actor, audit.reason), strict=True):
-            column.append(value)
-    for i, job, _, grants, audit in revokes:
-        values = (
-            i, job.revocation_id, job.at, audit.action, audit.actor, audit.reason,
-            audit.client_id, orjson.dumps(audit.details).decode(),
-            orjson.dumps(grants).decode(),
-        )  # fmt: skip
-        for column, value in zip(j, values, strict=True):
-            column.append(value)
-    return [*g, *j]
+    g = [
+        {"grt_id": grant, "job": i, "at": at, "actor": audit.actor, "reason": audit.reason}
+        for grant, i, at, audit in per_grant
+    ]
+    j = [
+        {
+            "job": i,
+            "rid": job.revocation_id,
+            "at": job.at,
+            "action": audit.action,
+            "actor": audit.actor,
+            "reason": audit.reason,
+            "cln_id": audit.client_id,
+            "details": orjson.dumps(audit.details).decode(),
+            "grants": orjson.dumps(grants).decode(),
+        }
+        for i, job, _, grants, audit in revokes
+    ]
+    return orjson.dumps({"g": g, "j": j}).decode()
